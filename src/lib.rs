@@ -1,0 +1,9 @@
+//! `vendor`: a declarative reconciler for the external binaries a tree
+//! vendors. The library computes and carries out plans; it never prints.
+//! The binary (`src/main.rs`) owns the terminal.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod manifest;
+pub mod pin;
+pub mod template;
+pub mod yaml;

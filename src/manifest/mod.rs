@@ -1,0 +1,3 @@
+//! `vendor.yaml`: the model, loading with positions, validation.
+
+pub mod model;

@@ -1,0 +1,387 @@
+//! The `vendor.yaml` data model: serde for reading, schemars for the
+//! published JSON Schema. Field docs become schema descriptions, which
+//! editors show as completion help.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The manifest: what the tree wants to vendor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "vendor.yaml", extend("$id" = "https://vendor.invalid/vendor.schema.json"))]
+pub struct Manifest {
+    /// Manifest format version; must be 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// The vendored items, keyed by id (lowercase letters, digits, `-`, `_`).
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9][a-z0-9_-]*$" }))]
+    pub items: IndexMap<String, Item>,
+}
+
+/// One vendored item: an upstream, a version, what ships and where it is pinned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    /// Human description shown by `vendor list`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The wanted version, in the item's versioning scheme (e.g. `3.3.4`,
+    /// `1.20240306`, `20240301T000000Z`, `6.8.0-45-generic`).
+    #[schemars(length(min = 1))]
+    pub version: String,
+    /// Where the item comes from.
+    pub source: Source,
+    /// How versions are compared when looking for updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<Versioning>,
+    /// Which upstream versions `outdated`/`update` may take, e.g. `~3.3` or `>=3, <4`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<String>,
+    /// Consider pre-releases when looking for updates.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub prereleases: bool,
+    /// Platforms the item ships for, as `os/arch` (e.g. `linux/amd64`).
+    /// Asset templates are expanded once per platform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("items" = { "type": "string", "pattern": "^[a-z0-9_]+/[a-z0-9_]+$" }))]
+    pub platforms: Vec<String>,
+    /// Files downloaded from the source and installed into the tree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<Asset>,
+    /// Places in the tree that hold the version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pins: Vec<Pin>,
+    /// Signatures to verify before anything is installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verify>,
+    /// Checks run against installed artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke: Option<Smoke>,
+    /// Change policy: sign-off, deferral, notes.
+    #[serde(default, skip_serializing_if = "Policy::is_default")]
+    pub policy: Policy,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The upstream of an item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Source {
+    /// Assets of a GitHub release.
+    GithubRelease {
+        /// `owner/name`.
+        #[schemars(pattern(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"))]
+        repo: String,
+        /// Release tag for a version; default `{version}`.
+        #[serde(default = "default_tag", skip_serializing_if = "is_default_tag")]
+        tag: String,
+    },
+    /// Raw files of a GitHub repository at a tag or branch; the ref is
+    /// locked together with the commit it resolved to.
+    GithubFiles {
+        /// `owner/name`.
+        #[schemars(pattern(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"))]
+        repo: String,
+        /// Git ref for a version; default `{version}`.
+        #[serde(default = "default_tag", rename = "ref", skip_serializing_if = "is_default_tag")]
+        git_ref: String,
+    },
+    /// Plain URLs; each asset names its own `url` template.
+    Url {
+        /// Allow plain `http://` to non-loopback hosts.
+        #[serde(default, skip_serializing_if = "is_false")]
+        allow_http: bool,
+    },
+    /// A Debian/Ubuntu archive snapshot timestamp (`YYYYMMDDTHHMMSSZ`); pin only.
+    AptSnapshot {
+        /// Snapshot service base URL used to check the timestamp exists.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
+    /// No upstream the tool can query: the version is set by hand.
+    Manual,
+}
+
+fn default_tag() -> String {
+    "{version}".to_owned()
+}
+
+fn is_default_tag(s: &str) -> bool {
+    s == "{version}"
+}
+
+/// Version schemes for comparing upstream versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Versioning {
+    /// Semantic versions, optional `v` prefix and build metadata (`v1.30.4+k3s1`).
+    Semver,
+    /// Date-like versions (`1.20240306`, `20240301T000000Z`), compared by their digits.
+    Date,
+    /// Dotted numbers with suffixes (`6.8.0-45-generic`).
+    Loose,
+}
+
+/// A file taken from the source, for each platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Asset {
+    /// Release asset name, or path in the repository for `github-files`
+    /// (template).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Full URL (template); required for `url` sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Platforms this asset applies to; default: all of the item's platforms.
+    /// Assets of an item without platforms are fetched once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platforms: Option<Vec<String>>,
+    /// How the download's sha256 is established.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
+    /// What to take out of an archive; absent: install the download itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extract: Option<Extract>,
+    /// Install path relative to the manifest's directory (template). A
+    /// directory when `extract.member` is a glob.
+    pub install: String,
+    /// File mode of installed files, octal (e.g. `"0755"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^0?[0-7]{3}$"))]
+    pub mode: Option<String>,
+}
+
+/// Where a download's expected sha256 comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Checksum {
+    /// The `digest` GitHub publishes for a release asset.
+    GithubDigest,
+    /// Trust the first download and record its hash in the lock.
+    FirstUse,
+    /// An upstream checksum file (`sha256sum`, BSD or single-hash format):
+    /// a release asset name or a full URL (template).
+    File(String),
+    /// A sha256 written in the manifest.
+    Sha256(String),
+}
+
+/// Archive extraction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Extract {
+    /// Archive format; default: from the asset's file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<ArchiveFormat>,
+    /// Member path or glob inside the archive (template).
+    pub member: String,
+    /// Leading path components dropped from glob matches before install.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub strip_components: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArchiveFormat {
+    Tar,
+    TarGz,
+    TarXz,
+    TarZst,
+    Zip,
+    Gz,
+    Xz,
+}
+
+/// A place in the tree that holds the item's version. Exactly one locator
+/// key (`make`, `yaml`, `json`, `toml`, `regex`) is given; `regex` may be
+/// combined with `yaml` to search only inside that key's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pin {
+    /// File path relative to the manifest's directory.
+    pub file: String,
+    /// Makefile variable name (`NAME = …`, `:=`, `?=`, `::=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub make: Option<String>,
+    /// YAML key path, dot-separated; numeric segments index sequences
+    /// (`jobs.build.steps.2.env.X`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yaml: Option<String>,
+    /// JSON key path, dot-separated; numeric segments index arrays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+    /// TOML key path, dot-separated (`package.metadata.tool.version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toml: Option<String>,
+    /// Regular expression with a named group `version` whose match is the pin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    /// How the version is written at this place; default `{version}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// How many places the locator must match; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub count: Option<u32>,
+}
+
+/// Signature verification (before install).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Verify {
+    pub signatures: Vec<Signature>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    pub kind: SignatureKind,
+    /// Public key or keyring file in the repository, relative to the manifest.
+    pub key: String,
+    /// Signature asset name or URL (template; `{asset}` is the signed file's name).
+    pub signature: String,
+    /// What is signed: each asset, or the checksum file (whose trust then
+    /// extends to every artifact listed in it).
+    #[serde(default)]
+    pub over: SignedObject,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureKind {
+    Minisign,
+    Cosign,
+    Pgp,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignedObject {
+    #[default]
+    Asset,
+    ChecksumFile,
+}
+
+/// Smoke checks for installed artifacts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Smoke {
+    /// Binary inspection of installed executables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspect: Option<Inspect>,
+    /// Commands run against an installed artifact.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run: Vec<SmokeRun>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Inspect {
+    /// Expected executable format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<BinaryFormat>,
+    /// Require a statically linked binary.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub r#static: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BinaryFormat {
+    Elf,
+    MachO,
+    Pe,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmokeRun {
+    /// Command and arguments (templates; `{path}` is the installed file).
+    #[schemars(length(min = 1))]
+    pub args: Vec<String>,
+    /// Regular expression the combined output must match (template).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+}
+
+/// Change policy for an item.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Who must approve a change of this item (e.g. `release-engineering`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_off: Option<String>,
+    /// Listed but not shipped yet: artifacts are not required to be installed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deferred: bool,
+    /// Free text for reviewers (smoke procedure, rollback notes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+impl Policy {
+    fn is_default(&self) -> bool {
+        self == &Policy::default()
+    }
+}
+
+impl Pin {
+    /// The locator kinds set on this pin, in a fixed order.
+    pub fn locator_keys(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        if self.make.is_some() {
+            keys.push("make");
+        }
+        if self.yaml.is_some() {
+            keys.push("yaml");
+        }
+        if self.json.is_some() {
+            keys.push("json");
+        }
+        if self.toml.is_some() {
+            keys.push("toml");
+        }
+        if self.regex.is_some() {
+            keys.push("regex");
+        }
+        keys
+    }
+
+    /// The value template; `{version}` when not given.
+    pub fn value_template(&self) -> &str {
+        self.value.as_deref().unwrap_or("{version}")
+    }
+
+    pub fn expected_count(&self) -> usize {
+        self.count.map_or(1, |c| c as usize)
+    }
+}
+
+impl Source {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::GithubRelease { .. } => "github-release",
+            Source::GithubFiles { .. } => "github-files",
+            Source::Url { .. } => "url",
+            Source::AptSnapshot { .. } => "apt-snapshot",
+            Source::Manual => "manual",
+        }
+    }
+
+    /// Whether assets of this source must be resolved against an upstream.
+    pub fn downloads(&self) -> bool {
+        matches!(
+            self,
+            Source::GithubRelease { .. } | Source::GithubFiles { .. } | Source::Url { .. }
+        )
+    }
+}
