@@ -31,7 +31,10 @@ pub struct Node {
 
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Scalar { value: String, style: Style },
+    Scalar {
+        value: String,
+        style: Style,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
     /// An alias (`*name`); never followed, only reported.

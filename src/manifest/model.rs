@@ -87,7 +87,11 @@ pub enum Source {
         #[schemars(pattern(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"))]
         repo: String,
         /// Git ref for a version; default `{version}`.
-        #[serde(default = "default_tag", rename = "ref", skip_serializing_if = "is_default_tag")]
+        #[serde(
+            default = "default_tag",
+            rename = "ref",
+            skip_serializing_if = "is_default_tag"
+        )]
         git_ref: String,
     },
     /// Plain URLs; each asset names its own `url` template.
