@@ -5,6 +5,12 @@
 //! byte range of the value's text in the file. A rewrite replaces those
 //! ranges and nothing else, so quotes, comments, blank lines, CRLF line
 //! endings and other YAML documents stay as they were.
+//!
+//! Each format has its own module (`make`, `yaml`, `json`, `toml`, and
+//! `pattern` for plain regexes). They report every match with the encoding
+//! of its place (plain, quoted, number token, ...); [`rewrite`] encodes the
+//! new value for that place, refuses values that would read back
+//! differently, and checks the result by running the locator again.
 
 use std::ops::Range;
 
@@ -13,7 +19,7 @@ use crate::manifest::model::Pin;
 /// A compiled locator of one pin.
 #[derive(Debug, Clone)]
 pub enum Locator {
-    /// `NAME = value` in a Makefile (`=`, `:=`, `?=`, `::=`).
+    /// `NAME = value` in a Makefile (`=`, `:=`, `?=`, `::=`, `:::=`).
     Make(String),
     /// A YAML key path; with a regex, only its `version` group inside the
     /// scalar value is the pin.
@@ -125,4 +131,342 @@ pub fn split_path(path: &str) -> Result<Vec<String>, String> {
         ));
     }
     Ok(parts)
+}
+
+mod json;
+mod make;
+mod pattern;
+mod toml;
+mod yaml;
+
+/// A match together with how its bytes are written in the file, which
+/// decides how a new value must be encoded there.
+#[derive(Debug, Clone)]
+struct Found {
+    m: Match,
+    enc: Enc,
+}
+
+/// The encoding of a match's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Enc {
+    /// A Makefile variable value, written verbatim.
+    Make,
+    /// A regex match anywhere in a file, written verbatim.
+    Raw,
+    Yaml(yaml::Enc),
+    Json(json::Enc),
+    Toml(toml::Enc),
+}
+
+/// All places `locator` matches in `text`, in file order.
+///
+/// Zero matches is not an error. Errors: the file does not parse as the
+/// locator's format ([`PinError::Parse`]), or a place the locator reaches
+/// holds something other than a single-line scalar
+/// ([`PinError::NotEditable`]).
+pub fn find(locator: &Locator, text: &str) -> Result<Vec<Match>, PinError> {
+    Ok(find_all(locator, text)?.into_iter().map(|f| f.m).collect())
+}
+
+fn find_all(locator: &Locator, text: &str) -> Result<Vec<Found>, PinError> {
+    let mut found = match locator {
+        Locator::Make(name) => make::find(name, text)?,
+        Locator::Yaml { path, regex } => yaml::find(path, regex.as_ref(), text)?,
+        Locator::Json(path) => json::find(path, text)?,
+        Locator::Toml(path) => toml::find(path, text)?,
+        Locator::Regex(re) => pattern::find(re, text),
+    };
+    found.sort_by_key(|f| f.m.range.start);
+    Ok(found)
+}
+
+/// Replaces the bytes of every match in `matches` with `new_value`, encoded
+/// for its place (escaped inside double quotes, quotes doubled inside single
+/// quotes, and so on), and returns the new text. Bytes outside the matches
+/// never change.
+///
+/// `matches` must come from [`find`] on the same `text`. A value that cannot
+/// be written at a place without changing the file's meaning (a plain YAML
+/// scalar that would read as another type or a comment, a JSON number that
+/// would no longer be a number, a `'` inside a TOML literal string, a `#` in
+/// a Makefile value, ...) is refused with [`PinError::Unwritable`]. As a
+/// last check, the locator is run on the new text: it must find the same
+/// places, on the same lines, now holding `new_value`.
+pub fn rewrite(
+    locator: &Locator,
+    text: &str,
+    matches: &[Match],
+    new_value: &str,
+) -> Result<String, PinError> {
+    let unwritable = |why: String| PinError::Unwritable {
+        value: new_value.to_owned(),
+        why,
+    };
+    check_value(new_value).map_err(unwritable)?;
+    let found = find_all(locator, text)?;
+    let targets = select(&found, matches).map_err(unwritable)?;
+    let mut edits = Vec::with_capacity(targets.len());
+    for f in &targets {
+        let encoded = encode(f, new_value).map_err(unwritable)?;
+        edits.push((f.m.range.clone(), encoded));
+    }
+    let out = splice(text, &edits).map_err(unwritable)?;
+    verify(locator, &found, &edits, &out, new_value).map_err(unwritable)?;
+    Ok(out)
+}
+
+/// Rules for every new value: a version is one non-empty line of text.
+fn check_value(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("a pinned value cannot be empty".into());
+    }
+    if value.chars().any(char::is_control) {
+        return Err(
+            "a pinned value cannot contain line breaks, tabs or other control characters".into(),
+        );
+    }
+    Ok(())
+}
+
+/// The found places named by `matches`, in file order, each once.
+fn select(found: &[Found], matches: &[Match]) -> Result<Vec<Found>, String> {
+    let mut targets: Vec<Found> = Vec::with_capacity(matches.len());
+    for m in matches {
+        let f = found.iter().find(|f| f.m == *m).ok_or_else(|| {
+            format!(
+                "the locator no longer finds `{}` at line {}; the file changed since it was read",
+                m.value, m.line
+            )
+        })?;
+        targets.push(f.clone());
+    }
+    targets.sort_by_key(|f| f.m.range.start);
+    targets.dedup_by(|a, b| a.m.range == b.m.range);
+    if targets
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if a.m.range.end > b.m.range.start))
+    {
+        return Err("the matches overlap".into());
+    }
+    Ok(targets)
+}
+
+/// `value` encoded for the place `f`.
+fn encode(f: &Found, value: &str) -> Result<String, String> {
+    match f.enc {
+        Enc::Make => make::encode(value),
+        Enc::Raw => Ok(value.to_owned()),
+        Enc::Yaml(enc) => yaml::encode(enc, value),
+        Enc::Json(enc) => json::encode(enc, value),
+        Enc::Toml(enc) => toml::encode(enc, value),
+    }
+}
+
+/// `text` with each range replaced by its new text; ranges are sorted and
+/// disjoint.
+fn splice(text: &str, edits: &[(Range<usize>, String)]) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len() + edits.len() * 16);
+    let mut last = 0;
+    for (range, new) in edits {
+        let before = text
+            .get(last..range.start)
+            .ok_or("a match range is not inside the file")?;
+        out.push_str(before);
+        out.push_str(new);
+        last = range.end;
+    }
+    out.push_str(
+        text.get(last..)
+            .ok_or("a match range is not inside the file")?,
+    );
+    Ok(out)
+}
+
+/// Runs the locator on the rewritten text: every place found before must be
+/// found again at its shifted position and line, with the same encoding,
+/// holding `new_value` where it was rewritten and its old value elsewhere;
+/// and nothing else may be found.
+fn verify(
+    locator: &Locator,
+    before: &[Found],
+    edits: &[(Range<usize>, String)],
+    out: &str,
+    new_value: &str,
+) -> Result<(), String> {
+    let after = find_all(locator, out)
+        .map_err(|e| format!("the rewritten file would not be read back the same: {e}"))?;
+    if after.len() != before.len() {
+        return Err(format!(
+            "the locator would find {} places after the rewrite instead of {}",
+            after.len(),
+            before.len()
+        ));
+    }
+    for (old, new) in before.iter().zip(&after) {
+        let (expected_range, expected_value) = shifted(&old.m, edits, new_value);
+        if new.m.range != expected_range
+            || new.m.line != old.m.line
+            || new.m.value != expected_value
+            || new.enc != old.enc
+        {
+            return Err(format!(
+                "the place at line {} would read back as `{}` (line {}), not `{}`",
+                old.m.line, new.m.value, new.m.line, expected_value
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where `m` lies after `edits`, and the value it should hold there.
+fn shifted<'a>(
+    m: &'a Match,
+    edits: &[(Range<usize>, String)],
+    new_value: &'a str,
+) -> (Range<usize>, &'a str) {
+    let mut start = m.range.start;
+    let mut own = None;
+    for (range, new) in edits {
+        if *range == m.range {
+            own = Some(new.len());
+        } else if range.end <= m.range.start {
+            start = (start + new.len()).saturating_sub(range.len());
+        }
+    }
+    match own {
+        Some(len) => (start..start + len, new_value),
+        None => (start..start + m.range.len(), &m.value),
+    }
+}
+
+/// Byte offsets of line starts, to turn offsets into 1-based lines.
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines(starts)
+    }
+
+    /// The 1-based line holding byte `offset`.
+    fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&s| s <= offset).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn make(name: &str) -> Locator {
+        Locator::Make(name.to_owned())
+    }
+
+    #[test]
+    fn rewrite_of_no_matches_changes_nothing() {
+        let l = make("X");
+        assert_eq!(rewrite(&l, "Y = 1\n", &[], "2"), Ok("Y = 1\n".to_owned()));
+    }
+
+    #[test]
+    fn rewrite_can_take_some_of_the_matches() {
+        let l = make("X");
+        let text = "X = 1\nX = 1\n";
+        let ms = find(&l, text).expect("finds");
+        assert_eq!(ms.len(), 2);
+        let out = rewrite(&l, text, &ms[1..], "22").expect("rewrites");
+        assert_eq!(out, "X = 1\nX = 22\n");
+        let out = rewrite(
+            &l,
+            text,
+            &[ms[1].clone(), ms[0].clone(), ms[1].clone()],
+            "3",
+        )
+        .expect("rewrites");
+        assert_eq!(out, "X = 3\nX = 3\n");
+    }
+
+    #[test]
+    fn matches_not_from_the_text_are_refused() {
+        let l = make("X");
+        let bogus = Match {
+            range: 0..100,
+            line: 1,
+            value: "1".into(),
+        };
+        let err = rewrite(&l, "X = 1\n", &[bogus], "2").expect_err("bogus");
+        assert!(matches!(err, PinError::Unwritable { .. }), "{err}");
+    }
+
+    #[test]
+    fn parse_errors_pass_through() {
+        let l = Locator::Json(vec!["a".into()]);
+        let err = rewrite(&l, "{", &[], "1").expect_err("invalid");
+        assert!(matches!(err, PinError::Parse(_)), "{err}");
+    }
+
+    #[test]
+    fn lines_are_one_based() {
+        let lines = Lines::new("ab\ncd\n\nx");
+        let got: Vec<usize> = [0, 2, 3, 5, 6, 7, 8, 99].map(|o| lines.line(o)).to_vec();
+        assert_eq!(got, vec![1, 1, 2, 2, 3, 4, 4, 4]);
+    }
+
+    fn locators() -> Vec<Locator> {
+        let re = |p: &str| compile_version_regex(p).expect("valid regex");
+        vec![
+            make("A"),
+            Locator::Yaml {
+                path: vec!["a".into()],
+                regex: None,
+            },
+            Locator::Yaml {
+                path: vec!["a".into(), "0".into()],
+                regex: Some(re(r"(?P<version>[0-9.]+)")),
+            },
+            Locator::Json(vec!["a".into()]),
+            Locator::Json(vec!["a".into(), "0".into()]),
+            Locator::Toml(vec!["a".into()]),
+            Locator::Toml(vec!["a".into(), "0".into()]),
+            Locator::Regex(re(r"A(?P<version>[0-9.]+)")),
+        ]
+    }
+
+    proptest! {
+        /// `find` and `rewrite` return errors, never panic, on any text; and
+        /// a successful rewrite only touches the matched bytes.
+        #[test]
+        fn never_panics_and_keeps_other_bytes(
+            text in prop_oneof![
+                "\\PC{0,60}",
+                "[aA0-9.:=?#'\"{}\\[\\], \\-|>&*!\\\\\r\n\t]{0,60}",
+            ],
+            new in "[0-9]{1,3}(\\.[0-9]{1,3}){0,2}",
+        ) {
+            for l in locators() {
+                let Ok(ms) = find(&l, &text) else { continue };
+                for m in &ms {
+                    prop_assert_eq!(text.get(m.range.clone()).is_some(), true);
+                }
+                if let Ok(out) = rewrite(&l, &text, &ms, &new) {
+                    let mut last = 0;
+                    let mut shift: isize = 0;
+                    for m in &ms {
+                        let a = (last as isize + shift) as usize;
+                        let b = (m.range.start as isize + shift) as usize;
+                        prop_assert_eq!(out.get(a..b), text.get(last..m.range.start));
+                        shift += new.len() as isize - m.range.len() as isize;
+                        last = m.range.end;
+                    }
+                    let tail = (last as isize + shift) as usize;
+                    prop_assert_eq!(out.get(tail..), text.get(last..));
+                }
+            }
+        }
+    }
 }
