@@ -3,8 +3,15 @@
 //! The binary (`src/main.rs`) owns the terminal.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod cli;
+pub mod cmd;
 pub mod diag;
+pub mod fsx;
+pub mod hash;
+pub mod lock;
 pub mod manifest;
 pub mod pin;
+pub mod plan;
+pub mod report;
 pub mod template;
 pub mod yaml;

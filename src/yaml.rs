@@ -207,6 +207,22 @@ impl Builder<'_> {
     /// trailing blanks; recompute the exact extent from the source.
     fn scalar_span(&self, start: usize, end: usize, style: Style) -> Range<usize> {
         let bytes = self.text.as_bytes();
+        // A node property (`&anchor`, `!tag`) may precede the scalar; the
+        // parser's span starts there, the value at its first quote.
+        let start = match style {
+            Style::DoubleQuoted | Style::SingleQuoted => {
+                let quote = if style == Style::DoubleQuoted {
+                    '"'
+                } else {
+                    '\''
+                };
+                self.text
+                    .get(start..)
+                    .and_then(|s| s.find(quote))
+                    .map_or(start, |i| start + i)
+            }
+            _ => start,
+        };
         match style {
             Style::DoubleQuoted => {
                 let mut i = start + 1;
@@ -279,6 +295,14 @@ mod tests {
         assert_eq!(value_text(text, root.get("a").expect("a")), "x\\\"y");
         assert_eq!(value_text(text, root.get("b").expect("b")), "it''s");
         assert_eq!(value_text(text, root.get("c").expect("c")), "plain val");
+    }
+
+    #[test]
+    fn quoted_scalar_after_anchor_or_tag() {
+        let text = "a: &v \"1.2\"\nb: !!str '3'\n";
+        let docs = parse(text).expect("parses");
+        assert_eq!(value_text(text, docs[0].get("a").expect("a")), "1.2");
+        assert_eq!(value_text(text, docs[0].get("b").expect("b")), "3");
     }
 
     #[test]

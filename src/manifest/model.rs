@@ -146,7 +146,14 @@ pub struct Asset {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platforms: Option<Vec<String>>,
     /// How the download's sha256 is established.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // serde_yaml reads newtype variants only as `!tags`; a one-key map
+    // (`file: NAME`) is what the schema and editors expect.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "serde_yaml::with::singleton_map"
+    )]
+    #[schemars(with = "Option<Checksum>")]
     pub checksum: Option<Checksum>,
     /// What to take out of an archive; absent: install the download itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,131 @@
+//! Command-line arguments (clap derive types only).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
+
+/// Declarative reconciler for vendored binaries: pins, downloads,
+/// checksums and drift, from `vendor.yaml` and `vendor.lock.yaml`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "vendor",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Exit codes: 0 success or in sync, 1 error, 2 changes pending or drift found, 64 usage error."
+)]
+pub struct Cli {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Manifest path; the lock sits beside it.
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Output format, where the command supports it.
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
+
+    /// When to use colors (also honours NO_COLOR).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Never touch the network; use the cache.
+    #[arg(long, global = true, env = "VENDOR_OFFLINE", value_parser = BoolishValueParser::new())]
+    pub offline: bool,
+
+    /// Fail instead of changing the lock.
+    #[arg(long, global = true)]
+    pub locked: bool,
+
+    /// Both --locked and --offline.
+    #[arg(long, global = true)]
+    pub frozen: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Markdown,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check vendor.yaml against the schema and its semantic rules; report every problem.
+    Validate,
+    /// Print the JSON Schema of vendor.yaml.
+    Schema,
+    /// Show the inventory: items, versions, pins, what ships.
+    List,
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Carry out the plan: rewrite pins, install artifacts, write the lock.
+    Apply(ApplyArgs),
+    /// CI gate: exit 2 if the manifest, lock and tree disagree (offline).
+    Check(CheckArgs),
+    /// Print shell completions.
+    Completions {
+        /// The shell to generate completions for.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Items to plan (default: all).
+    pub items: Vec<String>,
+    /// Exit 2 when there are changes.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan as JSON for `vendor apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A saved plan file, or items to apply (default: all).
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Items to check (default: all).
+    pub items: Vec<String>,
+    /// Also require every artifact to be installed.
+    #[arg(long)]
+    pub installed: bool,
+}
+
+impl Cli {
+    pub fn offline(&self) -> bool {
+        self.offline || self.frozen
+    }
+
+    pub fn locked(&self) -> bool {
+        self.locked || self.frozen
+    }
+}

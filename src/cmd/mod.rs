@@ -1,0 +1,226 @@
+//! Subcommands: arguments → workspace → core → report. Each command
+//! writes its result to the given streams and returns the exit status.
+
+mod apply;
+mod check;
+mod list;
+mod plan;
+mod validate;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use miette::{IntoDiagnostic, Result, WrapErr};
+
+use std::collections::BTreeMap;
+
+use crate::cli::{Cli, ColorChoice, Command, Format};
+use crate::diag::{Problem, Problems, SourceFile};
+use crate::lock::{self, Lock};
+use crate::manifest::{Loaded, ValidateOptions, load_and_validate};
+use crate::plan::PlanError;
+use crate::report::Paint;
+
+/// Process exit statuses (DESIGN §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success, in sync, nothing to do.
+    Ok = 0,
+    /// Changes pending or drift found.
+    Changes = 2,
+    /// Usage error.
+    Usage = 64,
+}
+
+/// Output streams and how to style them.
+pub struct Io<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+    /// Styling for stdout.
+    pub paint: Paint,
+    /// Styling for stderr.
+    pub paint_err: Paint,
+}
+
+impl Io<'_> {
+    /// Writes a command's result to stdout.
+    pub fn print(&mut self, text: &str) -> Result<()> {
+        self.out
+            .write_all(text.as_bytes())
+            .into_diagnostic()
+            .wrap_err("cannot write to standard output")
+    }
+
+    /// Writes a log line to stderr (ignored when stderr is gone).
+    pub fn note(&mut self, text: &str) {
+        let _ = writeln!(self.err, "{text}");
+    }
+}
+
+/// Decides whether a stream gets colours.
+pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Where the manifest, the lock and the tree are.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub manifest: PathBuf,
+    pub lock: PathBuf,
+    /// The manifest's directory: every path in it is relative to this.
+    pub root: PathBuf,
+}
+
+impl Workspace {
+    pub fn from_cli(cli: &Cli) -> Workspace {
+        let manifest = match (&cli.dir, &cli.file) {
+            (_, Some(f)) if f.is_absolute() => f.clone(),
+            (Some(dir), Some(f)) => dir.join(f),
+            (Some(dir), None) => dir.join("vendor.yaml"),
+            (None, Some(f)) => f.clone(),
+            (None, None) => PathBuf::from("vendor.yaml"),
+        };
+        let root = match manifest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Workspace {
+            lock: root.join(lock::FILE_NAME),
+            manifest,
+            root,
+        }
+    }
+
+    /// Reads the lock: `(lock, sha256 of its bytes)`; an absent lock is
+    /// empty with no hash.
+    pub fn read_lock(&self) -> Result<(Lock, Option<String>)> {
+        match Lock::read(&self.lock) {
+            Ok(Some((lock, text))) => Ok((lock, Some(crate::hash::sha256_hex(text.as_bytes())))),
+            Ok(None) => Ok((Lock::default(), None)),
+            Err(e) => Err(miette::miette!(
+                code = "vendor::lock::invalid",
+                help = "the lock is generated; restore it from version control or delete it and run `vendor apply`",
+                "{e}"
+            )),
+        }
+    }
+
+    /// The manifest's directory as written for annotations (`.` when the
+    /// manifest is in the current directory).
+    pub fn display_root(&self) -> String {
+        let s = self.root.to_string_lossy();
+        s.strip_prefix("./").unwrap_or(&s).to_owned()
+    }
+}
+
+/// Loads the manifest and runs every validation; `check_files` also
+/// requires the files pins and keys name to exist (planning reports those
+/// itself, with the pin's context).
+pub fn load_manifest(ws: &Workspace, check_files: bool) -> Result<Loaded> {
+    let opts = ValidateOptions { check_files };
+    Ok(load_and_validate(&ws.manifest, opts)?)
+}
+
+/// Turns planning errors into one report, each problem pointing into the
+/// file it is about.
+pub fn plan_errors(ws: &Workspace, errors: Vec<PlanError>) -> miette::Report {
+    let mut sources: BTreeMap<String, Option<SourceFile>> = BTreeMap::new();
+    let problems = errors
+        .into_iter()
+        .map(|e| {
+            let mut p = Problem::new(e.code, e.message);
+            if let Some(file) = &e.file {
+                let source = sources.entry(file.clone()).or_insert_with(|| {
+                    std::fs::read_to_string(ws.root.join(file))
+                        .ok()
+                        .map(|text| SourceFile::new(ws.root.join(file), text))
+                });
+                match (source, e.spans.split_first()) {
+                    (Some(source), Some(((span, label), rest))) => {
+                        p = p.at(source, span.clone()).label(label.clone());
+                        for (span, label) in rest {
+                            p = p.also(span.clone(), label.clone());
+                        }
+                    }
+                    _ => p = p.in_file(&ws.root.join(file)),
+                }
+            }
+            if let Some(help) = e.help {
+                p = p.help(help);
+            }
+            p
+        })
+        .collect();
+    match Problems::new("the plan", problems) {
+        Some(problems) => problems.into(),
+        None => miette::miette!("planning failed"),
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
+    let ws = Workspace::from_cli(cli);
+    match &cli.command {
+        Command::Validate => validate::run(cli, &ws, io),
+        Command::Schema => {
+            io.print(&crate::manifest::schema::schema_text())?;
+            Ok(Exit::Ok)
+        }
+        Command::List => list::run(cli, &ws, io),
+        Command::Plan(args) => plan::run(cli, args, &ws, io),
+        Command::Apply(args) => apply::run(cli, args, &ws, io),
+        Command::Check(args) => check::run(cli, args, &ws, io),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "vendor", &mut buf);
+            io.print(&String::from_utf8_lossy(&buf))?;
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+/// The format a command was asked for, refusing the ones it does not
+/// support with a usage error.
+pub fn format(cli: &Cli, supported: &[Format]) -> Result<Format, UsageError> {
+    let format = cli.format.unwrap_or(Format::Human);
+    if supported.contains(&format) {
+        Ok(format)
+    } else {
+        let names: Vec<&str> = supported.iter().map(|f| format_name(*f)).collect();
+        Err(UsageError(format!(
+            "--format {} is not supported by this command (supported: {})",
+            format_name(format),
+            names.join(", ")
+        )))
+    }
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Human => "human",
+        Format::Json => "json",
+        Format::Markdown => "markdown",
+        Format::Github => "github",
+    }
+}
+
+/// A usage error found after argument parsing; exits 64.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{0}")]
+#[diagnostic(code(vendor::usage))]
+pub struct UsageError(pub String);
+
+/// Relative display of a path under the workspace root.
+pub fn rel(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}

@@ -1,0 +1,137 @@
+//! Rendering `check` findings.
+
+use std::fmt::Write;
+
+use serde_json::json;
+
+use crate::plan::{Drift, ItemPlan};
+
+use super::Paint;
+use super::plan::drift_text;
+
+type Finding<'a> = (&'a ItemPlan, &'a Drift);
+
+/// Where a finding points: a file and line when it has them.
+fn location(d: &Drift) -> (Option<&str>, Option<usize>) {
+    match d {
+        Drift::PinDrift { file, line, .. } => (Some(file), Some(*line)),
+        Drift::ArtifactDrift { path, .. } | Drift::NotInstalled { path } => (Some(path), None),
+        Drift::LockOutdated { .. } | Drift::Orphan { .. } => (None, None),
+    }
+}
+
+/// One line per finding, then a verdict.
+pub fn check_human(findings: &[Finding<'_>], items: usize, paint: Paint) -> String {
+    let mut out = String::new();
+    for (item, d) in findings {
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            paint.red(d.kind()),
+            paint.bold(&item.id),
+            drift_text(d)
+        );
+    }
+    if findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.green(&format!("check: {items} item{} in sync", plural(items)))
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.bold(&format!(
+                "check: {} finding{}. Run `vendor plan` to see the changes and `vendor apply` to make them.",
+                findings.len(),
+                plural(findings.len())
+            ))
+        );
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// GitHub Actions workflow commands: one `::error` annotation per finding.
+/// `prefix` is the manifest's directory relative to the repository root.
+pub fn check_github(findings: &[Finding<'_>], prefix: &str) -> String {
+    let mut out = String::new();
+    for (item, d) in findings {
+        let mut props = Vec::new();
+        let (file, line) = location(d);
+        if let Some(file) = file {
+            props.push(format!("file={}", escape_property(&join(prefix, file))));
+        }
+        if let Some(line) = line {
+            props.push(format!("line={line}"));
+        }
+        props.push(format!(
+            "title={}",
+            escape_property(&format!("vendor {}", d.kind()))
+        ));
+        let _ = writeln!(
+            out,
+            "::error {}::{}",
+            props.join(","),
+            escape_data(&format!("{}: {}", item.id, drift_text(d)))
+        );
+    }
+    out
+}
+
+fn join(prefix: &str, path: &str) -> String {
+    if prefix.is_empty() || prefix == "." {
+        path.to_owned()
+    } else {
+        format!("{}/{path}", prefix.trim_end_matches('/'))
+    }
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Findings as stable JSON.
+pub fn check_json(findings: &[Finding<'_>], items: usize) -> String {
+    let list: Vec<_> = findings
+        .iter()
+        .map(|(item, d)| {
+            let mut v = serde_json::to_value(d).unwrap_or_default();
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("item".into(), json!(item.id));
+                obj.insert("message".into(), json!(drift_text(d)));
+            }
+            v
+        })
+        .collect();
+    let doc = json!({
+        "format_version": crate::plan::FORMAT_VERSION,
+        "in_sync": findings.is_empty(),
+        "items": items,
+        "findings": list,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_escapes() {
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+        assert_eq!(escape_data("x\ny"), "x%0Ay");
+    }
+}

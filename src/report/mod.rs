@@ -1,0 +1,13 @@
+//! Renderers: plans, findings and inventories as text for people
+//! (`human`), pull requests (`markdown`), CI annotations (`github`) and
+//! machines (`json`). Renderers return strings; the binary prints them.
+
+mod check;
+mod list;
+mod paint;
+mod plan;
+
+pub use check::{check_github, check_human, check_json};
+pub use list::{Row, list_human, list_json, list_markdown};
+pub use paint::Paint;
+pub use plan::{plan_human, plan_json, plan_markdown, summary_line};

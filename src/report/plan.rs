@@ -1,0 +1,235 @@
+//! Rendering plans.
+
+use std::fmt::Write;
+
+use crate::plan::{Drift, ItemPlan, LockAction, Plan};
+
+use super::Paint;
+
+/// The one-line summary under every plan.
+pub fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary();
+    if !plan.has_changes() {
+        return format!("No changes: {} item{} in sync.", s.items, plural(s.items));
+    }
+    let mut parts = vec![format!(
+        "{} pin rewrite{} in {} file{}",
+        s.rewrites,
+        plural(s.rewrites),
+        s.files,
+        plural(s.files)
+    )];
+    parts.push(format!(
+        "{} lock change{}",
+        s.lock_changes,
+        plural(s.lock_changes)
+    ));
+    if s.unresolved > 0 {
+        parts.push(format!("{} to resolve upstream", s.unresolved));
+    }
+    let removals: usize = plan.items.iter().map(|i| i.remove_files.len()).sum();
+    if removals > 0 {
+        parts.push(format!(
+            "{removals} orphaned file{} to remove",
+            plural(removals)
+        ));
+    }
+    format!(
+        "Plan: {} of {} item{} to change: {}.",
+        s.changed,
+        s.items,
+        plural(s.items),
+        parts.join(", ")
+    )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Human-readable plan: per item its drift and actions, then the diffs and
+/// the summary. Items in sync are listed only with `verbose`.
+pub fn plan_human(plan: &Plan, paint: Paint, verbose: bool) -> String {
+    let mut out = String::new();
+    for item in &plan.items {
+        if !verbose && !item.has_changes() && item.drift.is_empty() {
+            continue;
+        }
+        item_human(&mut out, item, paint);
+        out.push('\n');
+    }
+    for edit in &plan.edits {
+        out.push_str(&paint.diff(&edit.diff));
+        if !edit.diff.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&paint.bold(&summary_line(plan)));
+    out.push('\n');
+    out
+}
+
+fn versions(item: &ItemPlan) -> String {
+    match (&item.locked, &item.wanted) {
+        (Some(l), Some(w)) if l != w => format!("{l} → {w}"),
+        (_, Some(w)) => w.clone(),
+        (Some(l), None) => format!("{l} → (removed)"),
+        (None, None) => String::new(),
+    }
+}
+
+fn item_human(out: &mut String, item: &ItemPlan, paint: Paint) {
+    let mut tags = vec![item.source.clone()];
+    if item.deferred {
+        tags.push("deferred".into());
+    }
+    let _ = writeln!(
+        out,
+        "{} {} {}",
+        paint.bold(&item.id),
+        versions(item),
+        paint.dim(&format!("({})", tags.join(", ")))
+    );
+    for d in &item.drift {
+        let _ = writeln!(out, "  {}: {}", paint.yellow(d.kind()), drift_text(d));
+    }
+    for p in &item.pins {
+        let _ = writeln!(
+            out,
+            "  {} {}:{}  {}  {:?} → {:?}",
+            paint.yellow("~ rewrite"),
+            p.file,
+            p.line,
+            paint.dim(&p.locator),
+            p.from,
+            p.to
+        );
+    }
+    if let Some(r) = &item.resolve {
+        let _ = writeln!(out, "  {} {}", paint.cyan("? resolve"), r.what);
+        for d in &r.downloads {
+            let _ = writeln!(
+                out,
+                "    {} {d}  {}",
+                paint.cyan("↓"),
+                paint.dim("size and sha256 known after resolution")
+            );
+        }
+    }
+    for f in &item.reinstall {
+        let _ = writeln!(
+            out,
+            "  {} {f} {}",
+            paint.green("+ install"),
+            paint.dim("(from the lock)")
+        );
+    }
+    for f in &item.remove_files {
+        let _ = writeln!(out, "  {} {f}", paint.red("- remove"));
+    }
+    let lock = match (item.lock, item.resolve.is_some()) {
+        (LockAction::Keep, _) => None,
+        (LockAction::Add, false) => Some(paint.green("+ lock: add")),
+        (LockAction::Add, true) => Some(paint.green("+ lock: add after resolution")),
+        (LockAction::Update, false) => Some(paint.yellow("~ lock: update")),
+        (LockAction::Update, true) => Some(paint.yellow("~ lock: update after resolution")),
+        (LockAction::Remove, _) => Some(paint.red("- lock: remove")),
+    };
+    if let Some(lock) = lock {
+        let _ = writeln!(out, "  {lock}");
+    }
+    if !item.has_changes() && item.drift.is_empty() {
+        let _ = writeln!(out, "  {}", paint.green("in sync"));
+    }
+}
+
+/// A sentence for one drift finding (without the item or kind).
+pub fn drift_text(d: &Drift) -> String {
+    match d {
+        Drift::LockOutdated { reason } => reason.clone(),
+        Drift::PinDrift {
+            file,
+            line,
+            locator,
+            found,
+            expected,
+        } => format!("{file}:{line} {locator} holds {found:?}, expected {expected:?}"),
+        Drift::ArtifactDrift {
+            path,
+            what,
+            found,
+            expected,
+        } => format!("{path}: {what} is {found}, expected {expected}"),
+        Drift::NotInstalled { path } => format!("{path} is not installed"),
+        Drift::Orphan { what } => what.clone(),
+    }
+}
+
+/// The plan as stable JSON (`format_version` first).
+pub fn plan_json(plan: &Plan) -> String {
+    let mut value = serde_json::to_value(plan).unwrap_or_default();
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(
+            "summary".into(),
+            serde_json::to_value(plan.summary()).unwrap_or_default(),
+        );
+    }
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The plan as a Markdown pull-request comment.
+pub fn plan_markdown(plan: &Plan) -> String {
+    let mut out = String::from("### vendor plan\n\n");
+    let changed: Vec<&ItemPlan> = plan
+        .items
+        .iter()
+        .filter(|i| i.has_changes() || !i.drift.is_empty())
+        .collect();
+    if !changed.is_empty() {
+        out.push_str("| item | version | drift | actions |\n|---|---|---|---|\n");
+        for item in changed {
+            let drift: Vec<&str> = item.drift.iter().map(Drift::kind).collect();
+            let mut actions = Vec::new();
+            if !item.pins.is_empty() {
+                actions.push(format!("{} pin rewrite(s)", item.pins.len()));
+            }
+            if item.resolve.is_some() {
+                actions.push("resolve upstream".to_owned());
+            }
+            if item.lock != LockAction::Keep {
+                actions.push(format!("lock {}", lock_word(item.lock)));
+            }
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                item.id,
+                versions(item),
+                drift.join(", "),
+                actions.join(", ")
+            );
+        }
+        out.push('\n');
+    }
+    for edit in &plan.edits {
+        let _ = write!(
+            out,
+            "<details><summary><code>{}</code></summary>\n\n```diff\n{}```\n\n</details>\n\n",
+            edit.path, edit.diff
+        );
+    }
+    out.push_str(&summary_line(plan));
+    out.push('\n');
+    out
+}
+
+fn lock_word(action: LockAction) -> &'static str {
+    match action {
+        LockAction::Keep => "keep",
+        LockAction::Add => "add",
+        LockAction::Update => "update",
+        LockAction::Remove => "remove",
+    }
+}
