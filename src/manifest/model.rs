@@ -388,6 +388,11 @@ impl Source {
         }
     }
 
+    /// Whether the item opted in to plain `http://` downloads.
+    pub fn allows_http(&self) -> bool {
+        matches!(self, Source::Url { allow_http: true })
+    }
+
     /// Whether assets of this source must be resolved against an upstream.
     pub fn downloads(&self) -> bool {
         matches!(
