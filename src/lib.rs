@@ -3,6 +3,7 @@
 //! The binary (`src/main.rs`) owns the terminal.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod archive;
 pub mod cli;
 pub mod cmd;
 pub mod diag;
