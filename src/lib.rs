@@ -4,9 +4,11 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod archive;
+pub mod checksum;
 pub mod cli;
 pub mod cmd;
 pub mod diag;
+pub mod fetch;
 pub mod fsx;
 pub mod hash;
 pub mod lock;
@@ -14,5 +16,6 @@ pub mod manifest;
 pub mod pin;
 pub mod plan;
 pub mod report;
+pub mod source;
 pub mod template;
 pub mod yaml;

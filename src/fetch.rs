@@ -1,0 +1,1659 @@
+//! The one HTTP client: every byte `vendor` takes from the network comes
+//! through [`Client`].
+//!
+//! It owns the network rules of DESIGN §6–7 so no caller has to remember
+//! them:
+//!
+//! - every URL is rewritten by `VENDOR_MIRRORS` first (longest prefix wins);
+//! - `--offline` refuses before any I/O;
+//! - plain `http://` is refused unless the host is loopback or the caller
+//!   says the item opted in (`allow_http`);
+//! - the GitHub token is sent only by the API calls, and only when both the
+//!   requested and the (mirror-)rewritten URL are on the API's origin —
+//!   never to a download, a mirror or a redirect target on another host;
+//! - timeouts (connect, and idle time between body chunks), bounded retries
+//!   with jittered exponential backoff on 5xx, resets, timeouts, truncated
+//!   bodies and 429, honouring `Retry-After`;
+//! - GitHub rate limits end in [`FetchError::RateLimited`], which says when
+//!   the limit resets and that a token raises it;
+//! - downloads stream to disk while hashing; bodies are never held whole.
+//!
+//! Errors show URLs without userinfo or token-like query parameters and
+//! never include request headers. The module is async throughout and never
+//! builds a runtime: callers own it.
+
+use std::fmt;
+use std::future::Future;
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderName, LINK, RETRY_AFTER};
+use reqwest::{StatusCode, Url, redirect};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::hash::hex;
+
+/// The public GitHub API.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+/// The REST API version every API request asks for.
+pub const API_VERSION: &str = "2022-11-28";
+/// `Accept` for GitHub's JSON API.
+pub const ACCEPT_JSON: &str = "application/vnd.github+json";
+/// `Accept` for a file's raw bytes from the contents API.
+pub const ACCEPT_RAW: &str = "application/vnd.github.raw";
+/// `Accept` for just a commit's sha from the commits API.
+pub const ACCEPT_SHA: &str = "application/vnd.github.sha";
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_RETRIES: u32 = 3;
+/// The longest `Retry-After` worth waiting for; beyond it the request fails
+/// with the rate-limit error instead of hanging the run.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+const BACKOFF_BASE: Duration = Duration::from_millis(200);
+const BACKOFF_CAP: Duration = Duration::from_secs(5);
+/// Largest JSON document the API may answer with (a page of 100 releases
+/// with long notes and many assets stays far below).
+const MAX_JSON: u64 = 64 << 20;
+const MAX_REDIRECTS: usize = 10;
+const WRITE_BUFFER: usize = 256 << 10;
+/// Body chunks (up to a few hundred KiB each) queued per download for the
+/// writer thread.
+const SINK_DEPTH: usize = 4;
+/// Query parameters whose values are credentials.
+const SECRET_PARAMS: &[&str] = &[
+    "access_token",
+    "token",
+    "client_secret",
+    "sig",
+    "signature",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+];
+
+/// How the client behaves; [`Config::from_env`] reads it from the
+/// environment (DESIGN §4).
+#[derive(Clone)]
+pub struct Config {
+    /// `GITHUB_API_URL`, default `https://api.github.com`, no trailing slash.
+    pub api_url: String,
+    /// `GITHUB_TOKEN` or `GH_TOKEN`.
+    pub token: Option<String>,
+    /// `VENDOR_MIRRORS`: `FROM=TO` URL-prefix rewrites.
+    pub mirrors: Vec<(String, String)>,
+    /// Refuse every request (`--offline`, `VENDOR_OFFLINE=1`).
+    pub offline: bool,
+    pub connect_timeout: Duration,
+    /// Longest wait for the response headers or the next body chunk.
+    pub read_timeout: Duration,
+    /// Retries after the first attempt.
+    pub retries: u32,
+    /// Draw progress bars on stderr.
+    pub progress: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            api_url: DEFAULT_API_URL.to_owned(),
+            token: None,
+            mirrors: Vec::new(),
+            offline: false,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            retries: DEFAULT_RETRIES,
+            progress: false,
+        }
+    }
+}
+
+/// Never prints the token.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("api_url", &self.api_url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("mirrors", &self.mirrors)
+            .field("offline", &self.offline)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("retries", &self.retries)
+            .field("progress", &self.progress)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads `GITHUB_API_URL`, `GITHUB_TOKEN`/`GH_TOKEN`, `VENDOR_MIRRORS`,
+    /// `VENDOR_OFFLINE`, `VENDOR_HTTP_TIMEOUT` (seconds, connect and read)
+    /// and `VENDOR_HTTP_RETRIES`. `offline` is or-ed with `VENDOR_OFFLINE`.
+    pub fn from_env(offline: bool, progress: bool) -> Result<Config, FetchError> {
+        Config::from_vars(|name| std::env::var(name).ok(), offline, progress)
+    }
+
+    /// [`Config::from_env`] over any variable lookup (tests).
+    pub fn from_vars(
+        var: impl Fn(&str) -> Option<String>,
+        offline: bool,
+        progress: bool,
+    ) -> Result<Config, FetchError> {
+        let set = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut config = Config {
+            progress,
+            ..Config::default()
+        };
+        if let Some(api) = set("GITHUB_API_URL") {
+            config.api_url = parse_api_url(&api)?;
+        }
+        config.token = set("GITHUB_TOKEN").or_else(|| set("GH_TOKEN"));
+        if let Some(mirrors) = set("VENDOR_MIRRORS") {
+            config.mirrors = parse_mirrors(&mirrors)?;
+        }
+        config.offline = offline || set("VENDOR_OFFLINE").is_some_and(|v| truthy(&v));
+        if let Some(timeout) = set("VENDOR_HTTP_TIMEOUT") {
+            let timeout = parse_seconds("VENDOR_HTTP_TIMEOUT", &timeout)?;
+            config.connect_timeout = timeout;
+            config.read_timeout = timeout;
+        }
+        if let Some(retries) = set("VENDOR_HTTP_RETRIES") {
+            config.retries = retries.parse().map_err(|_| FetchError::Env {
+                var: "VENDOR_HTTP_RETRIES".into(),
+                message: format!("`{retries}` is not a whole number of retries"),
+            })?;
+        }
+        Ok(config)
+    }
+
+    /// Whether the API is public GitHub (raw files then come from
+    /// `raw.githubusercontent.com`).
+    pub fn is_default_github(&self) -> bool {
+        self.api_url
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(DEFAULT_API_URL)
+    }
+}
+
+fn truthy(value: &str) -> bool {
+    !matches!(
+        value.to_ascii_lowercase().as_str(),
+        "0" | "false" | "no" | "off"
+    )
+}
+
+fn parse_api_url(text: &str) -> Result<String, FetchError> {
+    let trimmed = text.trim_end_matches('/');
+    match Url::parse(trimmed) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(trimmed.to_owned())
+        }
+        _ => Err(FetchError::Env {
+            var: "GITHUB_API_URL".into(),
+            message: format!("`{}` is not an http(s) URL", redact_str(text)),
+        }),
+    }
+}
+
+fn parse_seconds(var: &str, text: &str) -> Result<Duration, FetchError> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| FetchError::Env {
+            var: var.into(),
+            message: format!("`{text}` is not a positive number of seconds"),
+        })
+}
+
+/// Parses `VENDOR_MIRRORS`: whitespace-separated `FROM=TO` URL prefixes.
+pub fn parse_mirrors(text: &str) -> Result<Vec<(String, String)>, FetchError> {
+    text.split_whitespace().map(parse_mirror).collect()
+}
+
+fn parse_mirror(entry: &str) -> Result<(String, String), FetchError> {
+    let fail = |reason: &str| FetchError::MirrorConfig {
+        entry: redact_str(entry),
+        reason: reason.to_owned(),
+    };
+    let (from, to) = entry
+        .split_once('=')
+        .ok_or_else(|| fail("expected FROM=TO"))?;
+    for side in [from, to] {
+        if side.is_empty() {
+            return Err(fail("both FROM and TO must be given"));
+        }
+        if !(side.starts_with("http://") || side.starts_with("https://")) {
+            return Err(fail("FROM and TO must start with http:// or https://"));
+        }
+        if Url::parse(side).is_err() {
+            return Err(fail("not a valid URL prefix"));
+        }
+    }
+    Ok((from.to_owned(), to.to_owned()))
+}
+
+/// A finished download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downloaded {
+    /// Lowercase hex sha256 of the bytes written.
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Why a request failed. Messages name the URL (without credentials) and
+/// every variant has a stable code and a help line.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum FetchError {
+    #[error("offline: not fetching {url}")]
+    #[diagnostic(
+        code("vendor::fetch::offline"),
+        help(
+            "run without --offline (and unset VENDOR_OFFLINE) to fetch it, or run `vendor fetch` while online to fill the cache"
+        )
+    )]
+    Offline { url: String },
+
+    #[error("not found (HTTP 404): {url}")]
+    #[diagnostic(
+        code("vendor::fetch::not-found"),
+        help(
+            "check the version, tag and asset name; a private repository also needs GITHUB_TOKEN"
+        )
+    )]
+    NotFound { url: String },
+
+    #[error("HTTP {status} from {url}")]
+    #[diagnostic(
+        code("vendor::fetch::status"),
+        help("{}", status_help(*status))
+    )]
+    Status { url: String, status: u16 },
+
+    #[error("{}", rate_limit_message(url, *reset_at))]
+    #[diagnostic(
+        code("vendor::fetch::rate-limited"),
+        help("{}", rate_limit_help(*authenticated))
+    )]
+    RateLimited {
+        url: String,
+        /// When the limit resets, in seconds since the Unix epoch.
+        reset_at: Option<u64>,
+        /// Whether the request carried a token.
+        authenticated: bool,
+    },
+
+    #[error("timed out after {} waiting for {url}", show_duration(*after))]
+    #[diagnostic(
+        code("vendor::fetch::timeout"),
+        help(
+            "the server stopped answering; try again later, or raise VENDOR_HTTP_TIMEOUT (seconds)"
+        )
+    )]
+    Timeout { url: String, after: Duration },
+
+    #[error("refusing plain http:// to a non-loopback host: {url}")]
+    #[diagnostic(
+        code("vendor::fetch::insecure"),
+        help(
+            "use https://; if the item really is only served over plain HTTP, set `allow_http: true` on its `url` source"
+        )
+    )]
+    Insecure { url: String },
+
+    #[error("invalid URL {url}: {reason}")]
+    #[diagnostic(
+        code("vendor::fetch::invalid-url"),
+        help("check the URL template in vendor.yaml and VENDOR_MIRRORS")
+    )]
+    InvalidUrl { url: String, reason: String },
+
+    #[error("{url} is {actual} bytes, expected {expected}")]
+    #[diagnostic(
+        code("vendor::fetch::size-mismatch"),
+        help(
+            "the upstream file is not the one that was resolved; it may have been replaced: re-run `vendor plan` and review the change"
+        )
+    )]
+    SizeMismatch {
+        url: String,
+        expected: u64,
+        actual: u64,
+    },
+
+    #[error("{url}: the transfer broke off after {}", progress(*received, *expected))]
+    #[diagnostic(
+        code("vendor::fetch::truncated"),
+        help("the transfer was cut short (retried); try again, or check proxies and mirrors")
+    )]
+    Truncated {
+        url: String,
+        received: u64,
+        expected: Option<u64>,
+    },
+
+    #[error("{url} is larger than the {limit} bytes allowed")]
+    #[diagnostic(
+        code("vendor::fetch::too-large"),
+        help("the server answered with far more data than such a file holds; check the URL")
+    )]
+    TooLarge { url: String, limit: u64 },
+
+    #[error("cannot write {path}: {source}")]
+    #[diagnostic(
+        code("vendor::fetch::io"),
+        help("check that the directory is writable and the disk has space")
+    )]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+
+    #[error("VENDOR_MIRRORS entry `{entry}`: {reason}")]
+    #[diagnostic(
+        code("vendor::fetch::mirror-config"),
+        help(
+            "VENDOR_MIRRORS takes space-separated FROM=TO URL prefixes, e.g. `https://github.com/=https://mirror.example/github/`"
+        )
+    )]
+    MirrorConfig { entry: String, reason: String },
+
+    #[error("{var}: {message}")]
+    #[diagnostic(
+        code("vendor::fetch::env"),
+        help("fix or unset the environment variable")
+    )]
+    Env { var: String, message: String },
+
+    #[error("cannot reach {url}: {message}")]
+    #[diagnostic(
+        code("vendor::fetch::connect"),
+        help(
+            "check the network, proxy settings and VENDOR_MIRRORS; --offline works from the cache"
+        )
+    )]
+    Connect { url: String, message: String },
+
+    #[error("unexpected response from {url}: {message}")]
+    #[diagnostic(
+        code("vendor::fetch::invalid-response"),
+        help(
+            "GITHUB_API_URL must point at a GitHub REST API (GitHub Enterprise: https://HOST/api/v3)"
+        )
+    )]
+    InvalidResponse { url: String, message: String },
+
+    #[error("cannot set up the HTTP client: {message}")]
+    #[diagnostic(code("vendor::fetch::setup"))]
+    Setup { message: String },
+}
+
+impl FetchError {
+    /// Every code this type can carry, for uniqueness tests and docs.
+    pub const CODES: &'static [&'static str] = &[
+        "vendor::fetch::offline",
+        "vendor::fetch::not-found",
+        "vendor::fetch::status",
+        "vendor::fetch::rate-limited",
+        "vendor::fetch::timeout",
+        "vendor::fetch::insecure",
+        "vendor::fetch::invalid-url",
+        "vendor::fetch::size-mismatch",
+        "vendor::fetch::truncated",
+        "vendor::fetch::too-large",
+        "vendor::fetch::io",
+        "vendor::fetch::mirror-config",
+        "vendor::fetch::env",
+        "vendor::fetch::connect",
+        "vendor::fetch::invalid-response",
+        "vendor::fetch::setup",
+    ];
+}
+
+/// "50 of 100 bytes" / "50 bytes".
+fn progress(received: u64, expected: Option<u64>) -> String {
+    match expected {
+        Some(total) => format!("{received} of {total} bytes"),
+        None => format!("{received} bytes"),
+    }
+}
+
+fn status_help(status: u16) -> &'static str {
+    match status {
+        401 => "the token was rejected: check GITHUB_TOKEN / GH_TOKEN",
+        403 => "access denied: a private repository needs GITHUB_TOKEN with read access",
+        500..=599 => "the server failed (retried); try again later",
+        _ => "check the URL and the item's source in vendor.yaml",
+    }
+}
+
+fn rate_limit_message(url: &str, reset_at: Option<u64>) -> String {
+    match reset_at {
+        Some(reset) => format!(
+            "GitHub rate limit exceeded ({url}); it resets at {} ({})",
+            utc(reset),
+            from_now(reset, now_epoch())
+        ),
+        None => format!("GitHub rate limit exceeded ({url})"),
+    }
+}
+
+fn rate_limit_help(authenticated: bool) -> &'static str {
+    if authenticated {
+        "wait for the reset, or use a token with a higher limit"
+    } else {
+        "set GITHUB_TOKEN (or GH_TOKEN) to a token: authenticated requests get 5,000 requests an hour instead of 60"
+    }
+}
+
+fn show_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+fn now_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// "in 17 minutes", "in about 3 hours", "in 12 days", "now".
+fn from_now(epoch: u64, now: u64) -> String {
+    let minutes = epoch.saturating_sub(now).div_ceil(60);
+    match minutes {
+        0 => "now".to_owned(),
+        1 => "in 1 minute".to_owned(),
+        2..=90 => format!("in {minutes} minutes"),
+        91..=2879 => format!("in about {} hours", (minutes + 30) / 60),
+        _ => format!("in {} days", minutes / 1440),
+    }
+}
+
+/// `2024-03-06 12:00:00 UTC` for seconds since the Unix epoch.
+pub fn utc(epoch: u64) -> String {
+    let (days, secs) = (epoch / 86_400, epoch % 86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
+/// The URL for messages: no userinfo, no credential query parameters.
+pub fn redact(url: &Url) -> String {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    url.to_string()
+}
+
+/// [`redact`] for text that may not parse as a URL.
+pub fn redact_str(text: &str) -> String {
+    if let Ok(url) = Url::parse(text) {
+        return redact(&url);
+    }
+    // Drop a `user:pass@` between the scheme and the first `/`.
+    let Some(start) = text.find("://").map(|i| i + 3) else {
+        return text.to_owned();
+    };
+    let end = text[start..].find('/').map_or(text.len(), |i| start + i);
+    match text[start..end].rfind('@') {
+        Some(at) => format!("{}{}", &text[..start], &text[start + at + 1..]),
+        None => text.to_owned(),
+    }
+}
+
+/// Applies the longest matching `FROM` prefix of `mirrors` to `url`.
+pub fn rewrite(mirrors: &[(String, String)], url: &str) -> String {
+    mirrors
+        .iter()
+        .filter(|(from, _)| url.starts_with(from.as_str()))
+        .max_by_key(|(from, _)| from.len())
+        .map_or_else(
+            || url.to_owned(),
+            |(from, to)| format!("{to}{}", &url[from.len()..]),
+        )
+}
+
+/// Whether `url`'s host is loopback: 127.0.0.0/8, `::1` or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Scheme, host and port: what "the same host" means for the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+}
+
+impl Origin {
+    fn of(url: &Url) -> Option<Origin> {
+        Some(Origin {
+            scheme: url.scheme().to_owned(),
+            host: url.host_str()?.to_ascii_lowercase(),
+            port: url.port_or_known_default(),
+        })
+    }
+}
+
+/// A URL ready to request: rewritten, checked, with its display form.
+#[derive(Debug, Clone)]
+struct Target {
+    url: Url,
+    /// Origin of the URL before mirror rewriting.
+    requested: Option<Origin>,
+    shown: String,
+}
+
+/// One failed attempt and whether it is worth another.
+struct Failure {
+    error: FetchError,
+    retry: Retry,
+}
+
+enum Retry {
+    No,
+    Backoff,
+    After(Duration),
+}
+
+impl Failure {
+    fn fatal(error: FetchError) -> Failure {
+        Failure {
+            error,
+            retry: Retry::No,
+        }
+    }
+
+    fn transient(error: FetchError) -> Failure {
+        Failure {
+            error,
+            retry: Retry::Backoff,
+        }
+    }
+}
+
+/// The HTTP client. Cheap to clone; clones share connections.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: Config,
+    api: Option<Origin>,
+    bars: Option<MultiProgress>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Builds the client. Installs rustls' `ring` provider as the process
+    /// default if none is installed yet.
+    pub fn new(config: Config) -> Result<Client, FetchError> {
+        // Fails only when a provider is already installed, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("vendor/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .redirect(redirect::Policy::custom(check_redirect))
+            .build()
+            .map_err(|e| FetchError::Setup {
+                message: error_chain(&e.without_url()),
+            })?;
+        let api = Url::parse(&config.api_url)
+            .ok()
+            .as_ref()
+            .and_then(Origin::of);
+        let bars = config
+            .progress
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                api,
+                bars,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// GETs a GitHub API URL as JSON; returns the value and the `next` page
+    /// URL from the `Link` header.
+    pub async fn api_json<T: DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<(T, Option<String>), FetchError> {
+        let target = self.target(url, false)?;
+        let (body, next) = self
+            .retrying(|| self.api_once(&target, ACCEPT_JSON, MAX_JSON))
+            .await?;
+        let value = serde_json::from_slice(&body).map_err(|e| FetchError::InvalidResponse {
+            url: target.shown.clone(),
+            message: format!("not the JSON expected: {e}"),
+        })?;
+        Ok((value, next))
+    }
+
+    /// GETs a file's raw bytes from the contents API (at most `limit`).
+    pub async fn api_raw(&self, url: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+        self.api_get(url, ACCEPT_RAW, limit).await
+    }
+
+    /// GETs an API URL with a custom `Accept` (at most `limit` bytes).
+    pub async fn api_get(
+        &self,
+        url: &str,
+        accept: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, FetchError> {
+        let target = self.target(url, false)?;
+        let (body, _) = self
+            .retrying(|| self.api_once(&target, accept, limit))
+            .await?;
+        Ok(body)
+    }
+
+    /// GETs a small body such as a checksum file, at most `limit` bytes.
+    /// Never sends the token.
+    pub async fn get_small(
+        &self,
+        url: &str,
+        limit: u64,
+        allow_http: bool,
+    ) -> Result<Vec<u8>, FetchError> {
+        let target = self.target(url, allow_http)?;
+        self.retrying(|| async {
+            let response = self.send(&target, "*/*", false).await?;
+            read_limited(response, &target, limit, &self.inner.config).await
+        })
+        .await
+    }
+
+    /// Streams `url` into `dest` (created or truncated), hashing while
+    /// writing. `expected_size`, when known, must match the body. Never
+    /// sends the token. A retry starts the file over.
+    pub async fn download(
+        &self,
+        url: &str,
+        dest: &Path,
+        expected_size: Option<u64>,
+        allow_http: bool,
+        label: &str,
+    ) -> Result<Downloaded, FetchError> {
+        let target = self.target(url, allow_http)?;
+        let request = FileRequest {
+            target: &target,
+            accept: "*/*",
+            api: false,
+            dest,
+            expected_size,
+        };
+        self.stream_to_file(&request, label).await
+    }
+
+    /// [`Client::download`] from the API (token rules of the API, custom
+    /// `Accept`): contents API raw files ([`ACCEPT_RAW`]), release assets
+    /// of private repositories (`application/octet-stream`).
+    pub async fn download_api(
+        &self,
+        url: &str,
+        accept: &str,
+        dest: &Path,
+        expected_size: Option<u64>,
+        label: &str,
+    ) -> Result<Downloaded, FetchError> {
+        let target = self.target(url, false)?;
+        let request = FileRequest {
+            target: &target,
+            accept,
+            api: true,
+            dest,
+            expected_size,
+        };
+        self.stream_to_file(&request, label).await
+    }
+
+    async fn stream_to_file(
+        &self,
+        request: &FileRequest<'_>,
+        label: &str,
+    ) -> Result<Downloaded, FetchError> {
+        let bar = self.bar(label);
+        let result = self.retrying(|| self.download_once(request, &bar)).await;
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        result
+    }
+
+    /// Mirror rewriting, the offline rule and the scheme rules.
+    fn target(&self, url: &str, allow_http: bool) -> Result<Target, FetchError> {
+        let config = &self.inner.config;
+        let rewritten = rewrite(&config.mirrors, url);
+        if config.offline {
+            return Err(FetchError::Offline {
+                url: redact_str(&rewritten),
+            });
+        }
+        let parsed = Url::parse(&rewritten).map_err(|e| FetchError::InvalidUrl {
+            url: redact_str(&rewritten),
+            reason: e.to_string(),
+        })?;
+        let shown = shown(&parsed, url, &rewritten);
+        match parsed.scheme() {
+            "https" => {}
+            "http" if allow_http || is_loopback(&parsed) => {}
+            "http" => return Err(FetchError::Insecure { url: shown }),
+            other => {
+                return Err(FetchError::InvalidUrl {
+                    url: shown,
+                    reason: format!("unsupported scheme `{other}`"),
+                });
+            }
+        }
+        let requested = Url::parse(url).ok().as_ref().and_then(Origin::of);
+        Ok(Target {
+            url: parsed,
+            requested,
+            shown,
+        })
+    }
+
+    /// The token, when `target` (before and after mirroring) is on the API
+    /// origin.
+    fn token_for(&self, target: &Target) -> Option<&str> {
+        let api = self.inner.api.as_ref()?;
+        let token = self.inner.config.token.as_deref()?;
+        let same =
+            target.requested.as_ref() == Some(api) && Origin::of(&target.url).as_ref() == Some(api);
+        same.then_some(token)
+    }
+
+    async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T, FetchError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        let mut tries = 0;
+        loop {
+            let failure = match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(failure) => failure,
+            };
+            let delay = match failure.retry {
+                Retry::No => return Err(failure.error),
+                Retry::Backoff => backoff(tries),
+                Retry::After(delay) => delay,
+            };
+            if tries >= self.inner.config.retries {
+                return Err(failure.error);
+            }
+            tries += 1;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Sends one GET; a non-2xx status becomes a classified failure.
+    async fn send(
+        &self,
+        target: &Target,
+        accept: &str,
+        api: bool,
+    ) -> Result<reqwest::Response, Failure> {
+        let mut request = self
+            .inner
+            .http
+            .get(target.url.clone())
+            .header(ACCEPT, accept);
+        let token = if api { self.token_for(target) } else { None };
+        if api {
+            request = request.header("X-GitHub-Api-Version", API_VERSION);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_failure(e, target, &self.inner.config))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        Err(status_failure(
+            &target.shown,
+            status,
+            response.headers(),
+            token.is_some(),
+        ))
+    }
+
+    async fn api_once(
+        &self,
+        target: &Target,
+        accept: &str,
+        limit: u64,
+    ) -> Result<(Vec<u8>, Option<String>), Failure> {
+        let response = self.send(target, accept, true).await?;
+        let next = next_link(response.headers(), &target.url);
+        let body = read_limited(response, target, limit, &self.inner.config).await?;
+        Ok((body, next))
+    }
+
+    async fn download_once(
+        &self,
+        request: &FileRequest<'_>,
+        bar: &Option<ProgressBar>,
+    ) -> Result<Downloaded, Failure> {
+        let target = request.target;
+        let response = self.send(target, request.accept, request.api).await?;
+        let length = response.content_length();
+        if let (Some(length), Some(expected)) = (length, request.expected_size)
+            && length != expected
+        {
+            return Err(Failure::fatal(FetchError::SizeMismatch {
+                url: target.shown.clone(),
+                expected,
+                actual: length,
+            }));
+        }
+        let io = |source| {
+            Failure::fatal(FetchError::Io {
+                path: request.dest.display().to_string(),
+                source,
+            })
+        };
+        let file = tokio::fs::File::create(request.dest).await.map_err(io)?;
+        let sink = Sink::start(file.into_std().await);
+        if let Some(bar) = bar {
+            bar.reset();
+            match length.or(request.expected_size) {
+                Some(total) => bar.set_length(total),
+                None => bar.unset_length(),
+            }
+        }
+        let received = self.receive(response, &sink, request, length, bar).await;
+        // Always wait for the writer, so a retry never races a previous
+        // attempt's writes to the same file.
+        let written = sink.finish().await;
+        let size = received?;
+        let sha256 = written.map_err(io)?;
+        check_complete(target, size, length, request.expected_size)?;
+        Ok(Downloaded { sha256, size })
+    }
+
+    /// Feeds the body to `sink`; returns the bytes received. Stops early
+    /// when the body exceeds the expected size or the writer failed (its
+    /// error comes from [`Sink::finish`]).
+    async fn receive(
+        &self,
+        response: reqwest::Response,
+        sink: &Sink,
+        request: &FileRequest<'_>,
+        length: Option<u64>,
+        bar: &Option<ProgressBar>,
+    ) -> Result<u64, Failure> {
+        let target = request.target;
+        let mut size = 0u64;
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk =
+                chunk.map_err(|e| body_failure(e, target, size, length, &self.inner.config))?;
+            let n = chunk.len() as u64;
+            size += n;
+            if let Some(expected) = request.expected_size
+                && size > expected
+            {
+                return Err(Failure::fatal(FetchError::SizeMismatch {
+                    url: target.shown.clone(),
+                    expected,
+                    actual: size,
+                }));
+            }
+            if !sink.write(Box::new(chunk)).await {
+                break;
+            }
+            if let Some(bar) = bar {
+                bar.inc(n);
+            }
+        }
+        Ok(size)
+    }
+
+    fn bar(&self, label: &str) -> Option<ProgressBar> {
+        let multi = self.inner.bars.as_ref()?;
+        let style = ProgressStyle::with_template(
+            "{prefix:.bold} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+            .with_style(style)
+            .with_prefix(label.to_owned());
+        Some(multi.add(bar))
+    }
+}
+
+/// What one streamed download asks for.
+struct FileRequest<'a> {
+    target: &'a Target,
+    accept: &'a str,
+    api: bool,
+    dest: &'a Path,
+    expected_size: Option<u64>,
+}
+
+/// Hashes and writes a body on a blocking thread, so hashing and disk
+/// writes overlap with receiving the next chunks instead of stalling the
+/// async worker. A bounded channel keeps at most [`SINK_DEPTH`] chunks in
+/// memory per download.
+struct Sink {
+    chunks: tokio::sync::mpsc::Sender<Chunk>,
+    writer: tokio::task::JoinHandle<std::io::Result<String>>,
+}
+
+/// A body chunk, whatever buffer type the HTTP stack hands out.
+type Chunk = Box<dyn AsRef<[u8]> + Send>;
+
+impl Sink {
+    fn start(file: std::fs::File) -> Sink {
+        let (chunks, mut rx) = tokio::sync::mpsc::channel::<Chunk>(SINK_DEPTH);
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut file = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+            let mut hasher = Sha256::new();
+            while let Some(chunk) = rx.blocking_recv() {
+                let bytes = (*chunk).as_ref();
+                hasher.update(bytes);
+                file.write_all(bytes)?;
+            }
+            file.flush()?;
+            Ok(hex(&hasher.finalize()))
+        });
+        Sink { chunks, writer }
+    }
+
+    /// False when the writer has stopped (on an I/O error).
+    async fn write(&self, chunk: Chunk) -> bool {
+        self.chunks.send(chunk).await.is_ok()
+    }
+
+    /// Closes the channel and waits for the writer: the sha256 of what
+    /// was written, or the write error.
+    async fn finish(self) -> std::io::Result<String> {
+        drop(self.chunks);
+        self.writer.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// The display form: the rewritten URL, and the original when a mirror
+/// changed it.
+fn shown(parsed: &Url, original: &str, rewritten: &str) -> String {
+    if original == rewritten {
+        redact(parsed)
+    } else {
+        format!("{} (mirror of {})", redact(parsed), redact_str(original))
+    }
+}
+
+/// Refuses redirects that downgrade https to plain http on a non-loopback
+/// host, leave http(s), or loop.
+fn check_redirect(attempt: redirect::Attempt<'_>) -> redirect::Action {
+    let next = attempt.url();
+    if attempt.previous().len() >= MAX_REDIRECTS {
+        return attempt.error("too many redirects");
+    }
+    let downgrade = next.scheme() == "http"
+        && !is_loopback(next)
+        && attempt.previous().iter().any(|u| u.scheme() == "https");
+    if downgrade {
+        return attempt.error("refusing a redirect from https:// to plain http://");
+    }
+    if !matches!(next.scheme(), "http" | "https") {
+        return attempt.error("refusing a redirect to a non-http(s) URL");
+    }
+    attempt.follow()
+}
+
+/// A failed body (truncated or stalled), or a body that ended short.
+fn check_complete(
+    target: &Target,
+    size: u64,
+    length: Option<u64>,
+    expected: Option<u64>,
+) -> Result<(), Failure> {
+    if let Some(length) = length
+        && size < length
+    {
+        return Err(Failure::transient(FetchError::Truncated {
+            url: target.shown.clone(),
+            received: size,
+            expected: Some(length),
+        }));
+    }
+    if let Some(expected) = expected
+        && size != expected
+    {
+        return Err(Failure::fatal(FetchError::SizeMismatch {
+            url: target.shown.clone(),
+            expected,
+            actual: size,
+        }));
+    }
+    Ok(())
+}
+
+/// Reads a whole body of at most `limit` bytes.
+async fn read_limited(
+    response: reqwest::Response,
+    target: &Target,
+    limit: u64,
+    config: &Config,
+) -> Result<Vec<u8>, Failure> {
+    let too_large = || {
+        Failure::fatal(FetchError::TooLarge {
+            url: target.shown.clone(),
+            limit,
+        })
+    };
+    let length = response.content_length();
+    if length.is_some_and(|l| l > limit) {
+        return Err(too_large());
+    }
+    let capacity = usize::try_from(length.unwrap_or(0).min(1 << 20)).unwrap_or(0);
+    let mut body = Vec::with_capacity(capacity);
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| body_failure(e, target, body.len() as u64, length, config))?;
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    check_complete(target, body.len() as u64, length, None)?;
+    Ok(body)
+}
+
+/// Sending failed: a connection error, a timeout or a refused redirect.
+fn transport_failure(error: reqwest::Error, target: &Target, config: &Config) -> Failure {
+    let url = target.shown.clone();
+    if error.is_timeout() {
+        let after = if error.is_connect() {
+            config.connect_timeout
+        } else {
+            config.read_timeout
+        };
+        return Failure::transient(FetchError::Timeout { url, after });
+    }
+    let (redirect, builder) = (error.is_redirect(), error.is_builder());
+    let message = error_chain(&error.without_url());
+    if redirect {
+        return Failure::fatal(FetchError::InvalidResponse { url, message });
+    }
+    if builder {
+        return Failure::fatal(FetchError::InvalidUrl {
+            url,
+            reason: message,
+        });
+    }
+    Failure::transient(FetchError::Connect { url, message })
+}
+
+/// Reading the body failed after `received` bytes.
+fn body_failure(
+    error: reqwest::Error,
+    target: &Target,
+    received: u64,
+    expected: Option<u64>,
+    config: &Config,
+) -> Failure {
+    let url = target.shown.clone();
+    if error.is_timeout() {
+        return Failure::transient(FetchError::Timeout {
+            url,
+            after: config.read_timeout,
+        });
+    }
+    Failure::transient(FetchError::Truncated {
+        url,
+        received,
+        expected,
+    })
+}
+
+/// Classifies a non-2xx answer (GitHub's rate-limit rules: primary limit
+/// = 403/429 with `x-ratelimit-remaining: 0`; secondary = `retry-after`).
+fn status_failure(
+    url: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    authenticated: bool,
+) -> Failure {
+    let code = status.as_u16();
+    let remaining = header_u64(headers, &HeaderName::from_static("x-ratelimit-remaining"));
+    let reset = header_u64(headers, &HeaderName::from_static("x-ratelimit-reset"));
+    let retry_after = header_u64(headers, &RETRY_AFTER);
+    let rate_limited = |reset_at| FetchError::RateLimited {
+        url: url.to_owned(),
+        reset_at,
+        authenticated,
+    };
+    let limit_status = matches!(code, 403 | 429);
+    if limit_status && remaining == Some(0) {
+        return Failure::fatal(rate_limited(reset));
+    }
+    if let Some(secs) = retry_after.filter(|_| limit_status || code >= 500) {
+        let wait = Duration::from_secs(secs);
+        let error = if limit_status {
+            rate_limited(Some(now_epoch() + secs))
+        } else {
+            status_error(url, code)
+        };
+        if wait > MAX_RETRY_AFTER {
+            return Failure::fatal(error);
+        }
+        return Failure {
+            error,
+            retry: Retry::After(wait),
+        };
+    }
+    match code {
+        429 => Failure::transient(rate_limited(reset)),
+        404 => Failure::fatal(FetchError::NotFound {
+            url: url.to_owned(),
+        }),
+        408 | 500..=599 => Failure::transient(status_error(url, code)),
+        _ => Failure::fatal(status_error(url, code)),
+    }
+}
+
+fn status_error(url: &str, status: u16) -> FetchError {
+    FetchError::Status {
+        url: url.to_owned(),
+        status,
+    }
+}
+
+fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// The `rel="next"` URL of a `Link` header, resolved against `base`.
+fn next_link(headers: &HeaderMap, base: &Url) -> Option<String> {
+    let link = headers.get(LINK)?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim();
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        is_next.then(|| base.join(target).ok().map(String::from))?
+    })
+}
+
+/// Exponential backoff with jitter (0–50 %) from the clock's nanoseconds:
+/// enough to spread concurrent retries without a random-number crate.
+fn backoff(attempt: u32) -> Duration {
+    let delay = BACKOFF_BASE
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(BACKOFF_CAP);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    delay + delay.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
+/// An error and its sources, joined by `: `, without repeats.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn config_defaults() {
+        let c = Config::from_vars(vars(&[]), false, false).expect("config");
+        assert_eq!(c.api_url, DEFAULT_API_URL);
+        assert!(c.is_default_github());
+        assert_eq!(c.token, None);
+        assert_eq!(c.connect_timeout, Duration::from_secs(10));
+        assert_eq!(c.read_timeout, Duration::from_secs(30));
+        assert!(!c.offline);
+    }
+
+    #[test]
+    fn config_from_vars() {
+        let c = Config::from_vars(
+            vars(&[
+                ("GITHUB_API_URL", "https://ghe.example.com/api/v3/"),
+                ("GH_TOKEN", "ghp_x"),
+                (
+                    "VENDOR_MIRRORS",
+                    " https://github.com/=https://m.example/gh/  https://a.example/=http://127.0.0.1:1/a/ ",
+                ),
+                ("VENDOR_HTTP_TIMEOUT", "0.5"),
+                ("VENDOR_HTTP_RETRIES", "1"),
+                ("VENDOR_OFFLINE", "1"),
+            ]),
+            false,
+            true,
+        )
+        .expect("config");
+        assert_eq!(c.api_url, "https://ghe.example.com/api/v3");
+        assert!(!c.is_default_github());
+        assert_eq!(c.token.as_deref(), Some("ghp_x"));
+        assert_eq!(c.mirrors.len(), 2);
+        assert_eq!(c.read_timeout, Duration::from_millis(500));
+        assert_eq!(c.connect_timeout, Duration::from_millis(500));
+        assert_eq!(c.retries, 1);
+        assert!(c.offline && c.progress);
+    }
+
+    #[test]
+    fn github_token_wins_over_gh_token_and_debug_hides_it() {
+        let c = Config::from_vars(
+            vars(&[("GITHUB_TOKEN", "ghp_secret123"), ("GH_TOKEN", "other")]),
+            false,
+            false,
+        )
+        .expect("config");
+        assert_eq!(c.token.as_deref(), Some("ghp_secret123"));
+        assert!(!format!("{c:?}").contains("ghp_secret123"));
+    }
+
+    #[test]
+    fn bad_env_is_an_error() {
+        for (var, value) in [
+            ("VENDOR_MIRRORS", "https://a.example/"),
+            ("VENDOR_MIRRORS", "=https://b.example/"),
+            ("VENDOR_MIRRORS", "ftp://a=https://b.example/"),
+            ("VENDOR_HTTP_TIMEOUT", "soon"),
+            ("VENDOR_HTTP_TIMEOUT", "-1"),
+            ("VENDOR_HTTP_RETRIES", "many"),
+            ("GITHUB_API_URL", "api.github.com"),
+        ] {
+            let err = Config::from_vars(vars(&[(var, value)]), false, false)
+                .expect_err(&format!("{var}={value}"));
+            let code = miette::Diagnostic::code(&err).map(|c| c.to_string());
+            let expected = if var == "VENDOR_MIRRORS" {
+                "vendor::fetch::mirror-config"
+            } else {
+                "vendor::fetch::env"
+            };
+            assert_eq!(code.as_deref(), Some(expected), "{var}={value}");
+        }
+    }
+
+    #[test]
+    fn mirror_entries_hide_credentials() {
+        let err = parse_mirrors("https://u:pw@a.example/").expect_err("no =");
+        assert!(!err.to_string().contains("pw"), "{err}");
+    }
+
+    #[test]
+    fn longest_mirror_prefix_wins() {
+        let mirrors = vec![
+            (
+                "https://github.com/".to_owned(),
+                "https://m/all/".to_owned(),
+            ),
+            (
+                "https://github.com/traefik/".to_owned(),
+                "https://m/traefik/".to_owned(),
+            ),
+        ];
+        assert_eq!(
+            rewrite(&mirrors, "https://github.com/traefik/traefik/x"),
+            "https://m/traefik/traefik/x"
+        );
+        assert_eq!(
+            rewrite(&mirrors, "https://github.com/k3s-io/k3s/y"),
+            "https://m/all/k3s-io/k3s/y"
+        );
+        assert_eq!(rewrite(&mirrors, "https://other/z"), "https://other/z");
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for (url, expected) in [
+            ("http://127.0.0.1:8080/x", true),
+            ("http://127.1.2.3/x", true),
+            ("http://[::1]:80/", true),
+            ("http://localhost/", true),
+            ("http://LOCALHOST:1/", true),
+            ("http://localhost.example.com/", false),
+            ("http://10.0.0.1/", false),
+            ("http://example.invalid/", false),
+        ] {
+            let url = Url::parse(url).expect("url");
+            assert_eq!(is_loopback(&url), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn redaction() {
+        let url = Url::parse("https://user:pw@h.example/p?a=1&access_token=s3&X-Amz-Signature=z")
+            .expect("url");
+        assert_eq!(redact(&url), "https://h.example/p?a=1");
+        assert_eq!(
+            redact_str("https://u:p@h/x y%zz"),
+            "https://h/x%20y%zz",
+            "parsable after all"
+        );
+        assert_eq!(redact_str("weird://u:p@h/x"), "weird://h/x");
+        assert_eq!(redact_str("no scheme"), "no scheme");
+    }
+
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_709_726_400), "2024-03-06 12:00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc(4_102_444_799), "2099-12-31 23:59:59 UTC");
+        assert_eq!(from_now(100, 100), "now");
+        assert_eq!(from_now(130, 100), "in 1 minute");
+        assert_eq!(from_now(100 + 17 * 60, 100), "in 17 minutes");
+        assert_eq!(from_now(3 * 3600 + 100, 100), "in about 3 hours");
+        assert_eq!(from_now(5 * 86_400, 0), "in 5 days");
+    }
+
+    #[test]
+    fn link_header_next() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            LINK,
+            "<https://api.github.com/repositories/1/releases?page=2>; rel=\"prev\", \
+             <https://api.github.com/repositories/1/releases?page=4>; rel=\"next\", \
+             <https://api.github.com/repositories/1/releases?page=9>; rel=\"last\""
+                .parse()
+                .expect("header"),
+        );
+        let base = Url::parse("https://api.github.com/x").expect("url");
+        assert_eq!(
+            next_link(&headers, &base).as_deref(),
+            Some("https://api.github.com/repositories/1/releases?page=4")
+        );
+        headers.insert(LINK, "</r?page=2>; rel=\"next\"".parse().expect("header"));
+        assert_eq!(
+            next_link(&headers, &base).as_deref(),
+            Some("https://api.github.com/r?page=2")
+        );
+        headers.insert(
+            LINK,
+            "<https://a/?page=1>; rel=\"first\""
+                .parse()
+                .expect("header"),
+        );
+        assert_eq!(next_link(&headers, &base), None);
+    }
+
+    fn classify(code: u16, pairs: &[(&'static str, &str)]) -> Failure {
+        let mut headers = HeaderMap::new();
+        for (k, v) in pairs {
+            headers.insert(*k, v.parse().expect("header"));
+        }
+        status_failure(
+            "https://x/",
+            StatusCode::from_u16(code).expect("status"),
+            &headers,
+            false,
+        )
+    }
+
+    #[test]
+    fn status_classification() {
+        let f = classify(
+            403,
+            &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "99")],
+        );
+        assert!(matches!(f.retry, Retry::No));
+        assert!(matches!(
+            f.error,
+            FetchError::RateLimited {
+                reset_at: Some(99),
+                ..
+            }
+        ));
+        let f = classify(429, &[("retry-after", "1")]);
+        assert!(matches!(f.retry, Retry::After(d) if d == Duration::from_secs(1)));
+        let f = classify(429, &[("retry-after", "3600")]);
+        assert!(matches!(f.retry, Retry::No));
+        assert!(matches!(f.error, FetchError::RateLimited { .. }));
+        assert!(matches!(classify(429, &[]).retry, Retry::Backoff));
+        assert!(matches!(classify(503, &[]).retry, Retry::Backoff));
+        assert!(matches!(
+            classify(503, &[("retry-after", "2")]).retry,
+            Retry::After(_)
+        ));
+        let f = classify(404, &[]);
+        assert!(matches!(f.retry, Retry::No));
+        assert!(matches!(f.error, FetchError::NotFound { .. }));
+        let f = classify(403, &[]);
+        assert!(matches!(f.retry, Retry::No));
+        assert!(matches!(f.error, FetchError::Status { status: 403, .. }));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(0) >= BACKOFF_BASE && backoff(0) <= BACKOFF_BASE * 3 / 2);
+        assert!(backoff(2) >= BACKOFF_BASE * 4);
+        assert!(backoff(30) <= BACKOFF_CAP * 3 / 2);
+    }
+
+    /// One of each variant; the exhaustive match fails to compile when a
+    /// variant is added without a sample (and so without a code in CODES).
+    fn samples() -> Vec<FetchError> {
+        let url = || "https://x/".to_owned();
+        let all = vec![
+            FetchError::Offline { url: url() },
+            FetchError::NotFound { url: url() },
+            FetchError::Status {
+                url: url(),
+                status: 500,
+            },
+            FetchError::RateLimited {
+                url: url(),
+                reset_at: None,
+                authenticated: false,
+            },
+            FetchError::Timeout {
+                url: url(),
+                after: Duration::from_secs(1),
+            },
+            FetchError::Insecure { url: url() },
+            FetchError::InvalidUrl {
+                url: url(),
+                reason: String::new(),
+            },
+            FetchError::SizeMismatch {
+                url: url(),
+                expected: 1,
+                actual: 2,
+            },
+            FetchError::Truncated {
+                url: url(),
+                received: 1,
+                expected: None,
+            },
+            FetchError::TooLarge {
+                url: url(),
+                limit: 1,
+            },
+            FetchError::Io {
+                path: "p".into(),
+                source: std::io::Error::other("x"),
+            },
+            FetchError::MirrorConfig {
+                entry: String::new(),
+                reason: String::new(),
+            },
+            FetchError::Env {
+                var: String::new(),
+                message: String::new(),
+            },
+            FetchError::Connect {
+                url: url(),
+                message: String::new(),
+            },
+            FetchError::InvalidResponse {
+                url: url(),
+                message: String::new(),
+            },
+            FetchError::Setup {
+                message: String::new(),
+            },
+        ];
+        for e in &all {
+            match e {
+                FetchError::Offline { .. }
+                | FetchError::NotFound { .. }
+                | FetchError::Status { .. }
+                | FetchError::RateLimited { .. }
+                | FetchError::Timeout { .. }
+                | FetchError::Insecure { .. }
+                | FetchError::InvalidUrl { .. }
+                | FetchError::SizeMismatch { .. }
+                | FetchError::Truncated { .. }
+                | FetchError::TooLarge { .. }
+                | FetchError::Io { .. }
+                | FetchError::MirrorConfig { .. }
+                | FetchError::Env { .. }
+                | FetchError::Connect { .. }
+                | FetchError::InvalidResponse { .. }
+                | FetchError::Setup { .. } => {}
+            }
+        }
+        all
+    }
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// Callers spawn downloads on the runtime: every future must be `Send`.
+    #[test]
+    fn futures_are_send() {
+        let client = Client::new(Config::default()).expect("client");
+        let dest = Path::new("x");
+        assert_send(&client.download("https://x/", dest, None, false, "x"));
+        assert_send(&client.download_api("https://x/", ACCEPT_RAW, dest, None, "x"));
+        assert_send(&client.api_json::<serde_json::Value>("https://x/"));
+        assert_send(&client.api_get("https://x/", ACCEPT_SHA, 1));
+        assert_send(&client.get_small("https://x/", 1, false));
+    }
+
+    #[test]
+    fn codes_match_the_variants() {
+        let codes: Vec<String> = samples()
+            .iter()
+            .map(|e| {
+                miette::Diagnostic::code(e)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(codes, FetchError::CODES);
+    }
+
+    #[test]
+    fn codes_are_unique_and_namespaced() {
+        let mut seen = std::collections::HashSet::new();
+        for code in FetchError::CODES {
+            assert!(seen.insert(code), "{code}");
+            assert!(code.starts_with("vendor::fetch::"), "{code}");
+        }
+    }
+
+    #[test]
+    fn rate_limit_message_says_when_and_how() {
+        let reset = now_epoch() + 17 * 60;
+        let err = FetchError::RateLimited {
+            url: "https://api.github.com/x".into(),
+            reset_at: Some(reset),
+            authenticated: false,
+        };
+        let text = err.to_string();
+        assert!(text.contains(&utc(reset)), "{text}");
+        assert!(text.contains("in 17 minutes"), "{text}");
+        let help = miette::Diagnostic::help(&err).map(|h| h.to_string());
+        assert!(help.is_some_and(|h| h.contains("GITHUB_TOKEN")));
+    }
+}

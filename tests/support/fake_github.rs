@@ -1,0 +1,1114 @@
+//! A fake GitHub for tests: an HTTP server on `127.0.0.1:0`, on its own
+//! thread and tokio runtime, so async tests and blocking tests (running the
+//! `vendor` binary with `assert_cmd`) can both use it.
+//!
+//! It serves, following GitHub's documented JSON shapes:
+//!
+//! - the REST API under [`FakeGithub::api_url`] (`{url}/api/v3`, like
+//!   GitHub Enterprise): repository, releases (list with `per_page`/`page`
+//!   and a `Link` header, by tag, latest, by id), release assets (JSON, or
+//!   bytes with `Accept: application/octet-stream`), tags, commits (JSON,
+//!   or the bare sha with `Accept: application/vnd.github.sha`), contents
+//!   (JSON with base64, or bytes with `Accept: application/vnd.github.raw`);
+//! - asset downloads at `/dl/{owner}/{repo}/releases/download/{tag}/{name}`
+//!   (github.com's layout under `/dl`);
+//! - raw files at `/raw/{owner}/{repo}/{ref}/{path}`
+//!   (raw.githubusercontent.com's layout under `/raw`);
+//! - any other file registered with [`FakeGithub::file`].
+//!
+//! [`FakeGithub::mirrors`] gives a `VENDOR_MIRRORS` value that sends
+//! `https://github.com/` and `https://raw.githubusercontent.com/` here.
+//! Faults are injected per request path ([`FakeGithub::fail`]); every
+//! request is logged ([`FakeGithub::requests`]) with whether it carried
+//! an `Authorization` header.
+//!
+//! Include it from a test file with
+//! `#[path = "support/fake_github.rs"] mod fake_github;`.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The running server; stops when dropped.
+pub struct FakeGithub {
+    url: String,
+    state: Shared,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+type Shared = Arc<Mutex<ServerState>>;
+
+/// A release to publish.
+#[derive(Debug, Clone)]
+pub struct FakeRelease {
+    pub tag: String,
+    pub name: Option<String>,
+    pub draft: bool,
+    pub prerelease: bool,
+    pub body: Option<String>,
+    pub target_commitish: String,
+    pub assets: Vec<FakeAsset>,
+}
+
+/// A release asset and the bytes it serves.
+#[derive(Debug, Clone)]
+pub struct FakeAsset {
+    pub name: String,
+    pub bytes: Bytes,
+    pub digest: DigestMode,
+}
+
+/// What the asset's `digest` field says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestMode {
+    /// `sha256:` of the bytes.
+    Correct,
+    /// `null`, like assets uploaded before GitHub computed digests.
+    Omitted,
+    /// A well-formed sha256 of other bytes.
+    Wrong,
+    /// This exact text.
+    Custom(String),
+}
+
+/// A failure to inject for one request path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// 404 with GitHub's error JSON.
+    NotFound,
+    /// This status (e.g. 500, 502) with an error JSON body.
+    Status(u16),
+    /// 429 with `Retry-After: {retry_after}`.
+    TooManyRequests { retry_after: u64 },
+    /// 403 with `x-ratelimit-remaining: 0` and `x-ratelimit-reset: {reset}`
+    /// (seconds since the Unix epoch), as GitHub's primary rate limit.
+    RateLimited { reset: u64 },
+    /// The normal response, but only the first half of the body is sent
+    /// under the full `Content-Length`, then the connection is dropped.
+    Truncated,
+    /// Waits this long before answering.
+    Slow(Duration),
+    /// Sends half the body, waits this long, then the rest.
+    Stall(Duration),
+    /// The normal status and headers with these bytes as the body.
+    WrongBytes(Vec<u8>),
+}
+
+/// One request the server saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub method: String,
+    /// Percent-decoded path.
+    pub path: String,
+    pub query: Option<String>,
+    /// The `Authorization` header, verbatim.
+    pub authorization: Option<String>,
+    pub accept: Option<String>,
+}
+
+impl Logged {
+    pub fn authorized(&self) -> bool {
+        self.authorization.is_some()
+    }
+}
+
+impl FakeRelease {
+    pub fn new(tag: &str) -> Self {
+        FakeRelease {
+            tag: tag.to_owned(),
+            name: Some(tag.to_owned()),
+            draft: false,
+            prerelease: false,
+            body: Some(format!("Release {tag}")),
+            target_commitish: "main".to_owned(),
+            assets: Vec::new(),
+        }
+    }
+
+    pub fn draft(mut self) -> Self {
+        self.draft = true;
+        self
+    }
+
+    pub fn prerelease(mut self) -> Self {
+        self.prerelease = true;
+        self
+    }
+
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    pub fn body(mut self, body: &str) -> Self {
+        self.body = Some(body.to_owned());
+        self
+    }
+
+    /// Adds an asset with a correct digest.
+    pub fn asset(self, name: &str, bytes: impl Into<Bytes>) -> Self {
+        self.with_asset(FakeAsset::new(name, bytes))
+    }
+
+    pub fn with_asset(mut self, asset: FakeAsset) -> Self {
+        self.assets.push(asset);
+        self
+    }
+}
+
+impl FakeAsset {
+    pub fn new(name: &str, bytes: impl Into<Bytes>) -> Self {
+        FakeAsset {
+            name: name.to_owned(),
+            bytes: bytes.into(),
+            digest: DigestMode::Correct,
+        }
+    }
+
+    pub fn without_digest(mut self) -> Self {
+        self.digest = DigestMode::Omitted;
+        self
+    }
+
+    pub fn wrong_digest(mut self) -> Self {
+        self.digest = DigestMode::Wrong;
+        self
+    }
+
+    pub fn digest(mut self, text: &str) -> Self {
+        self.digest = DigestMode::Custom(text.to_owned());
+        self
+    }
+
+    fn digest_json(&self) -> Value {
+        match &self.digest {
+            DigestMode::Correct => json!(format!("sha256:{}", sha256_hex(&self.bytes))),
+            DigestMode::Omitted => Value::Null,
+            DigestMode::Wrong => {
+                let mut other = self.bytes.to_vec();
+                other.extend_from_slice(b"tampered");
+                json!(format!("sha256:{}", sha256_hex(&other)))
+            }
+            DigestMode::Custom(text) => json!(text),
+        }
+    }
+}
+
+/// sha256 as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(64);
+    for b in Sha256::digest(bytes) {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+impl FakeGithub {
+    /// Starts the server on a fresh port.
+    pub fn start() -> FakeGithub {
+        let state: Shared = Arc::default();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let app = Router::new().fallback(handle).with_state(state.clone());
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("fake github runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind 127.0.0.1:0");
+                addr_tx
+                    .send(listener.local_addr().expect("local addr"))
+                    .expect("report address");
+                // Dropping `serve` on shutdown stops accepting; the runtime's
+                // drop then cancels open connections (stalled ones too).
+                tokio::select! {
+                    _ = axum::serve(listener, app) => {}
+                    _ = shutdown_rx => {}
+                }
+            });
+        });
+        let addr = addr_rx.recv().expect("fake github started");
+        let url = format!("http://{addr}");
+        state.lock().expect("state").base = url.clone();
+        FakeGithub {
+            url,
+            state,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The REST API base, for `GITHUB_API_URL`.
+    pub fn api_url(&self) -> String {
+        format!("{}/api/v3", self.url)
+    }
+
+    /// Where `https://raw.githubusercontent.com/` maps to.
+    pub fn raw_url(&self) -> String {
+        format!("{}/raw/", self.url)
+    }
+
+    /// Where `https://github.com/` maps to.
+    pub fn web_url(&self) -> String {
+        format!("{}/dl/", self.url)
+    }
+
+    /// A `VENDOR_MIRRORS` value sending github.com and
+    /// raw.githubusercontent.com to this server.
+    pub fn mirrors(&self) -> String {
+        format!(
+            "https://github.com/={} https://raw.githubusercontent.com/={}",
+            self.web_url(),
+            self.raw_url()
+        )
+    }
+
+    /// The `browser_download_url` of an asset.
+    pub fn download_url(&self, repo: &str, tag: &str, name: &str) -> String {
+        download_url(&self.url, repo, tag, name)
+    }
+
+    /// Registers a repository (releases, tags and files register theirs).
+    pub fn repo(&self, repo: &str) -> &Self {
+        self.state().repo_mut(repo);
+        self
+    }
+
+    /// Publishes a release; later releases list first, as on GitHub.
+    pub fn release(&self, repo: &str, release: FakeRelease) -> &Self {
+        let mut state = self.state();
+        let id = state.next_id();
+        let asset_ids = release.assets.iter().map(|_| state.next_id()).collect();
+        state.repo_mut(repo).releases.push(StoredRelease {
+            id,
+            asset_ids,
+            release,
+        });
+        self
+    }
+
+    /// Adds a tag pointing at `sha`; later tags list first.
+    pub fn tag(&self, repo: &str, name: &str, sha: &str) -> &Self {
+        self.state()
+            .repo_mut(repo)
+            .tags
+            .push((name.to_owned(), sha.to_owned()));
+        self
+    }
+
+    /// Adds a branch pointing at `sha` (resolvable, not listed as a tag).
+    pub fn branch(&self, repo: &str, name: &str, sha: &str) -> &Self {
+        self.state()
+            .repo_mut(repo)
+            .branches
+            .push((name.to_owned(), sha.to_owned()));
+        self
+    }
+
+    /// Adds a file at `path` as of `commit`.
+    pub fn raw_file(&self, repo: &str, commit: &str, path: &str, bytes: impl Into<Bytes>) -> &Self {
+        self.state().repo_mut(repo).files.insert(
+            (commit.to_owned(), path.trim_start_matches('/').to_owned()),
+            bytes.into(),
+        );
+        self
+    }
+
+    /// Serves `bytes` at `path` (e.g. `/files/tool.tar.gz`); returns its URL.
+    pub fn file(&self, path: &str, bytes: impl Into<Bytes>) -> String {
+        self.state()
+            .static_files
+            .insert(path.to_owned(), bytes.into());
+        format!("{}{path}", self.url)
+    }
+
+    /// Injects `fault` into every request for `path` (decoded, no query).
+    pub fn fail(&self, path: &str, fault: Fault) -> &Self {
+        self.fail_times(path, fault, u32::MAX)
+    }
+
+    /// Injects `fault` into the next `times` requests for `path`; later
+    /// requests are answered normally (or by the next rule).
+    pub fn fail_times(&self, path: &str, fault: Fault, times: u32) -> &Self {
+        self.state().faults.push(FaultRule {
+            path: path.to_owned(),
+            fault,
+            remaining: times,
+        });
+        self
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) -> &Self {
+        self.state().faults.clear();
+        self
+    }
+
+    /// Every request so far, in order.
+    pub fn requests(&self) -> Vec<Logged> {
+        self.state().requests.clone()
+    }
+
+    /// Requests whose path starts with `prefix`.
+    pub fn requests_to(&self, prefix: &str) -> Vec<Logged> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with(prefix))
+            .collect()
+    }
+
+    pub fn clear_requests(&self) {
+        self.state().requests.clear();
+    }
+
+    fn state(&self) -> MutexGuard<'_, ServerState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for FakeGithub {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[derive(Default)]
+struct ServerState {
+    base: String,
+    repos: BTreeMap<String, FakeRepo>,
+    static_files: HashMap<String, Bytes>,
+    faults: Vec<FaultRule>,
+    requests: Vec<Logged>,
+    ids: u64,
+}
+
+#[derive(Default)]
+struct FakeRepo {
+    id: u64,
+    name: String,
+    releases: Vec<StoredRelease>,
+    tags: Vec<(String, String)>,
+    branches: Vec<(String, String)>,
+    /// (commit, path) → bytes.
+    files: HashMap<(String, String), Bytes>,
+}
+
+struct StoredRelease {
+    id: u64,
+    asset_ids: Vec<u64>,
+    release: FakeRelease,
+}
+
+struct FaultRule {
+    path: String,
+    fault: Fault,
+    remaining: u32,
+}
+
+impl ServerState {
+    fn next_id(&mut self) -> u64 {
+        self.ids += 1;
+        self.ids
+    }
+
+    /// GitHub's owner/name lookup is case-insensitive.
+    fn repo_mut(&mut self, repo: &str) -> &mut FakeRepo {
+        let key = repo.to_ascii_lowercase();
+        if !self.repos.contains_key(&key) {
+            let id = self.next_id();
+            self.repos.insert(
+                key.clone(),
+                FakeRepo {
+                    id,
+                    name: repo.to_owned(),
+                    ..FakeRepo::default()
+                },
+            );
+        }
+        self.repos.get_mut(&key).expect("just inserted")
+    }
+
+    fn repo(&self, owner: &str, name: &str) -> Option<&FakeRepo> {
+        self.repos
+            .get(&format!("{owner}/{name}").to_ascii_lowercase())
+    }
+
+    fn take_fault(&mut self, raw_path: &str, decoded: &str) -> Option<Fault> {
+        let rule = self
+            .faults
+            .iter_mut()
+            .find(|r| r.remaining > 0 && (r.path == raw_path || r.path == decoded))?;
+        if rule.remaining != u32::MAX {
+            rule.remaining -= 1;
+        }
+        Some(rule.fault.clone())
+    }
+}
+
+/// A response before faults are applied.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(status: u16, value: &Value) -> Reply {
+        Reply {
+            status,
+            headers: vec![
+                (
+                    "content-type".into(),
+                    "application/json; charset=utf-8".into(),
+                ),
+                ("x-ratelimit-limit".into(), "60".into()),
+                ("x-ratelimit-remaining".into(), "59".into()),
+                ("x-ratelimit-reset".into(), (now_epoch() + 3600).to_string()),
+                ("x-ratelimit-resource".into(), "core".into()),
+                ("x-github-api-version-selected".into(), "2022-11-28".into()),
+            ],
+            body: Bytes::from(value.to_string()),
+        }
+    }
+
+    fn bytes(content_type: &str, body: impl Into<Bytes>) -> Reply {
+        Reply {
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+
+    fn not_found() -> Reply {
+        Reply::json(
+            404,
+            &json!({
+                "message": "Not Found",
+                "documentation_url": "https://docs.github.com/rest",
+                "status": "404"
+            }),
+        )
+    }
+
+    fn header(mut self, name: &str, value: String) -> Reply {
+        self.headers.push((name.to_owned(), value));
+        self
+    }
+}
+
+fn now_epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn handle(State(state): State<Shared>, request: Request) -> Response {
+    let method = request.method().to_string();
+    let raw_path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let headers = request.headers().clone();
+    let decoded = percent_decode(&raw_path);
+    let (reply, fault) = {
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        state.requests.push(Logged {
+            method: method.clone(),
+            path: decoded.clone(),
+            query: query.clone(),
+            authorization: header_text(&headers, header::AUTHORIZATION),
+            accept: header_text(&headers, header::ACCEPT),
+        });
+        let fault = state.take_fault(&raw_path, &decoded);
+        let reply = if method == "GET" || method == "HEAD" {
+            route(&state, &raw_path, query.as_deref(), &headers)
+        } else {
+            Reply::json(405, &json!({"message": "Method Not Allowed"}))
+        };
+        (reply, fault)
+    };
+    respond(reply, fault).await
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Applies a fault to the normal reply.
+async fn respond(reply: Reply, fault: Option<Fault>) -> Response {
+    let Some(fault) = fault else {
+        return build(reply);
+    };
+    let error = |status: u16, message: &str| {
+        Reply::json(
+            status,
+            &json!({"message": message, "documentation_url": "https://docs.github.com/rest"}),
+        )
+    };
+    match fault {
+        Fault::NotFound => build(Reply::not_found()),
+        Fault::Status(code) => build(error(code, "Server Error")),
+        Fault::TooManyRequests { retry_after } => build(
+            error(429, "You have exceeded a secondary rate limit.")
+                .header("retry-after", retry_after.to_string()),
+        ),
+        Fault::RateLimited { reset } => {
+            let mut reply = error(
+                403,
+                "API rate limit exceeded for 127.0.0.1. (But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)",
+            );
+            reply.headers.retain(|(k, _)| !k.starts_with("x-ratelimit"));
+            build(
+                reply
+                    .header("x-ratelimit-limit", "60".into())
+                    .header("x-ratelimit-remaining", "0".into())
+                    .header("x-ratelimit-used", "60".into())
+                    .header("x-ratelimit-reset", reset.to_string())
+                    .header("x-ratelimit-resource", "core".into()),
+            )
+        }
+        Fault::Truncated => truncated(reply),
+        Fault::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            build(reply)
+        }
+        Fault::Stall(delay) => stalled(reply, delay),
+        Fault::WrongBytes(bytes) => build(Reply {
+            body: Bytes::from(bytes),
+            ..reply
+        }),
+    }
+}
+
+fn builder(reply: &Reply) -> axum::http::response::Builder {
+    let mut builder = Response::builder()
+        .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    for (name, value) in &reply.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder
+}
+
+fn build(reply: Reply) -> Response {
+    let builder = builder(&reply);
+    builder.body(Body::from(reply.body)).expect("response")
+}
+
+/// Half the body under the full `Content-Length`, then an abort.
+fn truncated(reply: Reply) -> Response {
+    let full = reply.body.len();
+    let half = reply.body.slice(..full / 2);
+    // The pause lets the headers and the first half reach the client
+    // before the connection drops, as a real mid-transfer failure.
+    let stream = futures_util::stream::unfold(0u8, move |step| {
+        let half = half.clone();
+        async move {
+            match step {
+                0 => Some((Ok(half), 1)),
+                1 => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Some((Err(std::io::Error::other("injected truncation")), 2))
+                }
+                _ => None,
+            }
+        }
+    });
+    builder(&reply)
+        .header(header::CONTENT_LENGTH, full.to_string())
+        .body(Body::from_stream(stream))
+        .expect("response")
+}
+
+/// Half the body, a pause, the rest.
+fn stalled(reply: Reply, delay: Duration) -> Response {
+    let full = reply.body.len();
+    let first = reply.body.slice(..full / 2);
+    let rest = reply.body.slice(full / 2..);
+    let stream = futures_util::stream::unfold(0u8, move |step| {
+        let (first, rest) = (first.clone(), rest.clone());
+        async move {
+            match step {
+                0 => Some((Ok::<Bytes, std::io::Error>(first), 1)),
+                1 => {
+                    tokio::time::sleep(delay).await;
+                    Some((Ok(rest), 2))
+                }
+                _ => None,
+            }
+        }
+    });
+    builder(&reply)
+        .header(header::CONTENT_LENGTH, full.to_string())
+        .body(Body::from_stream(stream))
+        .expect("response")
+}
+
+/// Dispatches a GET on the raw (percent-encoded) path.
+fn route(state: &ServerState, raw_path: &str, query: Option<&str>, headers: &HeaderMap) -> Reply {
+    let segments: Vec<String> = raw_path
+        .trim_start_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let accept = header_text(headers, header::ACCEPT).unwrap_or_default();
+    let query = parse_query(query.unwrap_or(""));
+    let api = Api {
+        state,
+        base: &state.base,
+        accept: &accept,
+        query: &query,
+        path: raw_path,
+    };
+    match parts.as_slice() {
+        ["api", "v3", "repos", owner, name, rest @ ..] => match state.repo(owner, name) {
+            Some(repo) => api.repo_route(repo, rest),
+            None => Reply::not_found(),
+        },
+        ["dl", owner, name, "releases", "download", tag, asset] => state
+            .repo(owner, name)
+            .and_then(|repo| find_asset(repo, tag, asset))
+            .map_or_else(Reply::not_found, |(_, a)| {
+                Reply::bytes("application/octet-stream", a.bytes.clone())
+            }),
+        ["raw", owner, name, git_ref, path @ ..] => state
+            .repo(owner, name)
+            .and_then(|repo| raw_file(repo, git_ref, &path.join("/")))
+            .map_or_else(
+                || Reply::bytes("text/plain; charset=utf-8", &b"404: Not Found"[..]).status(404),
+                |bytes| Reply::bytes("application/octet-stream", bytes),
+            ),
+        _ => state
+            .static_files
+            .get(&percent_decode(raw_path))
+            .map_or_else(Reply::not_found, |bytes| {
+                Reply::bytes("application/octet-stream", bytes.clone())
+            }),
+    }
+}
+
+impl Reply {
+    fn status(mut self, status: u16) -> Reply {
+        self.status = status;
+        self
+    }
+}
+
+/// The API routes of one repository.
+struct Api<'a> {
+    state: &'a ServerState,
+    base: &'a str,
+    accept: &'a str,
+    query: &'a HashMap<String, String>,
+    path: &'a str,
+}
+
+impl Api<'_> {
+    fn repo_route(&self, repo: &FakeRepo, rest: &[&str]) -> Reply {
+        match rest {
+            [] => Reply::json(200, &self.repo_json(repo)),
+            ["releases"] => {
+                let visible: Vec<Value> = repo
+                    .releases
+                    .iter()
+                    .rev()
+                    .map(|r| self.release_json(repo, r))
+                    .collect();
+                self.paged(visible)
+            }
+            ["releases", "latest"] => repo
+                .releases
+                .iter()
+                .rev()
+                .find(|r| !r.release.draft && !r.release.prerelease)
+                .map_or_else(Reply::not_found, |r| {
+                    Reply::json(200, &self.release_json(repo, r))
+                }),
+            ["releases", "tags", tag] => repo
+                .releases
+                .iter()
+                .rev()
+                .find(|r| !r.release.draft && r.release.tag == *tag)
+                .map_or_else(Reply::not_found, |r| {
+                    Reply::json(200, &self.release_json(repo, r))
+                }),
+            ["releases", "assets", id] => self.asset_route(repo, id),
+            ["releases", id] => repo
+                .releases
+                .iter()
+                .find(|r| r.id.to_string() == *id)
+                .map_or_else(Reply::not_found, |r| {
+                    Reply::json(200, &self.release_json(repo, r))
+                }),
+            ["tags"] => {
+                let tags: Vec<Value> = repo
+                    .tags
+                    .iter()
+                    .rev()
+                    .map(|(name, sha)| self.tag_json(repo, name, sha))
+                    .collect();
+                self.paged(tags)
+            }
+            ["commits", git_ref] => self.commit_route(repo, git_ref),
+            ["contents", path @ ..] => self.contents_route(repo, &path.join("/")),
+            _ => Reply::not_found(),
+        }
+    }
+
+    fn asset_route(&self, repo: &FakeRepo, id: &str) -> Reply {
+        let found = repo.releases.iter().find_map(|r| {
+            r.asset_ids
+                .iter()
+                .position(|a| a.to_string() == id)
+                .map(|i| (r, i))
+        });
+        let Some((release, index)) = found else {
+            return Reply::not_found();
+        };
+        let asset = &release.release.assets[index];
+        if self.accept.contains("application/octet-stream") {
+            Reply::bytes("application/octet-stream", asset.bytes.clone())
+        } else {
+            Reply::json(200, &self.asset_json(repo, release, index))
+        }
+    }
+
+    fn commit_route(&self, repo: &FakeRepo, git_ref: &str) -> Reply {
+        let Some(sha) = resolve(repo, git_ref) else {
+            return Reply::json(
+                422,
+                &json!({
+                    "message": format!("No commit found for SHA: {git_ref}"),
+                    "documentation_url": "https://docs.github.com/rest/commits/commits#get-a-commit",
+                    "status": "422"
+                }),
+            );
+        };
+        if self.accept.contains("vnd.github.sha") {
+            return Reply::bytes(
+                "application/vnd.github.sha; charset=utf-8",
+                sha.into_bytes(),
+            );
+        }
+        let api = format!("{}/api/v3/repos/{}", self.base, repo.name);
+        Reply::json(
+            200,
+            &json!({
+                "sha": sha,
+                "node_id": format!("C_{sha}"),
+                "url": format!("{api}/commits/{sha}"),
+                "html_url": format!("{}/{}/commit/{sha}", self.base, repo.name),
+                "commit": {
+                    "message": "Release",
+                    "author": {"name": "Octo Cat", "email": "octocat@example.com", "date": "2024-03-06T12:00:00Z"},
+                    "tree": {"sha": sha, "url": format!("{api}/git/trees/{sha}")}
+                },
+                "parents": [],
+                "files": []
+            }),
+        )
+    }
+
+    fn contents_route(&self, repo: &FakeRepo, path: &str) -> Reply {
+        let git_ref = self.query.get("ref").map_or("main", String::as_str);
+        let Some(bytes) = raw_file(repo, git_ref, path) else {
+            return Reply::not_found();
+        };
+        if self.accept.contains("vnd.github.raw") {
+            return Reply::bytes("application/vnd.github.raw; charset=utf-8", bytes);
+        }
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let api = format!("{}/api/v3/repos/{}", self.base, repo.name);
+        let sha = &sha256_hex(&bytes)[..40];
+        Reply::json(
+            200,
+            &json!({
+                "type": "file",
+                "encoding": "base64",
+                "size": bytes.len(),
+                "name": name,
+                "path": path,
+                "content": base64(&bytes),
+                "sha": sha,
+                "url": format!("{api}/contents/{path}?ref={git_ref}"),
+                "git_url": format!("{api}/git/blobs/{sha}"),
+                "html_url": format!("{}/{}/blob/{git_ref}/{path}", self.base, repo.name),
+                "download_url": format!("{}/raw/{}/{git_ref}/{path}", self.base, repo.name),
+                "_links": {
+                    "self": format!("{api}/contents/{path}?ref={git_ref}"),
+                    "git": format!("{api}/git/blobs/{sha}"),
+                    "html": format!("{}/{}/blob/{git_ref}/{path}", self.base, repo.name)
+                }
+            }),
+        )
+    }
+
+    /// One page of `items` with GitHub's `Link` header.
+    fn paged(&self, items: Vec<Value>) -> Reply {
+        let per_page = self
+            .query
+            .get("per_page")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(30)
+            .clamp(1, 100);
+        let page = self
+            .query
+            .get("page")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1);
+        let last = items.len().div_ceil(per_page).max(1);
+        let start = ((page - 1) * per_page).min(items.len());
+        let end = (start + per_page).min(items.len());
+        let reply = Reply::json(200, &Value::Array(items[start..end].to_vec()));
+        let link = |n: usize, rel: &str| {
+            format!(
+                "<{}{}?per_page={per_page}&page={n}>; rel=\"{rel}\"",
+                self.base, self.path
+            )
+        };
+        let mut links = Vec::new();
+        if page > 1 {
+            links.push(link(page - 1, "prev"));
+        }
+        if page < last {
+            links.push(link(page + 1, "next"));
+            links.push(link(last, "last"));
+        }
+        if page > 1 {
+            links.push(link(1, "first"));
+        }
+        if links.is_empty() {
+            reply
+        } else {
+            reply.header("link", links.join(", "))
+        }
+    }
+
+    fn repo_json(&self, repo: &FakeRepo) -> Value {
+        let (owner, name) = repo.name.split_once('/').unwrap_or((&repo.name, ""));
+        json!({
+            "id": repo.id,
+            "node_id": format!("R_{}", repo.id),
+            "name": name,
+            "full_name": repo.name,
+            "owner": user_json(owner),
+            "private": false,
+            "html_url": format!("{}/{}", self.base, repo.name),
+            "url": format!("{}/api/v3/repos/{}", self.base, repo.name),
+            "default_branch": "main",
+            "archived": false
+        })
+    }
+
+    fn release_json(&self, repo: &FakeRepo, stored: &StoredRelease) -> Value {
+        let r = &stored.release;
+        let api = format!("{}/api/v3/repos/{}", self.base, repo.name);
+        let assets: Vec<Value> = (0..r.assets.len())
+            .map(|i| self.asset_json(repo, stored, i))
+            .collect();
+        json!({
+            "url": format!("{api}/releases/{}", stored.id),
+            "html_url": format!("{}/{}/releases/tag/{}", self.base, repo.name, encode(&r.tag)),
+            "assets_url": format!("{api}/releases/{}/assets", stored.id),
+            "upload_url": format!("{}/uploads/repos/{}/releases/{}/assets{{?name,label}}", self.base, repo.name, stored.id),
+            "tarball_url": format!("{api}/tarball/{}", encode(&r.tag)),
+            "zipball_url": format!("{api}/zipball/{}", encode(&r.tag)),
+            "id": stored.id,
+            "node_id": format!("RE_{}", stored.id),
+            "tag_name": r.tag,
+            "target_commitish": r.target_commitish,
+            "name": r.name,
+            "body": r.body,
+            "draft": r.draft,
+            "prerelease": r.prerelease,
+            "immutable": false,
+            "created_at": "2024-03-06T12:00:00Z",
+            "published_at": if r.draft { Value::Null } else { json!("2024-03-06T12:00:00Z") },
+            "author": user_json("octocat"),
+            "assets": assets
+        })
+    }
+
+    fn asset_json(&self, repo: &FakeRepo, stored: &StoredRelease, index: usize) -> Value {
+        let asset = &stored.release.assets[index];
+        let id = stored.asset_ids[index];
+        json!({
+            "url": format!("{}/api/v3/repos/{}/releases/assets/{id}", self.base, repo.name),
+            "browser_download_url": download_url(self.base, &repo.name, &stored.release.tag, &asset.name),
+            "id": id,
+            "node_id": format!("RA_{id}"),
+            "name": asset.name,
+            "label": "",
+            "state": "uploaded",
+            "content_type": "application/octet-stream",
+            "size": asset.bytes.len(),
+            "digest": asset.digest_json(),
+            "download_count": 0,
+            "created_at": "2024-03-06T12:00:00Z",
+            "updated_at": "2024-03-06T12:00:00Z",
+            "uploader": user_json("octocat")
+        })
+    }
+
+    fn tag_json(&self, repo: &FakeRepo, name: &str, sha: &str) -> Value {
+        let api = format!("{}/api/v3/repos/{}", self.base, repo.name);
+        json!({
+            "name": name,
+            "zipball_url": format!("{api}/zipball/refs/tags/{}", encode(name)),
+            "tarball_url": format!("{api}/tarball/refs/tags/{}", encode(name)),
+            "commit": {"sha": sha, "url": format!("{api}/commits/{sha}")},
+            "node_id": format!("REF_{name}")
+        })
+    }
+}
+
+fn user_json(login: &str) -> Value {
+    json!({"login": login, "id": 1, "node_id": "MDQ6VXNlcjE=", "type": "User", "site_admin": false})
+}
+
+fn download_url(base: &str, repo: &str, tag: &str, name: &str) -> String {
+    format!(
+        "{base}/dl/{repo}/releases/download/{}/{}",
+        encode(tag),
+        encode(name)
+    )
+}
+
+fn find_asset<'a>(
+    repo: &'a FakeRepo,
+    tag: &str,
+    name: &str,
+) -> Option<(&'a StoredRelease, &'a FakeAsset)> {
+    repo.releases
+        .iter()
+        .rev()
+        .filter(|r| r.release.tag == tag)
+        .find_map(|r| {
+            r.release
+                .assets
+                .iter()
+                .find(|a| a.name == name)
+                .map(|a| (r, a))
+        })
+}
+
+/// The commit a tag, branch or known sha names.
+fn resolve(repo: &FakeRepo, git_ref: &str) -> Option<String> {
+    let named = repo
+        .tags
+        .iter()
+        .chain(&repo.branches)
+        .find(|(name, _)| name == git_ref)
+        .map(|(_, sha)| sha.clone());
+    named.or_else(|| {
+        let known = repo
+            .tags
+            .iter()
+            .chain(&repo.branches)
+            .any(|(_, sha)| sha == git_ref)
+            || repo.files.keys().any(|(commit, _)| commit == git_ref);
+        known.then(|| git_ref.to_owned())
+    })
+}
+
+fn raw_file(repo: &FakeRepo, git_ref: &str, path: &str) -> Option<Bytes> {
+    let commit = resolve(repo, git_ref).unwrap_or_else(|| git_ref.to_owned());
+    repo.files
+        .get(&(commit, path.trim_start_matches('/').to_owned()))
+        .cloned()
+}
+
+fn parse_query(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(&v.replace('+', " ")))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encodes a path segment.
+fn encode(segment: &str) -> String {
+    let mut out = String::new();
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(TABLE[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
