@@ -130,6 +130,17 @@ impl fmt::Debug for Config {
     }
 }
 
+impl FetchError {
+    /// The upstream could not be reached at all (no route, DNS, refused
+    /// connection, timeout): planning can go on with what is known offline.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            FetchError::Connect { .. } | FetchError::Timeout { .. }
+        )
+    }
+}
+
 impl Config {
     /// Reads `GITHUB_API_URL`, `GITHUB_TOKEN`/`GH_TOKEN`, `VENDOR_MIRRORS`,
     /// `VENDOR_OFFLINE`, `VENDOR_HTTP_TIMEOUT` (seconds, connect and read)

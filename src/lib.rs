@@ -3,7 +3,9 @@
 //! The binary (`src/main.rs`) owns the terminal.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod apply;
 pub mod archive;
+pub mod cache;
 pub mod checksum;
 pub mod cli;
 pub mod cmd;
@@ -11,11 +13,13 @@ pub mod diag;
 pub mod fetch;
 pub mod fsx;
 pub mod hash;
+pub mod install;
 pub mod lock;
 pub mod manifest;
 pub mod pin;
 pub mod plan;
 pub mod report;
+pub mod resolve;
 pub mod source;
 pub mod template;
 pub mod yaml;

@@ -15,9 +15,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {
-                ErrorKind::DisplayHelp
-                | ErrorKind::DisplayVersion
-                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
                 // clap exits 2 on usage errors; 2 means "changes" here.
                 _ => Exit::Usage as u8,
             };
@@ -36,6 +34,7 @@ fn main() -> ExitCode {
         err: &mut stderr,
         paint: Paint { enabled: out_color },
         paint_err: Paint { enabled: err_color },
+        progress: std::io::stderr().is_terminal(),
     };
     match cmd::run(&cli, &mut io) {
         Ok(exit) => ExitCode::from(exit as u8),

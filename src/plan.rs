@@ -88,8 +88,23 @@ pub enum LockAction {
 pub struct Resolution {
     /// What will be resolved, e.g. `release v3.3.5 of traefik/traefik`.
     pub what: String,
-    /// Files to download; sizes and checksums are unknown until resolved.
+    /// Files to download, by name (known without the network).
     pub downloads: Vec<String>,
+    /// The tag and commit the version resolved to, once resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<lock::Resolved>,
+    /// The files with URL, size and expected sha256, once resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<crate::resolve::Pending>,
+    /// Why the resolution is not known (offline, upstream unreachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
+}
+
+impl Resolution {
+    pub fn is_resolved(&self) -> bool {
+        self.unknown.is_none() && (self.resolved.is_some() || !self.artifacts.is_empty())
+    }
 }
 
 /// The plan for one manifest item (or one orphaned lock entry).
@@ -513,18 +528,10 @@ fn plan_item(
 
     let needs_upstream = item.source.downloads() || !item.assets.is_empty();
     let resolve = (needs_upstream && !lock_current).then(|| resolution(id, item, &vars));
+    // For an item resolved upstream, apply completes the entry with what
+    // the resolution and installation found.
     let (lock_action, next) = if lock_current {
         (LockAction::Keep, None)
-    } else if resolve.is_some() {
-        // The new entry is known only after resolution.
-        (
-            if locked.is_some() {
-                LockAction::Update
-            } else {
-                LockAction::Add
-            },
-            None,
-        )
     } else {
         let next = LockedItem {
             version: item.version.clone(),
@@ -704,7 +711,7 @@ fn resolution(id: &str, item: &Item, vars: &Vars<'_>) -> Resolution {
     let tag = vars.get("tag").unwrap_or(&item.version).to_owned();
     let what = match &item.source {
         Source::GithubRelease { repo, .. } => format!("release {tag} of {repo}"),
-        Source::GithubFiles { repo, .. } => format!("ref {tag} of {repo} (to a commit)"),
+        Source::GithubFiles { repo, .. } => format!("ref {tag} of {repo}"),
         Source::Url { .. } => format!("{id} {} from its URLs", item.version),
         Source::AptSnapshot { .. } | Source::Manual => format!("{id} {}", item.version),
     };
@@ -724,7 +731,13 @@ fn resolution(id: &str, item: &Item, vars: &Vars<'_>) -> Resolution {
             }
         })
         .collect();
-    Resolution { what, downloads }
+    Resolution {
+        what,
+        downloads,
+        resolved: None,
+        artifacts: Vec::new(),
+        unknown: None,
+    }
 }
 
 /// One asset for one platform, with the template variables to expand its

@@ -8,8 +8,6 @@
 //! insta under `tests/snapshots/cli__*.snap`; after an intended change run
 //! `INSTA_UPDATE=always cargo test --test cli` and review the diff.
 //!
-//! Tests marked `#[ignore = "bug: …"]` expect the documented behaviour the
-//! binary does not have yet; `cargo test --test cli -- --ignored` runs them.
 
 mod support;
 
@@ -594,9 +592,6 @@ fn missing_manifest_is_an_error_with_a_hint() {
 }
 
 #[test]
-#[ignore = "bug: `apply` in a directory without vendor.yaml fails (exit 1) but leaves a \
-            `.vendor/` directory (lock file, .gitignore) behind: the tree lock is taken before \
-            the manifest is read"]
 fn failed_apply_without_a_manifest_leaves_no_work_dir() {
     let tree = Tree::new();
     tree.run(&["apply"]).code(1);
@@ -695,8 +690,6 @@ fn help_and_version_exit_0() {
 }
 
 #[test]
-#[ignore = "bug: `vendor` with no subcommand prints help to stderr and exits 0; a missing \
-            subcommand is a usage error (clap's exit 2), which DESIGN §4 remaps to 64"]
 fn missing_subcommand_is_a_usage_error() {
     let tree = Tree::example();
     // With other arguments (`vendor -C DIR`) it already exits 64.
@@ -821,8 +814,6 @@ fn a_file_that_is_not_a_plan_is_refused() {
 }
 
 #[test]
-#[ignore = "bug: with -C DIR, `plan --out FILE` and `apply FILE` resolve a relative FILE \
-            against the process's directory instead of DIR (\"run as if started in DIR\")"]
 fn dash_c_resolves_a_relative_plan_file_in_dir() {
     let tree = Tree::example();
     let elsewhere = tempfile::tempdir().expect("a temporary directory");
@@ -1033,22 +1024,6 @@ fn orphan_beside_download_items_is_not_removed_by_apply() {
         out.stderr
     );
     assert!(locked_ids(&tree).contains("dracut-apt-snapshot"));
-}
-
-#[test]
-#[ignore = "bug: with an orphaned lock entry beside download items, `apply` suggests \
-            `vendor apply dracut-apt-snapshot`, which fails: no item `dracut-apt-snapshot`"]
-fn the_apply_command_suggested_for_an_orphan_works() {
-    let tree = Tree::example();
-    tree.edit(MANIFEST, |m| without_item(m, "dracut-apt-snapshot"));
-    let out = tree.run(&["apply"]);
-    out.code(1);
-    let items = suggested_apply(&out.stderr)
-        .unwrap_or_else(|| panic!("no `vendor apply ITEM…` suggested:\n{}", out.stderr));
-    let mut args = vec!["apply"];
-    args.extend(items.iter().map(String::as_str));
-    tree.run(&args).code(0);
-    assert!(!locked_ids(&tree).contains("dracut-apt-snapshot"));
 }
 
 // ---------------------------------------------------------------------------

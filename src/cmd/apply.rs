@@ -1,69 +1,82 @@
-//! `vendor apply`: carries out the plan.
-//!
-//! Order matters for crash safety: pin files are replaced first, each by
-//! an atomic rename, and the lock last. A run killed in between leaves
-//! every file old or new; the next plan sees the pins already rewritten
-//! and only the lock to update, so a re-run converges.
+//! `vendor apply`: carries out the plan (see `crate::apply` for the order
+//! of writes that keeps the tree consistent).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use miette::{IntoDiagnostic, Result, WrapErr, miette};
 
+use crate::apply;
+use crate::cache::Cache;
 use crate::cli::{ApplyArgs, Cli};
 use crate::fsx::{self, TreeLock};
-use crate::plan::{LockAction, Plan, Planned};
+use crate::plan::{LockAction, Plan};
 
+use super::plan::State;
 use super::{Exit, Io, Workspace};
 
 pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
-    let saved = saved_plan(&args.targets)?;
+    let saved = saved_plan(cli, ws, &args.targets)?;
+    if !ws.manifest.is_file() {
+        // Report the missing manifest without creating a work directory.
+        super::load_manifest(ws, false)?;
+    }
     let _guard = lock_tree(ws, io)?;
-    let selected = match &saved {
-        Some(plan) => plan.selected.clone(),
-        None => args.targets.clone(),
+    let state = match &saved {
+        Some(plan) => {
+            refuse_stale(ws, plan)?;
+            let mut state = super::plan::compute(ws, &plan.selected)?;
+            adopt(&mut state, plan)?;
+            state
+        }
+        None => {
+            let mut state = super::plan::compute(ws, &args.targets)?;
+            super::plan::resolve(cli, io, &mut state)?;
+            state
+        }
     };
-    if let Some(plan) = &saved {
-        refuse_stale(ws, plan)?;
-    }
-    let (_, planned) = super::plan::compute(ws, &selected)?;
-    if let Some(plan) = &saved
-        && (plan.items != planned.plan.items || plan.edits != planned.plan.edits)
-    {
-        return Err(miette!(
-            code = "vendor::plan::stale",
-            help = "run `vendor plan --out FILE` again",
-            "the saved plan no longer matches what apply would do"
-        ));
-    }
-    let plan = &planned.plan;
-    if cli.locked() && plan.items.iter().any(|i| i.lock != LockAction::Keep) {
-        let ids: Vec<&str> = plan
-            .items
-            .iter()
-            .filter(|i| i.lock != LockAction::Keep)
-            .map(|i| i.id.as_str())
-            .collect();
-        return Err(miette!(
-            code = "vendor::lock::would-change",
-            help = "run `vendor apply` without --locked/--frozen and commit the lock",
-            "the lock is not up to date for {} (--locked forbids changing it)",
-            ids.join(", ")
-        ));
-    }
-    refuse_downloads(plan)?;
+    refuse_lock_change(cli, &state.planned.plan)?;
+    let plan = &state.planned.plan;
     if !plan.has_changes() {
         io.print(&format!(
             "Nothing to apply: {} item{} in sync.\n",
             plan.items.len(),
-            if plan.items.len() == 1 { "" } else { "s" }
+            plural(plan.items.len())
         ))?;
         return Ok(Exit::Ok);
     }
-    execute(ws, &planned)?;
-    let s = plan.summary();
+
+    let cache = Cache::from_env();
+    let client = super::client(cli, io)?;
+    let work = fsx::work_dir(&ws.root)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot create the work directory in {}", ws.root.display()))?;
+    let stage_dir = tempfile::Builder::new()
+        .prefix("staging-")
+        .tempdir_in(&work)
+        .into_diagnostic()
+        .wrap_err("cannot create the staging directory")?;
+    let runtime = super::runtime()?;
+    let staged = runtime.block_on(apply::stage(
+        client.as_ref(),
+        &cache,
+        &state.loaded.manifest,
+        &state.planned,
+        &state.lock,
+        stage_dir.path(),
+    ))?;
+    let installed: usize = staged.iter().map(|s| s.files.len()).sum();
+    apply::remember(&cache, &staged);
+    apply::commit(&ws.root, &ws.lock, &state.planned, &state.lock, staged)?;
+
+    let s = state.planned.plan.summary();
+    let installs = if installed > 0 {
+        format!(", {installed} file{} installed", plural(installed))
+    } else {
+        String::new()
+    };
     io.print(&format!(
-        "Applied: {} pin rewrite{} in {} file{}, {} lock change{}.\n",
+        "Applied: {} pin rewrite{} in {} file{}{installs}, {} lock change{}.\n",
         s.rewrites,
         plural(s.rewrites),
         s.files,
@@ -78,14 +91,36 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// `--locked`: the lock must already say everything.
+fn refuse_lock_change(cli: &Cli, plan: &Plan) -> Result<()> {
+    if !cli.locked() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = plan
+        .items
+        .iter()
+        .filter(|i| i.lock != LockAction::Keep)
+        .map(|i| i.id.as_str())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    Err(miette!(
+        code = "vendor::lock::would-change",
+        help = "run `vendor apply` without --locked/--frozen and commit the lock",
+        "the lock is not up to date for {} (--locked forbids changing it)",
+        ids.join(", ")
+    ))
+}
+
 /// A single target that looks like a path (item ids have no `.` or `/`)
 /// is a saved plan.
-fn saved_plan(targets: &[String]) -> Result<Option<Plan>> {
+fn saved_plan(cli: &Cli, ws: &Workspace, targets: &[String]) -> Result<Option<Plan>> {
     let [target] = targets else { return Ok(None) };
     if !target.contains(['.', '/', '\\']) {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(target)
+    let text = std::fs::read_to_string(ws.user_path(cli, Path::new(target)))
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot read the saved plan {target}"))?;
     let plan: Plan = serde_json::from_str(&text).map_err(|e| {
@@ -104,6 +139,35 @@ fn saved_plan(targets: &[String]) -> Result<Option<Plan>> {
         ));
     }
     Ok(Some(plan))
+}
+
+/// Takes the saved plan's resolutions, after checking that the plan
+/// computed now from the same inputs is the saved one.
+fn adopt(state: &mut State, saved: &Plan) -> Result<()> {
+    let now = &mut state.planned.plan;
+    let same_shape = now.edits == saved.edits
+        && now.items.len() == saved.items.len()
+        && now.items.iter().zip(&saved.items).all(|(a, b)| {
+            let mut b = b.clone();
+            b.resolve = b.resolve.map(|mut r| {
+                r.resolved = None;
+                r.artifacts.clear();
+                r.unknown = None;
+                r
+            });
+            *a == b
+        });
+    if !same_shape {
+        return Err(miette!(
+            code = "vendor::plan::stale",
+            help = "run `vendor plan --out FILE` again",
+            "the saved plan no longer matches what apply would do"
+        ));
+    }
+    for (a, b) in now.items.iter_mut().zip(&saved.items) {
+        a.resolve.clone_from(&b.resolve);
+    }
+    Ok(())
 }
 
 /// Takes the tree lock, waiting (and saying so) if another run holds it.
@@ -152,70 +216,4 @@ fn refuse_stale(ws: &Workspace, plan: &Plan) -> Result<()> {
         "the saved plan is stale: changed since it was made: {}",
         changed.join(", ")
     ))
-}
-
-/// Items whose plan needs downloads cannot be applied by this version.
-fn refuse_downloads(plan: &Plan) -> Result<()> {
-    let blocked: Vec<&str> = plan
-        .items
-        .iter()
-        .filter(|i| i.resolve.is_some() || !i.reinstall.is_empty())
-        .map(|i| i.id.as_str())
-        .collect();
-    if blocked.is_empty() {
-        return Ok(());
-    }
-    let ready: Vec<&str> = plan
-        .items
-        .iter()
-        .filter(|i| i.has_changes() && !blocked.contains(&i.id.as_str()))
-        .map(|i| i.id.as_str())
-        .collect();
-    let help = if ready.is_empty() {
-        "resolving upstream releases and downloading artifacts is not supported yet".to_owned()
-    } else {
-        format!(
-            "resolving upstream releases and downloading artifacts is not supported yet; \
-             `vendor apply {}` applies the items that need no download",
-            ready.join(" ")
-        )
-    };
-    Err(miette!(
-        code = "vendor::apply::needs-download",
-        help = help,
-        "nothing applied: {} need{} upstream resolution or downloads",
-        blocked.join(", "),
-        if blocked.len() == 1 { "s" } else { "" }
-    ))
-}
-
-fn execute(ws: &Workspace, planned: &Planned) -> Result<()> {
-    for (rel, text) in planned.tree.changed() {
-        let path = ws.root.join(rel);
-        fsx::write_atomic(&path, text.as_bytes(), None)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot write {}", path.display()))?;
-    }
-    for item in &planned.plan.items {
-        for rel in &item.remove_files {
-            let path = ws.root.join(rel);
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(e)
-                        .into_diagnostic()
-                        .wrap_err_with(|| format!("cannot remove {}", path.display()));
-                }
-            }
-        }
-    }
-    let text = planned.lock.render();
-    let current = std::fs::read_to_string(&ws.lock).ok();
-    if current.as_deref() != Some(text.as_str()) {
-        fsx::write_atomic(&ws.lock, text.as_bytes(), None)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot write {}", ws.lock.display()))?;
-    }
-    Ok(())
 }

@@ -9,8 +9,8 @@ use super::{Exit, Io, Workspace, format};
 
 pub fn run(cli: &Cli, args: &CheckArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
     let format = format(cli, &[Format::Human, Format::Json, Format::Github])?;
-    let (_, planned) = super::plan::compute(ws, &args.items)?;
-    let plan = &planned.plan;
+    let state = super::plan::compute(ws, &args.items)?;
+    let plan = &state.planned.plan;
     let findings = plan.check_findings(args.installed);
     let items = plan.items.iter().filter(|i| i.wanted.is_some()).count();
     let text = match format {

@@ -40,6 +40,8 @@ pub struct Io<'a> {
     pub paint: Paint,
     /// Styling for stderr.
     pub paint_err: Paint,
+    /// Show progress bars (stderr is a terminal and not `--quiet`).
+    pub progress: bool,
 }
 
 impl Io<'_> {
@@ -111,6 +113,15 @@ impl Workspace {
         }
     }
 
+    /// A path the user gave on the command line, relative to `-C DIR`
+    /// when relative ("run as if started in DIR").
+    pub fn user_path(&self, cli: &Cli, path: &Path) -> PathBuf {
+        match &cli.dir {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        }
+    }
+
     /// The manifest's directory as written for annotations (`.` when the
     /// manifest is in the current directory).
     pub fn display_root(&self) -> String {
@@ -161,6 +172,26 @@ pub fn plan_errors(ws: &Workspace, errors: Vec<PlanError>) -> miette::Report {
         Some(problems) => problems.into(),
         None => miette::miette!("planning failed"),
     }
+}
+
+/// The tokio runtime for commands that use the network; built once.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .into_diagnostic()
+        .wrap_err("cannot start the async runtime")
+}
+
+/// The HTTP client, or `None` when offline (`--offline`, `--frozen`,
+/// `VENDOR_OFFLINE=1`).
+pub fn client(cli: &Cli, io: &Io<'_>) -> Result<Option<crate::fetch::Client>> {
+    if cli.offline() {
+        return Ok(None);
+    }
+    let config = crate::fetch::Config::from_env(false, io.progress && !cli.quiet)?;
+    Ok(Some(crate::fetch::Client::new(config)?))
 }
 
 /// Runs the parsed command line.

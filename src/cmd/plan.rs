@@ -2,7 +2,9 @@
 
 use miette::{IntoDiagnostic, Result, WrapErr};
 
+use crate::cache::Cache;
 use crate::cli::{Cli, Format, PlanArgs};
+use crate::lock::Lock;
 use crate::manifest::Loaded;
 use crate::plan::{self, Context, Planned};
 use crate::report;
@@ -11,9 +13,11 @@ use super::{Exit, Io, Workspace, format};
 
 pub fn run(cli: &Cli, args: &PlanArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
     let format = format(cli, &[Format::Human, Format::Json, Format::Markdown])?;
-    let (_, planned) = compute(ws, &args.items)?;
-    let plan = &planned.plan;
+    let mut state = compute(ws, &args.items)?;
+    resolve(cli, io, &mut state)?;
+    let plan = &state.planned.plan;
     if let Some(path) = &args.out {
+        let path = &ws.user_path(cli, path);
         crate::fsx::write_atomic(path, report::plan_json(plan).as_bytes(), None)
             .into_diagnostic()
             .wrap_err_with(|| format!("cannot write the plan to {}", path.display()))?;
@@ -31,9 +35,16 @@ pub fn run(cli: &Cli, args: &PlanArgs, ws: &Workspace, io: &mut Io<'_>) -> Resul
     })
 }
 
+/// The manifest, the lock as read and the plan computed from them.
+pub struct State {
+    pub loaded: Loaded,
+    pub lock: Lock,
+    pub planned: Planned,
+}
+
 /// Loads and validates the manifest, reads the lock and computes the plan
-/// for `selected` items (all when empty).
-pub fn compute(ws: &Workspace, selected: &[String]) -> Result<(Loaded, Planned)> {
+/// for `selected` items (all when empty), without the network.
+pub fn compute(ws: &Workspace, selected: &[String]) -> Result<State> {
     let loaded = super::load_manifest(ws, false)?;
     let (lock, lock_sha256) = ws.read_lock()?;
     let cx = Context {
@@ -45,5 +56,31 @@ pub fn compute(ws: &Workspace, selected: &[String]) -> Result<(Loaded, Planned)>
         selected,
     };
     let planned = plan::plan(&cx).map_err(|errors| super::plan_errors(ws, errors))?;
-    Ok((loaded, planned))
+    Ok(State {
+        loaded,
+        lock,
+        planned,
+    })
+}
+
+/// Resolves the items that need it against their upstreams (or, offline,
+/// from what the cache remembers).
+pub fn resolve(cli: &Cli, io: &mut Io<'_>, state: &mut State) -> Result<()> {
+    if state.planned.plan.items.iter().all(|i| i.resolve.is_none()) {
+        return Ok(());
+    }
+    let cache = Cache::from_env();
+    let client = super::client(cli, io)?;
+    let runtime = super::runtime()?;
+    let warnings = runtime.block_on(crate::apply::resolve_plan(
+        client.as_ref(),
+        &cache,
+        &state.loaded.manifest,
+        &state.lock,
+        &mut state.planned,
+    ))?;
+    for warning in warnings {
+        io.note(&format!("warning: {warning}"));
+    }
+    Ok(())
 }

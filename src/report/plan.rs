@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::plan::{Drift, ItemPlan, LockAction, Plan};
+use crate::plan::{Drift, ItemPlan, LockAction, Plan, Resolution};
 
 use super::Paint;
 
@@ -107,15 +107,7 @@ fn item_human(out: &mut String, item: &ItemPlan, paint: Paint) {
         );
     }
     if let Some(r) = &item.resolve {
-        let _ = writeln!(out, "  {} {}", paint.cyan("? resolve"), r.what);
-        for d in &r.downloads {
-            let _ = writeln!(
-                out,
-                "    {} {d}  {}",
-                paint.cyan("↓"),
-                paint.dim("size and sha256 known after resolution")
-            );
-        }
+        resolution_human(out, r, paint);
     }
     for f in &item.reinstall {
         let _ = writeln!(
@@ -142,6 +134,75 @@ fn item_human(out: &mut String, item: &ItemPlan, paint: Paint) {
     if !item.has_changes() && item.drift.is_empty() {
         let _ = writeln!(out, "  {}", paint.green("in sync"));
     }
+}
+
+fn resolution_human(out: &mut String, r: &Resolution, paint: Paint) {
+    if !r.is_resolved() {
+        let why = r.unknown.as_deref().unwrap_or("known after resolution");
+        let _ = writeln!(
+            out,
+            "  {} {} {}",
+            paint.cyan("? resolve"),
+            r.what,
+            paint.dim(&format!("({why})"))
+        );
+        for d in &r.downloads {
+            let _ = writeln!(
+                out,
+                "    {} {d}  {}",
+                paint.cyan("↓"),
+                paint.dim("size and sha256 unknown until resolved")
+            );
+        }
+        return;
+    }
+    let commit = r
+        .resolved
+        .as_ref()
+        .and_then(|x| x.commit.as_deref())
+        .map(|c| format!(" at {}", c.get(..12).unwrap_or(c)))
+        .unwrap_or_default();
+    let _ = writeln!(out, "  {} {}{commit}", paint.cyan("✓ resolved"), r.what);
+    for a in &r.artifacts {
+        let size = a.size.map_or_else(|| "size unknown".to_owned(), human_size);
+        let sha = match &a.sha256 {
+            Some(s) => format!("sha256 {}…", s.get(..16).unwrap_or(s)),
+            None => "sha256 recorded on first use".to_owned(),
+        };
+        let platform = a
+            .platform
+            .as_deref()
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    {} {}{platform}  {}",
+            paint.cyan("↓"),
+            a.name,
+            paint.dim(&format!(
+                "{size}, {sha}, trusted by {}",
+                crate::resolve::describe(&a.trust)
+            ))
+        );
+    }
+}
+
+/// Sizes for people: `12.3 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "B";
+    for u in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = u;
+    }
+    format!("{value:.1} {unit}")
 }
 
 /// A sentence for one drift finding (without the item or kind).

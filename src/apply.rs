@@ -1,0 +1,289 @@
+//! Carrying out a plan: resolve what is unresolved, stage every artifact,
+//! then commit pins, files and the lock.
+//!
+//! Order matters for crash safety. Nothing in the tree changes until every
+//! download is verified and every archive extracted into staging. Then pin
+//! files are replaced, then installed files, each by an atomic rename, and
+//! the lock last. A run killed in between leaves every file old or new; the
+//! next plan sees what is already in place and a re-run converges.
+
+use std::path::Path;
+
+use miette::{IntoDiagnostic, Result, WrapErr};
+
+use crate::cache::Cache;
+use crate::fetch::{Client, FetchError};
+use crate::hash::sha256_file;
+use crate::install::{self, Fetched, StagedFile};
+use crate::lock::{Lock, LockedItem};
+use crate::manifest::model::Manifest;
+use crate::plan::{ItemPlan, Planned};
+use crate::resolve::{self, Pending};
+use crate::source::github::GithubError;
+
+/// Resolves every item of the plan that needs it. With no client
+/// (offline), or when the upstream cannot be reached, the resolution is
+/// marked unknown with the reason; any other failure (a missing release,
+/// a missing asset, a bad checksum file) is an error. Returns warnings
+/// saying why items stay unresolved.
+pub async fn resolve_plan(
+    client: Option<&Client>,
+    cache: &Cache,
+    manifest: &Manifest,
+    lock: &Lock,
+    planned: &mut Planned,
+) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    for item_plan in &mut planned.plan.items {
+        let Some(resolution) = &mut item_plan.resolve else {
+            continue;
+        };
+        let Some(item) = manifest.items.get(&item_plan.id) else {
+            continue;
+        };
+        let Some(client) = client else {
+            // Offline: a resolution this cache saw before (a rollback)
+            // needs no network.
+            match cache.resolution(&crate::lock::fingerprint(item)) {
+                Some(entry) => {
+                    resolution.resolved = entry.resolved.clone();
+                    resolution.artifacts = entry
+                        .artifacts
+                        .iter()
+                        .map(|a| Pending::from_locked(a, item.source.allows_http()))
+                        .collect();
+                }
+                None => {
+                    resolution.unknown = Some("offline: not resolved before on this machine".into())
+                }
+            }
+            continue;
+        };
+        match resolve::resolve(client, &item_plan.id, item, lock.items.get(&item_plan.id)).await {
+            Ok(r) => {
+                resolution.resolved = r.resolved;
+                resolution.artifacts = r.artifacts;
+            }
+            Err(e) if unreachable(&e) => {
+                warnings.push(format!("{}: upstream unreachable: {e}", item_plan.id));
+                resolution.unknown = Some("upstream unreachable".into());
+            }
+            Err(e) => return Err(e.wrap_err(format!("cannot resolve {}", item_plan.id))),
+        }
+    }
+    Ok(warnings)
+}
+
+/// Whether a resolution failed only because the upstream was unreachable.
+fn unreachable(e: &miette::Report) -> bool {
+    match (
+        e.downcast_ref::<FetchError>(),
+        e.downcast_ref::<GithubError>(),
+    ) {
+        (Some(f), _) | (None, Some(GithubError::Fetch(f))) => f.is_unreachable(),
+        _ => false,
+    }
+}
+
+/// Everything staged for one item.
+#[derive(Debug)]
+pub struct StagedItem {
+    pub id: String,
+    pub entry: LockedItem,
+    pub files: Vec<StagedFile>,
+}
+
+/// Downloads and stages every item that installs files: re-resolved items
+/// from their resolution, reinstalls from the lock. `stage_dir` is a
+/// directory beside the tree that the caller drops afterwards.
+pub async fn stage(
+    client: Option<&Client>,
+    cache: &Cache,
+    manifest: &Manifest,
+    planned: &Planned,
+    old_lock: &Lock,
+    stage_dir: &Path,
+) -> Result<Vec<StagedItem>> {
+    let mut work: Vec<(&ItemPlan, LockedItem, Vec<Pending>)> = Vec::new();
+    for item_plan in &planned.plan.items {
+        let Some(entry) = planned
+            .lock
+            .items
+            .get(&item_plan.id)
+            .or_else(|| old_lock.items.get(&item_plan.id))
+        else {
+            continue;
+        };
+        let mut entry = entry.clone();
+        let pending = match &item_plan.resolve {
+            Some(r) => {
+                if !r.is_resolved()
+                    && manifest
+                        .items
+                        .get(&item_plan.id)
+                        .is_some_and(|i| !i.assets.is_empty())
+                {
+                    return Err(miette::miette!(
+                        code = "vendor::apply::unresolved",
+                        help = "run online, or `vendor fetch` first while online",
+                        "{} cannot be applied: {}",
+                        item_plan.id,
+                        r.unknown.as_deref().unwrap_or("not resolved")
+                    ));
+                }
+                entry.resolved = r.resolved.clone();
+                r.artifacts.clone()
+            }
+            None if !item_plan.reinstall.is_empty() => {
+                let allow_http = manifest
+                    .items
+                    .get(&item_plan.id)
+                    .is_some_and(|i| i.source.allows_http());
+                entry
+                    .artifacts
+                    .iter()
+                    .map(|a| Pending::from_locked(a, allow_http))
+                    .collect()
+            }
+            None => continue,
+        };
+        work.push((item_plan, entry, pending));
+    }
+
+    // One download pass for every item, so downloads run concurrently.
+    let all: Vec<Pending> = work
+        .iter()
+        .flat_map(|(_, _, p)| p.iter().cloned())
+        .collect();
+    let mut fetched = install::fetch_all(client, cache, all).await?.into_iter();
+
+    let mut staged = Vec::new();
+    for (n, (item_plan, mut entry, pending)) in work.into_iter().enumerate() {
+        let mine: Vec<Fetched> = fetched.by_ref().take(pending.len()).collect();
+        let Some(item) = manifest.items.get(&item_plan.id) else {
+            continue;
+        };
+        let dir = stage_dir.join(format!("{n}"));
+        let files = install::stage_item(&item_plan.id, item, &mine, &dir)?;
+        entry.artifacts = mine.into_iter().map(|f| f.artifact).collect();
+        if item_plan.resolve.is_none() {
+            verify_reinstall(&item_plan.id, &entry, &files)?;
+        }
+        entry.files = files.iter().map(|f| f.record.clone()).collect();
+        staged.push(StagedItem {
+            id: item_plan.id.clone(),
+            entry,
+            files,
+        });
+    }
+    Ok(staged)
+}
+
+/// A reinstall from the lock must reproduce exactly the locked files.
+fn verify_reinstall(id: &str, entry: &LockedItem, files: &[StagedFile]) -> Result<()> {
+    for f in files {
+        let locked = entry.files.iter().find(|l| l.path == f.record.path);
+        if locked.is_none_or(|l| l.sha256 != f.record.sha256) {
+            return Err(miette::miette!(
+                code = "vendor::apply::reinstall-mismatch",
+                help = "the manifest's install rules changed without the lock; run `vendor apply` without --locked",
+                "{id}: reinstalling {} from the lock gives a different file than the lock records",
+                f.record.path
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the tree: pins, then installed files, then removals, then the
+/// lock.
+pub fn commit(
+    root: &Path,
+    lock_path: &Path,
+    planned: &Planned,
+    old_lock: &Lock,
+    staged: Vec<StagedItem>,
+) -> Result<()> {
+    let pause = test_pause();
+    for (rel, text) in planned.tree.changed() {
+        let path = root.join(rel);
+        crate::fsx::write_atomic(&path, text.as_bytes(), None)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+        pause();
+    }
+    let mut lock = planned.lock.clone();
+    let mut removals: Vec<String> = Vec::new();
+    for item in staged {
+        for f in &item.files {
+            install::commit_file(root, f)?;
+            pause();
+        }
+        // Files the previous entry installed that the new one does not.
+        if let Some(old) = old_lock.items.get(&item.id) {
+            for f in &old.files {
+                if !item.entry.files.iter().any(|n| n.path == f.path)
+                    && sha256_file(&root.join(&f.path)).ok().as_deref() == Some(f.sha256.as_str())
+                {
+                    removals.push(f.path.clone());
+                }
+            }
+        }
+        lock.items.insert(item.id, item.entry);
+    }
+    removals.extend(
+        planned
+            .plan
+            .items
+            .iter()
+            .flat_map(|i| i.remove_files.iter().cloned()),
+    );
+    for rel in removals {
+        let path = root.join(&rel);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e)
+                    .into_diagnostic()
+                    .wrap_err_with(|| format!("cannot remove {}", path.display()));
+            }
+        }
+    }
+    write_lock(lock_path, &lock)
+}
+
+/// For crash tests only: `VENDOR_TEST_COMMIT_DELAY_MS` sleeps after each
+/// file the commit phase writes, so a test can kill the process between
+/// two writes and check that the tree is old-or-new and a re-run
+/// converges.
+fn test_pause() -> impl Fn() {
+    let delay = std::env::var("VENDOR_TEST_COMMIT_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(std::time::Duration::from_millis);
+    move || {
+        if let Some(d) = delay {
+            std::thread::sleep(d);
+        }
+    }
+}
+
+/// Writes the lock if its rendered content differs from the file.
+pub fn write_lock(path: &Path, lock: &Lock) -> Result<()> {
+    let text = lock.render();
+    if std::fs::read_to_string(path).ok().as_deref() == Some(text.as_str()) {
+        return Ok(());
+    }
+    crate::fsx::write_atomic(path, text.as_bytes(), None)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot write {}", path.display()))
+}
+
+/// Records each staged item's resolution in the cache, so bumping back
+/// to it later works offline.
+pub fn remember(cache: &Cache, staged: &[StagedItem]) {
+    for item in staged {
+        let _ = cache.save_resolution(&item.entry);
+    }
+}

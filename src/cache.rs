@@ -1,0 +1,144 @@
+//! The download cache: content-addressed by sha256, shared by every tree
+//! on the machine.
+//!
+//! Layout under the cache directory:
+//!
+//! ```text
+//! sha256/ab/abcdef…     verified artifacts, named by their hash
+//! resolved/<fp>.json    what an item's fingerprint resolved to (for
+//!                       offline rollback: bumping back needs no network)
+//! tmp/                  downloads in flight, renamed into sha256/ once
+//!                       verified
+//! ```
+//!
+//! An entry is written only after its hash was verified, by rename, so a
+//! reader never sees a partial file; a cached file is hashed again before
+//! use, so a corrupted cache is caught rather than installed.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::hash::sha256_file;
+use crate::lock::LockedItem;
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// `VENDOR_CACHE_DIR`, else the platform's cache directory.
+    pub fn from_env() -> Cache {
+        let dir = std::env::var_os("VENDOR_CACHE_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(default_dir);
+        Cache { dir }
+    }
+
+    pub fn at(dir: impl Into<PathBuf>) -> Cache {
+        Cache { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn blob_path(&self, sha256: &str) -> PathBuf {
+        let prefix = sha256.get(..2).unwrap_or("00");
+        self.dir.join("sha256").join(prefix).join(sha256)
+    }
+
+    /// A cached artifact with this sha256, verified again before it is
+    /// returned. A corrupted entry is removed.
+    pub fn get(&self, sha256: &str) -> Option<PathBuf> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let path = self.blob_path(sha256);
+        match sha256_file(&path) {
+            Ok(actual) if actual == sha256 => Some(path),
+            Ok(_) => {
+                let _ = fs::remove_file(&path);
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// A fresh temporary file path for a download in flight.
+    pub fn temp_file(&self) -> io::Result<tempfile::TempPath> {
+        let tmp = self.dir.join("tmp");
+        fs::create_dir_all(&tmp)?;
+        Ok(tempfile::Builder::new()
+            .prefix("download-")
+            .tempfile_in(&tmp)?
+            .into_temp_path())
+    }
+
+    /// Moves a verified download into the cache under its hash.
+    pub fn insert(&self, verified: tempfile::TempPath, sha256: &str) -> io::Result<PathBuf> {
+        let path = self.blob_path(sha256);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        verified.persist(&path).map_err(|e| e.error)?;
+        Ok(path)
+    }
+
+    /// Remembers what an item fingerprint resolved to.
+    pub fn save_resolution(&self, item: &LockedItem) -> io::Result<()> {
+        let path = self.resolution_path(&item.fingerprint);
+        let json = serde_json::to_vec_pretty(item).map_err(io::Error::other)?;
+        crate::fsx::write_atomic(&path, &json, None)
+    }
+
+    /// What a fingerprint resolved to before, if this cache saw it.
+    pub fn resolution(&self, fingerprint: &str) -> Option<LockedItem> {
+        let text = fs::read(self.resolution_path(fingerprint)).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    fn resolution_path(&self, fingerprint: &str) -> PathBuf {
+        let name = fingerprint.trim_start_matches("sha256:");
+        self.dir.join("resolved").join(format!("{name}.json"))
+    }
+}
+
+fn default_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    if cfg!(target_os = "macos") {
+        if let Some(home) = home {
+            return home.join("Library/Caches/vendor");
+        }
+    } else if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("vendor");
+    } else if let Some(home) = home {
+        return home.join(".cache/vendor");
+    }
+    std::env::temp_dir().join("vendor-cache")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::sha256_hex;
+    use std::io::Write;
+
+    #[test]
+    fn insert_then_get_and_corruption_is_caught() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let cache = Cache::at(dir.path());
+        let tmp = cache.temp_file()?;
+        fs::File::create(&tmp)?.write_all(b"artifact")?;
+        let sha = sha256_hex(b"artifact");
+        let path = cache.insert(tmp, &sha)?;
+        assert_eq!(cache.get(&sha).as_deref(), Some(path.as_path()));
+        fs::write(&path, b"tampered")?;
+        assert_eq!(cache.get(&sha), None);
+        assert!(!path.exists(), "corrupted entry is removed");
+        assert_eq!(cache.get("../../etc/passwd"), None);
+        Ok(())
+    }
+}

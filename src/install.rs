@@ -1,0 +1,315 @@
+//! Getting verified bytes into the tree, in two phases.
+//!
+//! *Stage*: download every artifact into the cache (streamed, hashed,
+//! verified before it is kept), then extract or copy each install into a
+//! staging directory beside the tree. Any failure here leaves the tree
+//! untouched: the staging directory is simply dropped.
+//!
+//! *Commit*: rename staged files over their destinations, one atomic
+//! rename each. The caller rewrites pins before and writes the lock after,
+//! so a run killed at any point leaves each file old or new and a re-run
+//! converges.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt;
+use miette::{IntoDiagnostic, Result, WrapErr, miette};
+
+use crate::archive::{self, Limits};
+use crate::cache::Cache;
+use crate::fetch::Client;
+use crate::lock::{self, Artifact, InstalledFile};
+use crate::manifest::model::{Item, Source};
+use crate::manifest::validate::archive_format_of;
+use crate::plan::{AssetInstance, asset_instances, item_vars};
+use crate::resolve::{self, Pending};
+
+/// Downloads running at once.
+const CONCURRENCY: usize = 8;
+
+/// A downloaded, verified artifact in the cache.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub artifact: Artifact,
+    pub path: PathBuf,
+}
+
+/// Brings every pending artifact into the cache and returns them in the
+/// same order. Cached artifacts are used without a download; with no
+/// client (offline) a cache miss is an error.
+pub async fn fetch_all(
+    client: Option<&Client>,
+    cache: &Cache,
+    pending: Vec<Pending>,
+) -> Result<Vec<Fetched>> {
+    let results: Vec<(usize, Result<Fetched>)> =
+        futures_util::stream::iter(pending.into_iter().enumerate())
+            .map(|(i, p)| async move { (i, fetch_one(client, cache, p).await) })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+    let mut ordered: Vec<Option<Fetched>> = (0..results.len()).map(|_| None).collect();
+    for (i, r) in results {
+        ordered[i] = Some(r?);
+    }
+    Ok(ordered.into_iter().flatten().collect())
+}
+
+async fn fetch_one(client: Option<&Client>, cache: &Cache, p: Pending) -> Result<Fetched> {
+    if let Some(expected) = &p.sha256
+        && let Some(path) = cache.get(expected)
+    {
+        let size = std::fs::metadata(&path)
+            .map(|m| m.len())
+            .unwrap_or_default();
+        return Ok(Fetched {
+            artifact: artifact(&p, expected.clone(), size),
+            path,
+        });
+    }
+    let Some(client) = client else {
+        return Err(miette!(
+            code = "vendor::cache::miss",
+            help = "run `vendor fetch` while online to fill the cache (VENDOR_CACHE_DIR)",
+            "{} is not in the download cache and --offline forbids downloading it",
+            p.url
+        ));
+    };
+    let tmp = cache
+        .temp_file()
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot create a download file in {}", cache.dir().display()))?;
+    // Files on the API host (raw contents through the GitHub API) are
+    // fetched with the API's media type; everything else is a plain GET.
+    // Files on the API host (raw contents through the GitHub API) are
+    // fetched with the API's raw media type; everything else is a plain GET.
+    let got = if p.url.starts_with(&client.config().api_url) {
+        client
+            .download_api(&p.url, crate::fetch::ACCEPT_RAW, &tmp, p.size, &p.name)
+            .await?
+    } else {
+        client
+            .download(&p.url, &tmp, p.size, p.allow_http, &p.name)
+            .await?
+    };
+    if let Some(expected) = &p.sha256
+        && *expected != got.sha256
+    {
+        let help = format!(
+            "nothing was installed. The file differs from what {} says: a corrupt download, \
+             a compromised mirror, or an upstream that replaced the file",
+            resolve::describe(&p.trust)
+        );
+        return Err(miette!(
+            code = "vendor::verify::checksum-mismatch",
+            help = help,
+            "checksum mismatch for {}: expected sha256 {expected}, got {}",
+            p.url,
+            got.sha256
+        ));
+    }
+    if let Some(size) = p.size
+        && size != got.size
+    {
+        return Err(miette!(
+            code = "vendor::verify::size-mismatch",
+            "size mismatch for {}: upstream announced {size} bytes, got {}",
+            p.url,
+            got.size
+        ));
+    }
+    let path = cache
+        .insert(tmp, &got.sha256)
+        .into_diagnostic()
+        .wrap_err("cannot store the download in the cache")?;
+    Ok(Fetched {
+        artifact: artifact(&p, got.sha256, got.size),
+        path,
+    })
+}
+
+fn artifact(p: &Pending, sha256: String, size: u64) -> Artifact {
+    Artifact {
+        platform: p.platform.clone(),
+        name: p.name.clone(),
+        url: p.url.clone(),
+        size,
+        sha256,
+        trust: p.trust.clone(),
+    }
+}
+
+/// The artifact name an asset instance resolves to, as resolution names it.
+pub fn instance_name(item: &Item, inst: &AssetInstance<'_>) -> Option<String> {
+    match &item.source {
+        Source::Url { .. } => {
+            let url = inst.vars.expand(inst.asset.url.as_deref()?).ok()?;
+            url.rsplit('/').next().map(str::to_owned)
+        }
+        _ => inst.vars.expand(inst.asset.name.as_deref()?).ok(),
+    }
+}
+
+/// A file ready in staging, and where it goes.
+#[derive(Debug, Clone)]
+pub struct StagedFile {
+    pub staged: PathBuf,
+    pub record: InstalledFile,
+}
+
+/// Extracts or copies each asset instance of `item` into `stage` (a
+/// directory of its own). `fetched` holds the item's artifacts.
+pub fn stage_item(
+    id: &str,
+    item: &Item,
+    fetched: &[Fetched],
+    stage: &Path,
+) -> Result<Vec<StagedFile>> {
+    let vars = item_vars(id, item);
+    let mut out = Vec::new();
+    for (n, inst) in asset_instances(&vars, item).iter().enumerate() {
+        let name = instance_name(item, inst).unwrap_or_default();
+        let platform = inst.platform.map(str::to_owned);
+        let Some(f) = fetched
+            .iter()
+            .find(|f| f.artifact.name == name && f.artifact.platform == platform)
+        else {
+            return Err(miette!(
+                code = "vendor::install::artifact-missing",
+                help = "run `vendor apply` without --locked to resolve the item again",
+                "{id}: no locked artifact `{name}`{} to install",
+                platform.map(|p| format!(" for {p}")).unwrap_or_default()
+            ));
+        };
+        let dir = stage.join(format!("{n}"));
+        std::fs::create_dir_all(&dir)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+        out.extend(stage_instance(inst, f, &dir)?);
+    }
+    Ok(out)
+}
+
+fn stage_instance(inst: &AssetInstance<'_>, f: &Fetched, dir: &Path) -> Result<Vec<StagedFile>> {
+    let install = inst
+        .vars
+        .expand(&inst.asset.install)
+        .map_err(|n| miette!("unknown placeholder `{{{n}}}` in `install`"))?;
+    let mode_override = inst.asset.mode.as_deref().and_then(lock::parse_mode);
+    let limits = Limits::default();
+    let Some(extract) = &inst.asset.extract else {
+        let staged = dir.join("file");
+        std::fs::copy(&f.path, &staged)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot stage {}", f.artifact.name))?;
+        let mode = mode_override.unwrap_or(0o644);
+        return Ok(vec![finish(
+            staged,
+            install,
+            mode,
+            f.artifact.sha256.clone(),
+            f.artifact.name.clone(),
+        )?]);
+    };
+    let format = extract
+        .format
+        .or_else(|| archive_format_of(&f.artifact.name))
+        .ok_or_else(|| {
+            miette!(
+                "cannot tell the archive format of {}; set `extract.format`",
+                f.artifact.name
+            )
+        })?;
+    let member = inst
+        .vars
+        .expand(&extract.member)
+        .map_err(|n| miette!("unknown placeholder `{{{n}}}` in `extract.member`"))?;
+    if matches!(
+        format,
+        crate::manifest::model::ArchiveFormat::Gz | crate::manifest::model::ArchiveFormat::Xz
+    ) {
+        let staged = dir.join("file");
+        let e = archive::decompress(&f.path, format, &staged, &limits)?;
+        let mode = mode_override.unwrap_or(0o644);
+        return Ok(vec![finish(
+            staged,
+            install,
+            mode,
+            e.sha256,
+            f.artifact.name.clone(),
+        )?]);
+    }
+    let is_glob = member.contains(['*', '?', '[', '{']);
+    let extracted = archive::extract(
+        &f.path,
+        format,
+        &member,
+        extract.strip_components,
+        dir,
+        &limits,
+    )?;
+    extracted
+        .into_iter()
+        .map(|e| {
+            let dest = if is_glob {
+                let rel = e.path.strip_prefix(dir).unwrap_or(&e.path);
+                format!(
+                    "{}/{}",
+                    install.trim_end_matches('/'),
+                    rel.to_string_lossy()
+                )
+            } else {
+                install.clone()
+            };
+            let mode = mode_override.unwrap_or(e.mode & 0o777);
+            finish(
+                e.path,
+                dest,
+                mode,
+                e.sha256,
+                format!("{}!{}", f.artifact.name, e.member),
+            )
+        })
+        .collect()
+}
+
+fn finish(
+    staged: PathBuf,
+    dest: String,
+    mode: u32,
+    sha256: String,
+    from: String,
+) -> Result<StagedFile> {
+    crate::fsx::set_mode(&staged, mode)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot set the mode of {}", staged.display()))?;
+    Ok(StagedFile {
+        staged,
+        record: InstalledFile {
+            path: dest,
+            sha256,
+            mode: lock::mode_string(mode),
+            from,
+        },
+    })
+}
+
+/// Moves a staged file to its destination under `root` by rename (a copy
+/// then rename when staging is on another file system).
+pub fn commit_file(root: &Path, file: &StagedFile) -> Result<()> {
+    let dest = root.join(&file.record.path);
+    let parent = dest.parent().unwrap_or(root);
+    std::fs::create_dir_all(parent)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot create {}", parent.display()))?;
+    if std::fs::rename(&file.staged, &dest).is_ok() {
+        return Ok(());
+    }
+    let bytes = std::fs::read(&file.staged)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read staged {}", file.staged.display()))?;
+    let mode = lock::parse_mode(&file.record.mode);
+    crate::fsx::write_atomic(&dest, &bytes, mode)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot install {}", dest.display()))
+}

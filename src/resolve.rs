@@ -1,0 +1,385 @@
+//! Resolving an item's version against its upstream: which files to
+//! download, from where, and what their sha256 must be, with the source of
+//! that trust. Nothing is downloaded here except checksum files.
+
+use std::collections::HashMap;
+
+use miette::{Result, miette};
+
+use crate::checksum;
+use crate::fetch::Client;
+use crate::lock::{LockedItem, Resolved, Trust, TrustKind};
+use crate::manifest::model::{Checksum, Item, Source};
+use crate::plan::{AssetInstance, asset_instances, item_vars};
+use crate::source::github::{self, RawUrl};
+
+/// Largest checksum file read into memory.
+const CHECKSUM_FILE_LIMIT: u64 = 4 << 20;
+
+/// A file to download and the hash it must have.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pending {
+    pub platform: Option<String>,
+    /// The asset's name (release asset, repository path or URL file name).
+    pub name: String,
+    pub url: String,
+    /// Size announced by the upstream, when it announces one.
+    pub size: Option<u64>,
+    /// Expected sha256; `None` only for a first use.
+    pub sha256: Option<String>,
+    pub trust: Trust,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_http: bool,
+}
+
+impl Pending {
+    /// A locked artifact to download again: its hash is the lock's.
+    pub fn from_locked(a: &crate::lock::Artifact, allow_http: bool) -> Pending {
+        Pending {
+            platform: a.platform.clone(),
+            name: a.name.clone(),
+            url: a.url.clone(),
+            size: Some(a.size),
+            sha256: Some(a.sha256.clone()),
+            trust: a.trust.clone(),
+            allow_http,
+        }
+    }
+}
+
+/// What an item's version resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    pub resolved: Option<Resolved>,
+    pub artifacts: Vec<Pending>,
+}
+
+/// Resolves `item` at its wanted version. `previous` is the item's current
+/// lock entry: a hash recorded there is the expected hash of a first-use
+/// download of the same URL, and a hash that changed under the same URL is
+/// refused.
+pub async fn resolve(
+    client: &Client,
+    id: &str,
+    item: &Item,
+    previous: Option<&LockedItem>,
+) -> Result<Resolution> {
+    let vars = item_vars(id, item);
+    let tag = vars.get("tag").unwrap_or(&item.version).to_owned();
+    let mut checksums = ChecksumFiles::default();
+    let (resolved, mut artifacts) = match &item.source {
+        Source::GithubRelease { repo, .. } => {
+            let release = github::release_by_tag(client, repo, &tag).await?;
+            let commit = github::commit_for_ref(client, repo, &tag).await?;
+            let mut out = Vec::new();
+            for inst in asset_instances(&vars, item) {
+                out.push(release_asset(client, repo, &tag, &release, &inst, &mut checksums).await?);
+            }
+            (
+                Some(Resolved {
+                    tag: Some(tag),
+                    commit: Some(commit),
+                }),
+                out,
+            )
+        }
+        Source::GithubFiles { repo, .. } => {
+            let commit = github::commit_for_ref(client, repo, &tag).await?;
+            let mut out = Vec::new();
+            for inst in asset_instances(&vars, item) {
+                out.push(repo_file(client, repo, &commit, &inst, &mut checksums).await?);
+            }
+            (
+                Some(Resolved {
+                    tag: Some(tag),
+                    commit: Some(commit),
+                }),
+                out,
+            )
+        }
+        Source::Url { allow_http } => {
+            let mut out = Vec::new();
+            for inst in asset_instances(&vars, item) {
+                out.push(url_asset(client, *allow_http, &inst, &mut checksums).await?);
+            }
+            (None, out)
+        }
+        Source::AptSnapshot { .. } | Source::Manual => (None, Vec::new()),
+    };
+    if let Some(previous) = previous {
+        hold_previous_hashes(id, &mut artifacts, previous)?;
+    }
+    Ok(Resolution {
+        resolved,
+        artifacts,
+    })
+}
+
+/// A first-use hash recorded in the lock is the expected hash from then
+/// on; any other recorded hash must still be what upstream says.
+fn hold_previous_hashes(id: &str, artifacts: &mut [Pending], previous: &LockedItem) -> Result<()> {
+    for a in artifacts {
+        let Some(old) = previous.artifacts.iter().find(|o| o.url == a.url) else {
+            continue;
+        };
+        match &a.sha256 {
+            None => {
+                a.sha256 = Some(old.sha256.clone());
+                a.trust = old.trust.clone();
+            }
+            Some(new) if *new != old.sha256 => {
+                return Err(miette!(
+                    code = "vendor::resolve::changed-upstream",
+                    help = "an upstream that replaces a published file under the same name needs a \
+                            human look: compare the release, then remove the item's lock entry to \
+                            accept the new file",
+                    "{id}: {} changed upstream since it was locked: the lock has sha256 {}, \
+                     upstream now says {new}",
+                    a.url,
+                    old.sha256
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn expand(inst: &AssetInstance<'_>, template: &str, what: &str) -> Result<String> {
+    inst.vars.expand(template).map_err(|name| {
+        miette!(
+            code = "vendor::resolve::template",
+            "unknown placeholder `{{{name}}}` in the asset's {what} `{template}`"
+        )
+    })
+}
+
+async fn release_asset(
+    client: &Client,
+    repo: &str,
+    tag: &str,
+    release: &github::Release,
+    inst: &AssetInstance<'_>,
+    checksums: &mut ChecksumFiles,
+) -> Result<Pending> {
+    let template = inst.asset.name.as_deref().unwrap_or_default();
+    let name = expand(inst, template, "name")?;
+    let Some(asset) = release.assets.iter().find(|a| a.name == name) else {
+        return Err(github::asset_missing(repo, tag, &name, &release.assets).into());
+    };
+    let digest = asset
+        .digest
+        .as_deref()
+        .and_then(|d| d.strip_prefix("sha256:"))
+        .map(str::to_ascii_lowercase);
+    let (sha256, trust) = match &inst.asset.checksum {
+        Some(Checksum::File(t)) => {
+            let file = expand(inst, t, "checksum file")?;
+            let url = if is_url(&file) {
+                file.clone()
+            } else {
+                let Some(sums) = release.assets.iter().find(|a| a.name == file) else {
+                    let names: Vec<&str> = release.assets.iter().map(|a| a.name.as_str()).collect();
+                    let help = format!(
+                        "upstream has: {}; fix the asset's `checksum.file`",
+                        names.join(", ")
+                    );
+                    return Err(miette!(
+                        code = "vendor::resolve::checksum-file-missing",
+                        help = help,
+                        "release {tag} of {repo} has no checksum file `{file}`"
+                    ));
+                };
+                sums.browser_download_url.clone()
+            };
+            let sha = checksums.lookup(client, &url, &name, false).await?;
+            (Some(sha), trust(TrustKind::ChecksumFile, &url))
+        }
+        Some(Checksum::GithubDigest) => match &digest {
+            Some(d) => (Some(d.clone()), trust(TrustKind::GithubDigest, &asset.url)),
+            None => {
+                return Err(miette!(
+                    code = "vendor::resolve::no-digest",
+                    help = "this release predates GitHub's asset digests; use `checksum: {{file: …}}` \
+                            or `first-use`",
+                    "GitHub publishes no digest for {name} in release {tag} of {repo}"
+                ));
+            }
+        },
+        Some(Checksum::Sha256(h)) => (
+            Some(h.to_ascii_lowercase()),
+            trust(TrustKind::Manifest, "vendor.yaml"),
+        ),
+        Some(Checksum::FirstUse) => (None, trust(TrustKind::FirstUse, "")),
+        None => match &digest {
+            Some(d) => (Some(d.clone()), trust(TrustKind::GithubDigest, &asset.url)),
+            None => {
+                return Err(miette!(
+                    code = "vendor::resolve::no-checksum",
+                    help = "set the asset's `checksum`: `{{file: NAME}}` for an upstream checksum \
+                            file, `sha256: HEX`, or `first-use` to trust the first download",
+                    "nothing establishes the sha256 of {name} (release {tag} of {repo})"
+                ));
+            }
+        },
+    };
+    if let (Some(d), Some(s)) = (&digest, &sha256)
+        && d != s
+    {
+        return Err(miette!(
+            code = "vendor::resolve::sources-disagree",
+            help = "two upstream sources give different hashes for the same file: do not install it; \
+                    report it upstream",
+            "{name}: GitHub's digest is {d} but {} says {s}",
+            describe(&trust)
+        ));
+    }
+    Ok(Pending {
+        platform: inst.platform.map(str::to_owned),
+        name,
+        url: asset.browser_download_url.clone(),
+        size: Some(asset.size),
+        sha256,
+        trust,
+        allow_http: false,
+    })
+}
+
+async fn repo_file(
+    client: &Client,
+    repo: &str,
+    commit: &str,
+    inst: &AssetInstance<'_>,
+    checksums: &mut ChecksumFiles,
+) -> Result<Pending> {
+    let template = inst.asset.name.as_deref().unwrap_or_default();
+    let path = expand(inst, template, "name")?;
+    let url = match github::raw_file_url(client, repo, commit, &path) {
+        RawUrl::Download(url) | RawUrl::Api(url) => url,
+    };
+    let (sha256, trust) = plain_checksum(client, inst, &url, &path, false, checksums).await?;
+    Ok(Pending {
+        platform: inst.platform.map(str::to_owned),
+        name: path,
+        url,
+        size: None,
+        sha256,
+        trust,
+        allow_http: false,
+    })
+}
+
+async fn url_asset(
+    client: &Client,
+    allow_http: bool,
+    inst: &AssetInstance<'_>,
+    checksums: &mut ChecksumFiles,
+) -> Result<Pending> {
+    let template = inst.asset.url.as_deref().unwrap_or_default();
+    let url = expand(inst, template, "url")?;
+    let name = url
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&url)
+        .to_owned();
+    let (sha256, trust) = plain_checksum(client, inst, &url, &name, allow_http, checksums).await?;
+    Ok(Pending {
+        platform: inst.platform.map(str::to_owned),
+        name,
+        url,
+        size: None,
+        sha256,
+        trust,
+        allow_http,
+    })
+}
+
+/// Checksums for sources without GitHub's digests: a checksum file (a URL,
+/// or a name beside the artifact's URL), a hash in the manifest, or first
+/// use.
+async fn plain_checksum(
+    client: &Client,
+    inst: &AssetInstance<'_>,
+    url: &str,
+    name: &str,
+    allow_http: bool,
+    checksums: &mut ChecksumFiles,
+) -> Result<(Option<String>, Trust)> {
+    match &inst.asset.checksum {
+        Some(Checksum::File(t)) => {
+            let file = expand(inst, t, "checksum file")?;
+            let sums_url = if is_url(&file) {
+                file
+            } else {
+                let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
+                format!("{base}/{file}")
+            };
+            let sha = checksums
+                .lookup(client, &sums_url, name, allow_http)
+                .await?;
+            Ok((Some(sha), trust(TrustKind::ChecksumFile, &sums_url)))
+        }
+        Some(Checksum::Sha256(h)) => Ok((
+            Some(h.to_ascii_lowercase()),
+            trust(TrustKind::Manifest, "vendor.yaml"),
+        )),
+        Some(Checksum::FirstUse) => Ok((None, trust(TrustKind::FirstUse, ""))),
+        Some(Checksum::GithubDigest) | None => Err(miette!(
+            code = "vendor::resolve::no-checksum",
+            help = "set the asset's `checksum`: `{{file: NAME}}`, `sha256: HEX` or `first-use`",
+            "nothing establishes the sha256 of {name}"
+        )),
+    }
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
+}
+
+fn trust(kind: TrustKind, by: &str) -> Trust {
+    Trust {
+        kind,
+        by: (!by.is_empty()).then(|| by.to_owned()),
+    }
+}
+
+/// A phrase naming where a trusted hash came from.
+pub fn describe(trust: &Trust) -> String {
+    let by = trust.by.as_deref().unwrap_or("");
+    match trust.kind {
+        TrustKind::Signature => format!("the signature ({by})"),
+        TrustKind::ChecksumFile => format!("the checksum file {by}"),
+        TrustKind::GithubDigest => "GitHub's asset digest".to_owned(),
+        TrustKind::Manifest => "the sha256 in vendor.yaml".to_owned(),
+        TrustKind::FirstUse => "the first download (recorded in the lock)".to_owned(),
+    }
+}
+
+/// Checksum files fetched once per resolution, however many assets they
+/// cover.
+#[derive(Default)]
+struct ChecksumFiles {
+    texts: HashMap<String, String>,
+}
+
+impl ChecksumFiles {
+    async fn lookup(
+        &mut self,
+        client: &Client,
+        url: &str,
+        name: &str,
+        allow_http: bool,
+    ) -> Result<String> {
+        if !self.texts.contains_key(url) {
+            let bytes = client
+                .get_small(url, CHECKSUM_FILE_LIMIT, allow_http)
+                .await?;
+            self.texts
+                .insert(url.to_owned(), String::from_utf8_lossy(&bytes).into_owned());
+        }
+        let text = self.texts.get(url).map(String::as_str).unwrap_or_default();
+        checksum::lookup(text, name)
+            .map_err(|e| miette::Report::new(e).wrap_err(format!("in {url}")))
+    }
+}
