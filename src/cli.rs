@@ -86,6 +86,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// CI gate: exit 2 if the manifest, lock and tree disagree (offline).
     Check(CheckArgs),
+    /// Fill the download cache for later offline runs.
+    Fetch(FetchArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.
@@ -118,6 +120,12 @@ pub struct CheckArgs {
     /// Also require every artifact to be installed.
     #[arg(long)]
     pub installed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Items to fetch (default: all).
+    pub items: Vec<String>,
 }
 
 impl Cli {

@@ -3,6 +3,7 @@
 
 mod apply;
 mod check;
+mod fetch;
 mod list;
 mod plan;
 mod validate;
@@ -207,6 +208,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
         Command::Plan(args) => plan::run(cli, args, &ws, io),
         Command::Apply(args) => apply::run(cli, args, &ws, io),
         Command::Check(args) => check::run(cli, args, &ws, io),
+        Command::Fetch(args) => fetch::run(cli, args, &ws, io),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();

@@ -27,6 +27,10 @@ pub fn summary_line(plan: &Plan) -> String {
     if s.unresolved > 0 {
         parts.push(format!("{} to resolve upstream", s.unresolved));
     }
+    let installs: usize = plan.items.iter().map(|i| i.reinstall.len()).sum();
+    if installs > 0 {
+        parts.push(format!("{installs} file{} to reinstall", plural(installs)));
+    }
     let removals: usize = plan.items.iter().map(|i| i.remove_files.len()).sum();
     if removals > 0 {
         parts.push(format!(
