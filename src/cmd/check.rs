@@ -1,8 +1,11 @@
 //! `vendor check`: the offline CI gate.
 
+use std::collections::BTreeMap;
+
 use miette::Result;
 
 use crate::cli::{CheckArgs, Cli, Format};
+use crate::manifest::{Loaded, Part, PathSeg};
 use crate::report;
 
 use super::{Exit, Io, Workspace, format};
@@ -21,7 +24,17 @@ pub fn run(cli: &Cli, args: &CheckArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
                 "check: {items} items, {} findings",
                 findings.len()
             ));
-            report::check_github(&findings, &ws.display_root())
+            let lines = item_lines(&state.loaded);
+            let file = ws
+                .manifest
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let manifest = report::ManifestLines {
+                file: &file,
+                lines: &lines,
+            };
+            report::check_github(&findings, &ws.display_root(), &manifest)
         }
         _ => report::check_human(&findings, items, io.paint),
     };
@@ -31,4 +44,18 @@ pub fn run(cli: &Cli, args: &CheckArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
     } else {
         Exit::Changes
     })
+}
+
+/// The line of each item's key in the manifest.
+fn item_lines(loaded: &Loaded) -> BTreeMap<String, usize> {
+    loaded
+        .manifest
+        .items
+        .keys()
+        .filter_map(|id| {
+            let path = [PathSeg::Key("items".into()), PathSeg::Key(id.clone())];
+            let span = loaded.span_of(&path, Part::Key)?;
+            Some((id.clone(), loaded.source.line_col(span.start).0))
+        })
+        .collect()
 }

@@ -56,13 +56,29 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// Where a manifest item is written, for findings about the item as a
+/// whole (`lock-outdated`): the manifest's path and each item's line.
+pub struct ManifestLines<'a> {
+    pub file: &'a str,
+    pub lines: &'a std::collections::BTreeMap<String, usize>,
+}
+
 /// GitHub Actions workflow commands: one `::error` annotation per finding.
 /// `prefix` is the manifest's directory relative to the repository root.
-pub fn check_github(findings: &[Finding<'_>], prefix: &str) -> String {
+pub fn check_github(
+    findings: &[Finding<'_>],
+    prefix: &str,
+    manifest: &ManifestLines<'_>,
+) -> String {
     let mut out = String::new();
     for (item, d) in findings {
         let mut props = Vec::new();
-        let (file, line) = location(d);
+        let (file, line) = match (location(d), d) {
+            ((None, None), Drift::LockOutdated { .. }) => {
+                (Some(manifest.file), manifest.lines.get(&item.id).copied())
+            }
+            (found, _) => found,
+        };
         if let Some(file) = file {
             props.push(format!("file={}", escape_property(&join(prefix, file))));
         }

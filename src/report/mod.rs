@@ -7,7 +7,7 @@ mod list;
 mod paint;
 mod plan;
 
-pub use check::{check_github, check_human, check_json};
+pub use check::{ManifestLines, check_github, check_human, check_json};
 pub use list::{Row, list_human, list_json, list_markdown};
 pub use paint::Paint;
 pub use plan::{plan_human, plan_json, plan_markdown, summary_line};
