@@ -1156,6 +1156,7 @@ fn transport_failure(error: reqwest::Error, target: &Target, config: &Config) ->
         return Failure::transient(FetchError::Timeout { url, after });
     }
     let (redirect, builder) = (error.is_redirect(), error.is_builder());
+    let final_attempt = error.is_connect() && refused(&error);
     let message = error_chain(&error.without_url());
     if redirect {
         return Failure::fatal(FetchError::InvalidResponse { url, message });
@@ -1166,7 +1167,26 @@ fn transport_failure(error: reqwest::Error, target: &Target, config: &Config) ->
             reason: message,
         });
     }
+    // No name resolution or a refused connection will not change within
+    // the seconds a retry waits; resets and other transport errors might.
+    if final_attempt || message.contains("dns error") {
+        return Failure::fatal(FetchError::Connect { url, message });
+    }
     Failure::transient(FetchError::Connect { url, message })
+}
+
+/// Whether the connection was actively refused.
+fn refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// Reading the body failed after `received` bytes.
