@@ -164,12 +164,16 @@ pub async fn stage(
             continue;
         };
         let dir = stage_dir.join(format!("{n}"));
-        let files = install::stage_item(&item_plan.id, item, &mine, &dir)?;
-        entry.artifacts = mine.into_iter().map(|f| f.artifact).collect();
+        let mut files = install::stage_item(&item_plan.id, item, &mine, &dir)?;
         if item_plan.resolve.is_none() {
+            // A repair from the lock: the entry stays as locked, and only
+            // the files that drifted or went missing are replaced.
             verify_reinstall(&item_plan.id, &entry, &files)?;
+            files.retain(|f| item_plan.reinstall.contains(&f.record.path));
+        } else {
+            entry.artifacts = mine.into_iter().map(|f| f.artifact).collect();
+            entry.files = files.iter().map(|f| f.record.clone()).collect();
         }
-        entry.files = files.iter().map(|f| f.record.clone()).collect();
         staged.push(StagedItem {
             id: item_plan.id.clone(),
             entry,
@@ -265,6 +269,19 @@ fn test_pause() -> impl Fn() {
     move || {
         if let Some(d) = delay {
             std::thread::sleep(d);
+        }
+    }
+}
+
+/// Removes staging directories that a killed run left behind. Called with
+/// the tree lock held, so no other run is using them.
+pub fn clean_stale_staging(work_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with("staging-") {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }

@@ -185,12 +185,44 @@ pub fn stage_item(
         std::fs::create_dir_all(&dir)
             .into_diagnostic()
             .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
-        out.extend(stage_instance(inst, f, &dir)?);
+        let source = named_source(f, &stage.join(format!("{n}.src")))?;
+        let files = stage_instance(inst, f, &source, &dir)
+            .wrap_err_with(|| format!("{id}: cannot install {}", f.artifact.name))?;
+        out.extend(files);
     }
     Ok(out)
 }
 
-fn stage_instance(inst: &AssetInstance<'_>, f: &Fetched, dir: &Path) -> Result<Vec<StagedFile>> {
+/// The cached artifact under its asset name (a link into the cache), so
+/// that archive diagnostics name the asset rather than a hash.
+fn named_source(f: &Fetched, dir: &Path) -> Result<PathBuf> {
+    let name = f
+        .artifact
+        .name
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+        .unwrap_or("artifact");
+    std::fs::create_dir_all(dir)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(name);
+    #[cfg(unix)]
+    let linked = std::os::unix::fs::symlink(&f.path, &path);
+    #[cfg(not(unix))]
+    let linked = std::fs::copy(&f.path, &path).map(|_| ());
+    linked
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot stage {}", f.artifact.name))?;
+    Ok(path)
+}
+
+fn stage_instance(
+    inst: &AssetInstance<'_>,
+    f: &Fetched,
+    source: &Path,
+    dir: &Path,
+) -> Result<Vec<StagedFile>> {
     let install = inst
         .vars
         .expand(&inst.asset.install)
@@ -229,7 +261,7 @@ fn stage_instance(inst: &AssetInstance<'_>, f: &Fetched, dir: &Path) -> Result<V
         crate::manifest::model::ArchiveFormat::Gz | crate::manifest::model::ArchiveFormat::Xz
     ) {
         let staged = dir.join("file");
-        let e = archive::decompress(&f.path, format, &staged, &limits)?;
+        let e = archive::decompress(source, format, &staged, &limits)?;
         let mode = mode_override.unwrap_or(0o644);
         return Ok(vec![finish(
             staged,
@@ -239,9 +271,9 @@ fn stage_instance(inst: &AssetInstance<'_>, f: &Fetched, dir: &Path) -> Result<V
             f.artifact.name.clone(),
         )?]);
     }
-    let is_glob = member.contains(['*', '?', '[', '{']);
+    let is_glob = archive::is_glob(&member);
     let extracted = archive::extract(
-        &f.path,
+        source,
         format,
         &member,
         extract.strip_components,

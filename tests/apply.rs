@@ -1141,7 +1141,6 @@ fn archive_member_declaring_more_than_the_limit_is_refused() {
 }
 
 #[test]
-#[ignore = "bug: archive errors during apply name the cache blob (its sha256) instead of the asset and item"]
 fn archive_errors_name_the_item_and_the_asset() {
     // The user must be told which download was refused: the diagnostic
     // names `traefik_v3.3.5_linux_amd64.tar.gz` (and the item), not the
@@ -1440,7 +1439,6 @@ fn commit_failure_midway_leaves_old_or_new_and_a_rerun_converges() {
 }
 
 #[test]
-#[ignore = "bug: the staging directory of a killed apply stays in .vendor/ for good"]
 fn rerun_after_a_kill_cleans_up_the_killed_runs_staging() {
     // Killed after its first write, the run leaves its staging directory
     // (every extracted binary) in .vendor/. The re-run holds the tree lock,
@@ -1672,7 +1670,6 @@ fn offline_with_an_empty_cache_changes_nothing() {
 }
 
 #[test]
-#[ignore = "bug: `vendor fetch` fills the cache but does not record resolutions, so a later --offline apply cannot use it"]
 fn fetch_then_offline_apply_works_without_the_network() {
     // `apply --offline` on an unresolved item says: "run online, or
     // `vendor fetch` first while online". Doing exactly that must work.
@@ -1816,7 +1813,6 @@ fn modified_binary_is_drift_and_offline_apply_restores_it() {
 }
 
 #[test]
-#[ignore = "bug: apply reinstalls every file of an item when one drifted, more than the plan says"]
 fn repairing_one_file_leaves_the_others_alone() {
     // The plan says "1 file to reinstall"; apply must do that, not replace
     // the intact arm64 binary too (new inode and mtime: rebuilds, noise).

@@ -51,6 +51,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
     let work = fsx::work_dir(&ws.root)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create the work directory in {}", ws.root.display()))?;
+    apply::clean_stale_staging(&work);
     let stage_dir = tempfile::Builder::new()
         .prefix("staging-")
         .tempdir_in(&work)

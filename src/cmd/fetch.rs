@@ -48,7 +48,8 @@ pub fn run(cli: &Cli, args: &FetchArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
     let client = super::client(cli, io)?;
     let total = pending.len();
     let runtime = super::runtime()?;
-    runtime.block_on(crate::install::fetch_all(client.as_ref(), &cache, pending))?;
+    let fetched = runtime.block_on(crate::install::fetch_all(client.as_ref(), &cache, pending))?;
+    remember_resolutions(&state, &cache, &fetched);
     io.print(&format!(
         "Fetched {} artifact{} into {} ({cached} already cached).\n",
         total,
@@ -56,4 +57,36 @@ pub fn run(cli: &Cli, args: &FetchArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
         cache.dir().display()
     ))?;
     Ok(Exit::Ok)
+}
+
+/// Records what each newly resolved item resolved to, so a later offline
+/// apply can use the fetched artifacts (as `apply` does after installing).
+fn remember_resolutions(
+    state: &super::plan::State,
+    cache: &Cache,
+    fetched: &[crate::install::Fetched],
+) {
+    let mut rest = fetched;
+    for item_plan in &state.planned.plan.items {
+        let n = match &item_plan.resolve {
+            Some(r) => r.artifacts.len(),
+            None => state
+                .lock
+                .items
+                .get(&item_plan.id)
+                .map_or(0, |e| e.artifacts.len()),
+        };
+        let (mine, tail) = rest.split_at(n.min(rest.len()));
+        rest = tail;
+        let (Some(r), Some(entry)) = (
+            &item_plan.resolve,
+            state.planned.lock.items.get(&item_plan.id),
+        ) else {
+            continue;
+        };
+        let mut entry = entry.clone();
+        entry.resolved = r.resolved.clone();
+        entry.artifacts = mine.iter().map(|f| f.artifact.clone()).collect();
+        let _ = cache.save_resolution(&entry);
+    }
 }
