@@ -26,6 +26,21 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> io::Resu
     Ok(())
 }
 
+/// Copies `src` over `dest` atomically (streamed, never read whole): a
+/// temporary file beside `dest` is filled, synced, given `mode` and renamed.
+pub fn copy_atomic(src: &Path, dest: &Path, mode: u32) -> io::Result<()> {
+    let dir = parent_dir(dest);
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".vendor-tmp-")
+        .tempfile_in(dir)?;
+    io::copy(&mut File::open(src)?, tmp.as_file_mut())?;
+    tmp.as_file().sync_all()?;
+    set_mode(tmp.path(), mode)?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
+}
+
 fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

@@ -337,11 +337,10 @@ pub fn commit_file(root: &Path, file: &StagedFile) -> Result<()> {
     if std::fs::rename(&file.staged, &dest).is_ok() {
         return Ok(());
     }
-    let bytes = std::fs::read(&file.staged)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read staged {}", file.staged.display()))?;
-    let mode = lock::parse_mode(&file.record.mode);
-    crate::fsx::write_atomic(&dest, &bytes, mode)
+    // Staging on another file system: copy beside the destination, then
+    // rename, so the destination is still replaced atomically.
+    let mode = lock::parse_mode(&file.record.mode).unwrap_or(0o644);
+    crate::fsx::copy_atomic(&file.staged, &dest, mode)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot install {}", dest.display()))
 }
