@@ -243,14 +243,60 @@ struct TreeFile {
     current: Option<String>,
 }
 
-/// Files read during planning, each read once.
+/// What a pin's locator found in the file as read: `None` when the file
+/// cannot be read.
+type Found = Option<Result<Vec<pin::Match>, pin::PinError>>;
+
+/// Files read during planning, each read and parsed once.
 #[derive(Default)]
 pub struct Tree {
     files: BTreeMap<String, TreeFile>,
     hashed: BTreeMap<String, Option<String>>,
+    /// Locator results by (item id, pin index).
+    found: std::collections::HashMap<(String, usize), Found>,
 }
 
 impl Tree {
+    /// Runs the locator of every selected item's pins, grouped by file so
+    /// that each file is read and parsed once however many pins it holds.
+    fn find_pins(&mut self, cx: &Context<'_>) {
+        let mut by_file: BTreeMap<&str, Vec<(&str, usize, Locator)>> = BTreeMap::new();
+        for (id, item) in &cx.manifest.items {
+            if !cx.selected.is_empty() && !cx.selected.contains(id) {
+                continue;
+            }
+            for (i, p) in item.pins.iter().enumerate() {
+                if let Ok(locator) = Locator::from_pin(p) {
+                    by_file.entry(&p.file).or_default().push((id, i, locator));
+                }
+            }
+        }
+        for (file, jobs) in by_file {
+            let results: Vec<((String, usize), Found)> = match self.text(cx.root, file) {
+                None => jobs
+                    .into_iter()
+                    .map(|(id, i, _)| ((id.to_owned(), i), None))
+                    .collect(),
+                Some(text) => {
+                    let parsed = pin::Parsed::new(text);
+                    jobs.into_iter()
+                        .map(|(id, i, loc)| ((id.to_owned(), i), Some(pin::find_in(&parsed, &loc))))
+                        .collect()
+                }
+            };
+            self.found.extend(results);
+        }
+    }
+
+    /// The current text of a file the plan rewrites, and whether an earlier
+    /// rewrite already changed it.
+    fn current(&self, rel: &str) -> Option<(String, bool)> {
+        let f = self.files.get(rel)?;
+        let current = f.current.clone()?;
+        let changed = f.original.as_ref() != Some(&current);
+        Some((current, changed))
+    }
+
     fn text(&mut self, root: &Path, rel: &str) -> Option<&str> {
         self.files
             .entry(rel.to_owned())
@@ -306,6 +352,7 @@ pub fn plan(cx: &Context<'_>) -> Result<Planned, Vec<PlanError>> {
     }
 
     let mut tree = Tree::default();
+    tree.find_pins(cx);
     let mut new_lock = cx.lock.clone();
     let mut items = Vec::new();
     let mut to_hash: Vec<(usize, &lock::InstalledFile)> = Vec::new();
@@ -582,7 +629,7 @@ fn plan_pins(
     let mut changes = Vec::new();
     let mut locked_pins = Vec::new();
     let mut errors = Vec::new();
-    for pin_spec in &item.pins {
+    for (index, pin_spec) in item.pins.iter().enumerate() {
         let error = |code, message: String, help: Option<String>| PlanError {
             code,
             item: id.to_owned(),
@@ -615,24 +662,24 @@ fn plan_pins(
             locator: described.clone(),
             value: expected.clone(),
         });
-        let Some(text) = tree.text(cx.root, &pin_spec.file).map(str::to_owned) else {
-            errors.push(error(
-                "vendor::pin::file-missing",
-                format!("pin file `{}` of item `{id}` cannot be read", pin_spec.file),
-                Some(format!(
-                    "looked for {}; fix the pin's `file` in the manifest",
-                    cx.root.join(&pin_spec.file).display()
-                )),
-            ));
-            continue;
-        };
-        let matches = match pin::find(&locator, &text) {
-            Ok(m) => m,
-            Err(e) => {
+        let matches = match tree.found.remove(&(id.to_owned(), index)) {
+            Some(Some(Ok(m))) => m,
+            Some(Some(Err(e))) => {
                 errors.push(error(
                     "vendor::pin::unreadable",
                     format!("{}: {e}", pin_spec.file),
                     None,
+                ));
+                continue;
+            }
+            Some(None) | None => {
+                errors.push(error(
+                    "vendor::pin::file-missing",
+                    format!("pin file `{}` of item `{id}` cannot be read", pin_spec.file),
+                    Some(format!(
+                        "looked for {}; fix the pin's `file` in the manifest",
+                        cx.root.join(&pin_spec.file).display()
+                    )),
                 ));
                 continue;
             }
@@ -695,7 +742,20 @@ fn plan_pins(
                 to: expected.clone(),
             });
         }
-        match pin::rewrite(&locator, &text, &matches, &expected) {
+        let rewritten = tree
+            .current(&pin_spec.file)
+            .ok_or_else(|| pin::PinError::Parse("file not read".into()))
+            .and_then(|(text, changed)| {
+                // An earlier pin already rewrote this file: find again in the
+                // new text, where the byte ranges moved.
+                let matches = if changed {
+                    pin::find(&locator, &text)?
+                } else {
+                    matches.clone()
+                };
+                pin::rewrite(&locator, &text, &matches, &expected)
+            });
+        match rewritten {
             Ok(new_text) => tree.update(&pin_spec.file, new_text),
             Err(e) => errors.push(error(
                 "vendor::pin::unwritable",

@@ -31,7 +31,7 @@ pub(crate) enum Enc {
 
 /// A JSON value with its byte span.
 #[derive(Debug)]
-struct Value {
+pub(super) struct Value {
     kind: ValueKind,
     span: Range<usize>,
 }
@@ -48,19 +48,34 @@ enum ValueKind {
 }
 
 /// Every value at `path` in the JSON `text`.
+#[cfg(test)]
 pub(super) fn find(path: &[String], text: &str) -> Result<Vec<Found>, PinError> {
     let index = Lines::new(text);
-    let root = parse(text).map_err(|(offset, msg)| {
+    find_in(&parse_doc(text, &index)?, path, text, &index)
+}
+
+/// Parses `text` once for any number of lookups.
+pub(super) fn parse_doc(text: &str, index: &Lines) -> Result<Value, PinError> {
+    parse(text).map_err(|(offset, msg)| {
         PinError::Parse(format!(
             "invalid JSON at line {}: {msg}",
             index.line(offset)
         ))
-    })?;
+    })
+}
+
+/// Every value at `path` in a parsed document.
+pub(super) fn find_in(
+    root: &Value,
+    path: &[String],
+    text: &str,
+    index: &Lines,
+) -> Result<Vec<Found>, PinError> {
     let mut values = Vec::new();
-    resolve(&root, path, &mut values);
+    resolve(root, path, &mut values);
     values
         .into_iter()
-        .map(|v| to_found(v, text, &index))
+        .map(|v| to_found(v, text, index))
         .collect()
 }
 

@@ -55,12 +55,11 @@ struct State {
 }
 
 /// Every assignment of `name` in `text`.
-pub(super) fn find(name: &str, text: &str) -> Result<Vec<Found>, PinError> {
+pub(super) fn find(name: &str, text: &str, index: &Lines) -> Result<Vec<Found>, PinError> {
     if name.is_empty() || name.contains(|c: char| c.is_whitespace() || "=:?#".contains(c)) {
         // Not a variable name: nothing can assign it.
         return Ok(Vec::new());
     }
-    let index = Lines::new(text);
     let mut state = State::default();
     let mut found = Vec::new();
     for line in lines(text) {
@@ -78,7 +77,7 @@ pub(super) fn find(name: &str, text: &str) -> Result<Vec<Found>, PinError> {
             continue;
         }
         if let Some(value) = assigned_value(words, name) {
-            found.push(to_found(&line, value, &index, state.continued)?);
+            found.push(to_found(&line, value, index, state.continued)?);
         }
     }
     Ok(found)

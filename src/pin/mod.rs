@@ -12,6 +12,7 @@
 //! new value for that place, refuses values that would read back
 //! differently, and checks the result by running the locator again.
 
+use std::cell::OnceCell;
 use std::ops::Range;
 
 use crate::manifest::model::Pin;
@@ -166,19 +167,83 @@ enum Enc {
 /// holds something other than a single-line scalar
 /// ([`PinError::NotEditable`]).
 pub fn find(locator: &Locator, text: &str) -> Result<Vec<Match>, PinError> {
-    Ok(find_all(locator, text)?.into_iter().map(|f| f.m).collect())
+    find_in(&Parsed::new(text), locator)
 }
 
-fn find_all(locator: &Locator, text: &str) -> Result<Vec<Found>, PinError> {
+/// [`find`] on a file parsed once for all the locators that read it: a
+/// file with thousands of pins is parsed once, not once per pin.
+pub fn find_in(parsed: &Parsed<'_>, locator: &Locator) -> Result<Vec<Match>, PinError> {
+    Ok(found_in(parsed, locator)?
+        .into_iter()
+        .map(|f| f.m)
+        .collect())
+}
+
+/// A file's text and its parses, each made on first use.
+pub struct Parsed<'t> {
+    text: &'t str,
+    lines: OnceCell<Lines>,
+    yaml: OnceCell<Result<Vec<crate::yaml::Node>, PinError>>,
+    json: OnceCell<Result<json::Value, PinError>>,
+    toml: OnceCell<Result<toml_edit::Document<&'t str>, PinError>>,
+}
+
+impl<'t> Parsed<'t> {
+    pub fn new(text: &'t str) -> Self {
+        Parsed {
+            text,
+            lines: OnceCell::new(),
+            yaml: OnceCell::new(),
+            json: OnceCell::new(),
+            toml: OnceCell::new(),
+        }
+    }
+
+    pub fn text(&self) -> &'t str {
+        self.text
+    }
+
+    fn lines(&self) -> &Lines {
+        self.lines.get_or_init(|| Lines::new(self.text))
+    }
+}
+
+fn found_in(parsed: &Parsed<'_>, locator: &Locator) -> Result<Vec<Found>, PinError> {
+    let (text, index) = (parsed.text, parsed.lines());
     let mut found = match locator {
-        Locator::Make(name) => make::find(name, text)?,
-        Locator::Yaml { path, regex } => yaml::find(path, regex.as_ref(), text)?,
-        Locator::Json(path) => json::find(path, text)?,
-        Locator::Toml(path) => toml::find(path, text)?,
-        Locator::Regex(re) => pattern::find(re, text),
+        Locator::Make(name) => make::find(name, text, index)?,
+        Locator::Yaml { path, regex } => {
+            let docs = parsed
+                .yaml
+                .get_or_init(|| yaml::parse_docs(text, index))
+                .as_ref()
+                .map_err(Clone::clone)?;
+            yaml::find_in(docs, path, regex.as_ref(), text, index)?
+        }
+        Locator::Json(path) => {
+            let root = parsed
+                .json
+                .get_or_init(|| json::parse_doc(text, index))
+                .as_ref()
+                .map_err(Clone::clone)?;
+            json::find_in(root, path, text, index)?
+        }
+        Locator::Toml(path) => {
+            let doc = parsed
+                .toml
+                .get_or_init(|| toml::parse_doc(text, index))
+                .as_ref()
+                .map_err(Clone::clone)?;
+            toml::find_in(doc, path, text, index)?
+        }
+        Locator::Regex(re) => pattern::find(re, text, index),
     };
     found.sort_by_key(|f| f.m.range.start);
     Ok(found)
+}
+
+fn find_all(locator: &Locator, text: &str) -> Result<Vec<Found>, PinError> {
+    found_in(&Parsed::new(text), locator)
 }
 
 /// Replaces the bytes of every match in `matches` with `new_value`, encoded

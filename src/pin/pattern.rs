@@ -8,8 +8,7 @@
 use super::{Enc, Found, Lines, Match};
 
 /// Every non-empty `version` group of `re` in `text`, in file order.
-pub(super) fn find(re: &regex::Regex, text: &str) -> Vec<Found> {
-    let index = Lines::new(text);
+pub(super) fn find(re: &regex::Regex, text: &str, index: &Lines) -> Vec<Found> {
     version_groups(re, text, 0)
         .into_iter()
         .map(|(range, value)| Found {

@@ -51,15 +51,33 @@ enum Cursor<'a> {
 }
 
 /// The value at `path` in the TOML `text`, if the path resolves.
+#[cfg(test)]
 pub(super) fn find(path: &[String], text: &str) -> Result<Vec<Found>, PinError> {
     let index = Lines::new(text);
-    let doc = toml_edit::Document::parse(text).map_err(|e| {
+    find_in(&parse_doc(text, &index)?, path, text, &index)
+}
+
+/// Parses `text` once for any number of lookups.
+pub(super) fn parse_doc<'t>(
+    text: &'t str,
+    index: &Lines,
+) -> Result<toml_edit::Document<&'t str>, PinError> {
+    toml_edit::Document::parse(text).map_err(|e| {
         let line = e.span().map_or(1, |s| index.line(s.start));
         PinError::Parse(format!(
             "invalid TOML at line {line}: {}",
             e.message().trim_end()
         ))
-    })?;
+    })
+}
+
+/// The value at `path` in a parsed document, if the path resolves.
+pub(super) fn find_in(
+    doc: &toml_edit::Document<&str>,
+    path: &[String],
+    text: &str,
+    index: &Lines,
+) -> Result<Vec<Found>, PinError> {
     let mut cursor = Cursor::Item(doc.as_item());
     for segment in path {
         match step(cursor, segment) {
@@ -67,7 +85,7 @@ pub(super) fn find(path: &[String], text: &str) -> Result<Vec<Found>, PinError> 
             None => return Ok(Vec::new()),
         }
     }
-    Ok(vec![to_found(cursor, text, &index)?])
+    Ok(vec![to_found(cursor, text, index)?])
 }
 
 /// The child of `cursor` named by `segment`.

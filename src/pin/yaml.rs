@@ -70,29 +70,45 @@ impl PlainType {
 }
 
 /// Every match of the path (and regex) in every document of `text`.
+#[cfg(test)]
 pub(super) fn find(
     path: &[String],
     regex: Option<&Regex>,
     text: &str,
 ) -> Result<Vec<Found>, PinError> {
     let index = Lines::new(text);
-    let docs = tree::parse(text).map_err(|e| {
+    find_in(&parse_docs(text, &index)?, path, regex, text, &index)
+}
+
+/// Parses every document of `text` once for any number of lookups.
+pub(super) fn parse_docs(text: &str, index: &Lines) -> Result<Vec<Node>, PinError> {
+    tree::parse(text).map_err(|e| {
         PinError::Parse(format!(
             "invalid YAML at line {}: {}",
             index.line(e.offset),
             e.message
         ))
-    })?;
+    })
+}
+
+/// Every match of the path (and regex) in parsed documents.
+pub(super) fn find_in(
+    docs: &[Node],
+    path: &[String],
+    regex: Option<&Regex>,
+    text: &str,
+    index: &Lines,
+) -> Result<Vec<Found>, PinError> {
     let mut nodes = Vec::new();
-    for doc in &docs {
-        resolve(doc, path, &index, &mut nodes)?;
+    for doc in docs {
+        resolve(doc, path, index, &mut nodes)?;
     }
     let mut found = Vec::new();
     for node in nodes {
-        let scalar = Scalar::new(node, text, &index)?;
+        let scalar = Scalar::new(node, text, index)?;
         match regex {
-            None => found.push(scalar.whole(&index)?),
-            Some(re) => found.extend(scalar.groups(re, &index)),
+            None => found.push(scalar.whole(index)?),
+            Some(re) => found.extend(scalar.groups(re, index)),
         }
     }
     Ok(found)
