@@ -579,6 +579,10 @@ impl Checker<'_> {
     /// The pin regex compiles and has a `version` group.
     fn pin_regex(&mut self, path: &NodePath, pin: &Pin) {
         let Some(pattern) = &pin.regex else { return };
+        if crate::pin::compile_version_regex(pattern).is_ok() {
+            // Compiled (and cached for planning) with a `version` group.
+            return;
+        }
         let p = path.key("regex");
         let problem = match regex::Regex::new(pattern) {
             Err(err) => self

@@ -116,7 +116,20 @@ impl Locator {
 
 /// Compiles a pin regex and checks it has a `version` group.
 pub fn compile_version_regex(pattern: &str) -> Result<regex::Regex, String> {
+    // Validation and planning compile every pin's regex, and large trees
+    // repeat the same few patterns thousands of times: compile each once.
+    static COMPILED: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, regex::Regex>>,
+    > = std::sync::LazyLock::new(Default::default);
+    if let Ok(cache) = COMPILED.lock()
+        && let Some(re) = cache.get(pattern)
+    {
+        return Ok(re.clone());
+    }
     let re = regex::Regex::new(pattern).map_err(|e| format!("invalid regex: {e}"))?;
+    if let Ok(mut cache) = COMPILED.lock() {
+        cache.insert(pattern.to_owned(), re.clone());
+    }
     if !re.capture_names().flatten().any(|n| n == "version") {
         return Err("the regex has no named group `version`; write `(?P<version>...)`".into());
     }
