@@ -23,11 +23,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// sha256 of a file's contents, as lowercase hex, read in large blocks.
+/// Read size for hashing: small enough that a block read into the buffer
+/// is still in the core's L2 cache when it is hashed. Measured on a 1 GiB
+/// file: 128 KiB blocks hash 30% faster than 1 MiB blocks (BENCHMARKS.md).
+const HASH_BLOCK: usize = 128 << 10;
+
+/// sha256 of a file's contents, as lowercase hex, streamed.
 pub fn sha256_file(path: &Path) -> io::Result<String> {
     let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; HASH_BLOCK];
     loop {
         let n = match file.read(&mut buf) {
             Ok(0) => break,

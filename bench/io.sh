@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# I/O benchmarks (DESIGN §8), each side by side with its peer in one run:
+#
+#   hash   `vendor check --installed` over one 1 GiB file and over 200 files
+#          of 5 MiB, against `openssl dgst -sha256` on the same files.
+#   apply  `vendor apply` of 8 × 64 MiB tar.gz assets from a loopback
+#          server (download, sha256, extract, install), against 8 parallel
+#          `curl` + `sha256sum` + `tar xzf`; peak RSS from /usr/bin/time.
+#
+#   bash bench/io.sh [hash|apply]...      (default: both)
+#
+# Needs python3 (the loopback server), openssl, curl and GNU time; installs
+# the missing ones with apt-get when run as root.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+sections=("$@")
+[ ${#sections[@]} -gt 0 ] || sections=(hash apply)
+
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing: ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
+(cd "$repo" && cargo build --release -q)
+vendor="$repo/target/release/vendor"
+work=$(mktemp -d /var/tmp/vendor-io.XXXXXX)
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export VENDOR_CACHE_DIR="$work/cache"
+
+# Wall time of a command in seconds (best of N runs).
+best_of() {
+  local n=$1 best="" t
+  shift
+  for _ in $(seq "$n"); do
+    local start end
+    start=$(date +%s%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s%N)
+    t=$(( (end - start) / 1000000 ))
+    if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
+  done
+  printf '%d.%03d' $((best / 1000)) $((best % 1000))
+}
+
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+
+serve() {
+  local dir=$1 port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >/dev/null 2>&1 &
+  server=$!
+  for _ in $(seq 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+    sleep 0.1
+  done
+  echo "$port"
+}
+
+stop_server() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  server=""
+}
+
+# A tree whose one item installs every file in $1 (bare downloads, hashes
+# from a SHA256SUMS file), applied once so the lock holds every hash.
+installed_tree() {
+  local files=$1 tree=$2 port
+  (cd "$files" && sha256sum -- * > SHA256SUMS)
+  port=$(serve "$files")
+  mkdir -p "$tree"
+  {
+    echo "version: 1"
+    echo "items:"
+    echo "  data:"
+    echo "    version: \"1\""
+    echo "    source: {type: url}"
+    echo "    assets:"
+    for f in "$files"/*; do
+      name=$(basename "$f")
+      [ "$name" = SHA256SUMS ] && continue
+      echo "      - url: http://127.0.0.1:$port/$name"
+      echo "        checksum: {file: SHA256SUMS}"
+      echo "        install: data/$name"
+    done
+  } > "$tree/vendor.yaml"
+  "$vendor" -C "$tree" -q apply >/dev/null
+  stop_server
+}
+
+hash_section() {
+  echo "## check --installed vs openssl dgst -sha256"
+  echo
+  mkdir -p "$work/one" "$work/many"
+  head -c 1G /dev/urandom > "$work/one/big.bin"
+  for i in $(seq -w 1 200); do head -c 5M /dev/urandom > "$work/many/f$i.bin"; done
+  installed_tree "$work/one" "$work/tree-one"
+  installed_tree "$work/many" "$work/tree-many"
+  # Warm the page cache so both sides read from memory.
+  cat "$work/tree-one/data/"* "$work/tree-many/data/"* > /dev/null
+
+  local v o
+  echo "| input | vendor check | openssl dgst -sha256 | openssl / vendor |"
+  echo "|---|---|---|---|"
+  v=$(best_of 5 "$vendor" -C "$work/tree-one" check --installed)
+  o=$(best_of 5 openssl dgst -sha256 "$work/tree-one/data/big.bin")
+  echo "| 1 file × 1 GiB | ${v} s | ${o} s | $(ratio "$o" "$v") |"
+  v=$(best_of 5 "$vendor" -C "$work/tree-many" check --installed)
+  o=$(best_of 5 sh -c "openssl dgst -sha256 '$work'/tree-many/data/*.bin")
+  echo "| 200 files × 5 MiB | ${v} s | ${o} s | $(ratio "$o" "$v") |"
+  echo
+}
+
+apply_section() {
+  echo "## apply: 8 × 64 MiB tar.gz from a loopback server"
+  echo
+  local up="$work/upstream" port
+  mkdir -p "$up"
+  for i in $(seq 1 8); do
+    mkdir -p "$work/pkg/p$i/bin"
+    head -c 64M /dev/urandom > "$work/pkg/p$i/bin/tool"
+    tar -C "$work/pkg" -cf - "p$i" | gzip -1 > "$up/p$i.tar.gz"
+  done
+  rm -rf "$work/pkg"
+  (cd "$up" && sha256sum -- *.tar.gz > SHA256SUMS)
+  port=$(serve "$up")
+
+  local tree="$work/tree-apply"
+  mkdir -p "$tree"
+  {
+    echo "version: 1"
+    echo "items:"
+    echo "  tools:"
+    echo "    version: \"1\""
+    echo "    source: {type: url}"
+    echo "    assets:"
+    for i in $(seq 1 8); do
+      echo "      - url: http://127.0.0.1:$port/p$i.tar.gz"
+      echo "        checksum: {file: SHA256SUMS}"
+      echo "        extract: {member: p$i/bin/tool}"
+      echo "        install: dist/tool-$i"
+      echo "        mode: \"0755\""
+    done
+  } > "$tree/vendor.yaml"
+
+  # Each run starts cold: empty cache, nothing installed, no lock.
+  vendor_apply() {
+    rm -rf "$VENDOR_CACHE_DIR" "$tree/dist" "$tree/vendor.lock.yaml" "$tree/.vendor"
+    "$vendor" -C "$tree" -q apply
+  }
+  curl_peer() {
+    rm -rf "$work/curl" && mkdir -p "$work/curl"
+    for i in $(seq 1 8); do
+      (cd "$work/curl" && curl -sf -o "p$i.tar.gz" "http://127.0.0.1:$port/p$i.tar.gz" \
+        && sha256sum "p$i.tar.gz" > /dev/null && tar xzf "p$i.tar.gz") &
+    done
+    wait
+  }
+  export -f vendor_apply curl_peer
+  export vendor tree work port
+
+  local v c d="" rss
+  v=$(best_of 3 bash -c vendor_apply)
+  c=$(best_of 3 bash -c curl_peer)
+  rss=$( { /usr/bin/time -f '%M' bash -c vendor_apply >/dev/null; } 2>&1 | tail -1)
+  echo "| tool | wall (best of 3) | vs vendor |"
+  echo "|---|---|---|"
+  echo "| vendor apply | ${v} s | 1.00 |"
+  echo "| 8 × (curl + sha256sum + tar xzf), parallel | ${c} s | $(ratio "$c" "$v") |"
+  echo
+  echo "Peak RSS of vendor apply: $((rss / 1024)) MiB"
+  echo
+  stop_server
+}
+
+echo "# I/O benchmarks — $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo
+for s in "${sections[@]}"; do
+  case "$s" in
+    hash) hash_section ;;
+    apply) apply_section ;;
+    *) echo "unknown section: $s (hash, apply)" >&2; exit 64 ;;
+  esac
+done
