@@ -22,7 +22,7 @@ manual}`, so nothing touches the network):
                pin, key `build.version` (1k: 400 files, 10k: 4,000).
   yaml+regex   .ci/workflows/images-NN.yaml: CI workflows with WF_VARS
                (100) image references `TOOL_00042_IMAGE:
-               "ghcr.io/example/tool-00042:1.2.3"` under `jobs.build.env`,
+               "registry.example/tools/tool-00042:1.2.3"` under `jobs.build.env`,
                regex `:(?P<version>...)$` inside the value (1k: 4 files,
                10k: 40).
   json         versions.json: ONE file, `tools.<id>.version` among
@@ -211,7 +211,7 @@ def generate(root, n, big_file_entries=0):
             "    env:\n",
         ]
         for i in items:
-            lines.append(f'      {var_of(i)}_IMAGE: "ghcr.io/example/{item_id(i)}:{version_of(i)}"\n')
+            lines.append(f'      {var_of(i)}_IMAGE: "registry.example/tools/{item_id(i)}:{version_of(i)}"\n')
         lines.append("    steps:\n")
         lines.append("      - uses: actions/checkout@v4\n")
         lines.append("      - name: pull\n        run: |\n")

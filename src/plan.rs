@@ -573,7 +573,9 @@ fn plan_item(
         return Err(errors);
     }
 
-    let needs_upstream = item.source.downloads() || !item.assets.is_empty();
+    // An APT snapshot with a service URL is checked to exist upstream.
+    let checks_snapshot = matches!(item.source, Source::AptSnapshot { url: Some(_) });
+    let needs_upstream = item.source.downloads() || !item.assets.is_empty() || checks_snapshot;
     let resolve = (needs_upstream && !lock_current).then(|| resolution(id, item, &vars));
     // For an item resolved upstream, apply completes the entry with what
     // the resolution and installation found.
@@ -773,7 +775,10 @@ fn resolution(id: &str, item: &Item, vars: &Vars<'_>) -> Resolution {
         Source::GithubRelease { repo, .. } => format!("release {tag} of {repo}"),
         Source::GithubFiles { repo, .. } => format!("ref {tag} of {repo}"),
         Source::Url { .. } => format!("{id} {} from its URLs", item.version),
-        Source::AptSnapshot { .. } | Source::Manual => format!("{id} {}", item.version),
+        Source::AptSnapshot { url: Some(url) } => {
+            format!("snapshot {} at {}", item.version, url.trim_end_matches('/'))
+        }
+        Source::AptSnapshot { url: None } | Source::Manual => format!("{id} {}", item.version),
     };
     let downloads = asset_instances(vars, item)
         .into_iter()

@@ -16,6 +16,22 @@ use crate::source::github::{self, RawUrl};
 /// Largest checksum file read into memory.
 const CHECKSUM_FILE_LIMIT: u64 = 4 << 20;
 
+/// Largest snapshot index page read when checking that a snapshot exists.
+const SNAPSHOT_PAGE_LIMIT: u64 = 16 << 20;
+
+/// A snapshot the service does not have is named as such; other failures
+/// pass through (an unreachable service leaves the item unresolved).
+fn snapshot_missing(e: crate::fetch::FetchError, version: &str, base: &str) -> miette::Report {
+    match e {
+        crate::fetch::FetchError::NotFound { .. } => miette!(
+            code = "vendor::resolve::snapshot-missing",
+            help = "snapshot timestamps are UTC `YYYYMMDDTHHMMSSZ`; pick one the service lists",
+            "the APT snapshot {version} does not exist at {base}"
+        ),
+        other => other.into(),
+    }
+}
+
 /// A file to download and the hash it must have.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pending {
@@ -104,7 +120,21 @@ pub async fn resolve(
             }
             (None, out)
         }
-        Source::AptSnapshot { .. } | Source::Manual => (None, Vec::new()),
+        Source::AptSnapshot { url: Some(base) } => {
+            let url = format!("{}/{}/", base.trim_end_matches('/'), item.version);
+            client
+                .get_small(&url, SNAPSHOT_PAGE_LIMIT, false)
+                .await
+                .map_err(|e| snapshot_missing(e, &item.version, base))?;
+            (
+                Some(Resolved {
+                    tag: Some(item.version.clone()),
+                    commit: None,
+                }),
+                Vec::new(),
+            )
+        }
+        Source::AptSnapshot { url: None } | Source::Manual => (None, Vec::new()),
     };
     if let Some(previous) = previous {
         hold_previous_hashes(id, &mut artifacts, previous)?;

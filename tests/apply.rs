@@ -1906,3 +1906,48 @@ fn mirrors_serve_github_urls_and_the_lock_keeps_the_originals() {
     );
     run(&tree, &up, &["check", "--installed"]).code(0);
 }
+
+#[test]
+fn apt_snapshot_timestamps_are_checked_against_the_snapshot_service() {
+    let up = Upstream::current();
+    let page = up
+        .fake
+        .file("/snapshots/ubuntu/20240301T000000Z/", "<html>index</html>");
+    let base = page
+        .trim_end_matches("20240301T000000Z/")
+        .trim_end_matches('/')
+        .to_owned();
+    let tree = Tree::new();
+    tree.write("build.yaml", "env:\n  APT_SNAPSHOT: '20240301T000000Z'\n");
+    let manifest = |version: &str| {
+        format!(
+            "version: 1\n\
+             items:\n\
+             \x20 apt:\n\
+             \x20   version: {version}\n\
+             \x20   source: {{type: apt-snapshot, url: \"{base}\"}}\n\
+             \x20   pins:\n\
+             \x20     - file: build.yaml\n\
+             \x20       yaml: env.APT_SNAPSHOT\n"
+        )
+    };
+    tree.write(MANIFEST, &manifest("20240301T000000Z"));
+    vendor(&tree, &up, &["plan"])
+        .output()
+        .code(0)
+        .stdout_has("✓ resolved snapshot 20240301T000000Z");
+    vendor(&tree, &up, &["apply"]).output().code(0);
+    assert!(
+        lock_yaml(&tree)["items"]["apt"]["resolved"]["tag"].as_str() == Some("20240301T000000Z")
+    );
+
+    // A timestamp the service does not have: named, and nothing changes.
+    tree.write(MANIFEST, &manifest("20240302T000000Z"));
+    let before = tree.hashes();
+    vendor(&tree, &up, &["apply"])
+        .output()
+        .code(1)
+        .stderr_has("vendor::resolve::snapshot-missing")
+        .stderr_mentions("the APT snapshot 20240302T000000Z does not exist");
+    assert_eq!(tree.hashes(), before);
+}

@@ -31,6 +31,8 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
         }
         None => {
             let mut state = super::plan::compute(ws, &args.targets)?;
+            // --locked never re-resolves: refuse before asking upstream.
+            refuse_lock_change(cli, &state.planned.plan)?;
             super::plan::resolve(cli, io, &mut state)?;
             state
         }

@@ -299,7 +299,12 @@ impl Run<'_> {
         cmd.env("NO_COLOR", "1")
             .env("COLUMNS", "100")
             .env("VENDOR_CACHE_DIR", self.tree.cache())
-            .env("GITHUB_API_URL", NOWHERE);
+            .env("GITHUB_API_URL", NOWHERE)
+            // The example's APT snapshot service, kept off the network.
+            .env(
+                "VENDOR_MIRRORS",
+                format!("https://apt-snapshot.powernode.internal/={NOWHERE}/snapshot/"),
+            );
         for (key, value) in &self.env {
             match value {
                 Some(v) => cmd.env(key, v),

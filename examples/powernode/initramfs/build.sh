@@ -4,7 +4,7 @@
 #   ./build.sh --arch amd64|arm64 [--variants kernel-initrd,disk-image-rpi4] [--out build]
 #
 # Environment:
-#   APT_SNAPSHOT       snapshot.ubuntu.com timestamp every apt call is pinned to
+#   APT_SNAPSHOT       APT snapshot timestamp every apt call is pinned to
 #                      (vendor item `dracut-apt-snapshot`)
 #   KERNEL_VERSION     kernel ABI to bundle, e.g. 6.8.0-45-generic (vendor item
 #                      `kernel`); empty: the running kernel, then the newest one
@@ -41,7 +41,7 @@ dest="$out/$arch"
 
 # Re-run inside the pinned builder image unless we already are in it.
 if [ -z "${POWERNODE_OFFLINE_DEV:-}" ] && [ ! -e /.powernode-builder ]; then
-  image="${BASE_IMAGE:-docker.io/library/ubuntu:24.04}${BASE_IMAGE_DIGEST:+@$BASE_IMAGE_DIGEST}"
+  image="${BASE_IMAGE:-mirror.powernode.internal/library/ubuntu:24.04}${BASE_IMAGE_DIGEST:+@$BASE_IMAGE_DIGEST}"
   exec docker run --rm --platform "linux/$arch" \
     -e APT_SNAPSHOT -e KERNEL_VERSION -e SOURCE_DATE_EPOCH \
     -v "$here/..:/src" -w /src/initramfs "$image" \
