@@ -1931,7 +1931,7 @@ fn apt_snapshot_timestamps_are_checked_against_the_snapshot_service() {
              \x20       yaml: env.APT_SNAPSHOT\n"
         )
     };
-    tree.write(MANIFEST, &manifest("20240301T000000Z"));
+    tree.write(MANIFEST, manifest("20240301T000000Z"));
     vendor(&tree, &up, &["plan"])
         .output()
         .code(0)
@@ -1942,7 +1942,7 @@ fn apt_snapshot_timestamps_are_checked_against_the_snapshot_service() {
     );
 
     // A timestamp the service does not have: named, and nothing changes.
-    tree.write(MANIFEST, &manifest("20240302T000000Z"));
+    tree.write(MANIFEST, manifest("20240302T000000Z"));
     let before = tree.hashes();
     vendor(&tree, &up, &["apply"])
         .output()

@@ -47,13 +47,6 @@ enum ValueKind {
     Literal(&'static str),
 }
 
-/// Every value at `path` in the JSON `text`.
-#[cfg(test)]
-pub(super) fn find(path: &[String], text: &str) -> Result<Vec<Found>, PinError> {
-    let index = Lines::new(text);
-    find_in(&parse_doc(text, &index)?, path, text, &index)
-}
-
 /// Parses `text` once for any number of lookups.
 pub(super) fn parse_doc(text: &str, index: &Lines) -> Result<Value, PinError> {
     parse(text).map_err(|(offset, msg)| {

@@ -50,13 +50,6 @@ enum Cursor<'a> {
     Value(&'a Value),
 }
 
-/// The value at `path` in the TOML `text`, if the path resolves.
-#[cfg(test)]
-pub(super) fn find(path: &[String], text: &str) -> Result<Vec<Found>, PinError> {
-    let index = Lines::new(text);
-    find_in(&parse_doc(text, &index)?, path, text, &index)
-}
-
 /// Parses `text` once for any number of lookups.
 pub(super) fn parse_doc<'t>(
     text: &'t str,

@@ -69,17 +69,6 @@ impl PlainType {
     }
 }
 
-/// Every match of the path (and regex) in every document of `text`.
-#[cfg(test)]
-pub(super) fn find(
-    path: &[String],
-    regex: Option<&Regex>,
-    text: &str,
-) -> Result<Vec<Found>, PinError> {
-    let index = Lines::new(text);
-    find_in(&parse_docs(text, &index)?, path, regex, text, &index)
-}
-
 /// Parses every document of `text` once for any number of lookups.
 pub(super) fn parse_docs(text: &str, index: &Lines) -> Result<Vec<Node>, PinError> {
     tree::parse(text).map_err(|e| {
