@@ -22,4 +22,5 @@ pub mod report;
 pub mod resolve;
 pub mod source;
 pub mod template;
+pub mod version;
 pub mod yaml;
