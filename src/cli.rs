@@ -63,6 +63,8 @@ pub enum Format {
     Json,
     Markdown,
     Github,
+    // A commit message: `vendor diff` only.
+    Commit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,6 +90,11 @@ pub enum Command {
     Check(CheckArgs),
     /// Fill the download cache for later offline runs.
     Fetch(FetchArgs),
+    /// Render a lock change for review (default: the working tree against HEAD).
+    #[command(
+        after_help = "Formats: human (default), json, markdown (a pull-request comment), commit (the commit message of a one-item bump). Exits 0 whatever changed, 1 on error."
+    )]
+    Diff(DiffArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.
@@ -126,6 +133,19 @@ pub struct CheckArgs {
 pub struct FetchArgs {
     /// Items to fetch (default: all).
     pub items: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Compare the lock at this git revision with the working tree's.
+    #[arg(long, value_name = "REV", conflicts_with = "old")]
+    pub base: Option<String>,
+    /// The old lock file (with NEW: compare two files instead of git revisions).
+    #[arg(value_name = "OLD", requires = "new")]
+    pub old: Option<PathBuf>,
+    /// The new lock file.
+    #[arg(value_name = "NEW")]
+    pub new: Option<PathBuf>,
 }
 
 impl Cli {

@@ -15,6 +15,7 @@ pub mod fsx;
 pub mod hash;
 pub mod install;
 pub mod lock;
+pub mod lockdiff;
 pub mod manifest;
 pub mod pin;
 pub mod plan;

@@ -3,6 +3,7 @@
 
 mod apply;
 mod check;
+mod diff;
 mod fetch;
 mod list;
 mod plan;
@@ -209,6 +210,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
         Command::Apply(args) => apply::run(cli, args, &ws, io),
         Command::Check(args) => check::run(cli, args, &ws, io),
         Command::Fetch(args) => fetch::run(cli, args, &ws, io),
+        Command::Diff(args) => diff::run(cli, args, &ws, io),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
@@ -241,6 +243,7 @@ fn format_name(f: Format) -> &'static str {
         Format::Json => "json",
         Format::Markdown => "markdown",
         Format::Github => "github",
+        Format::Commit => "commit",
     }
 }
 

@@ -1,0 +1,681 @@
+//! End-to-end tests of `vendor diff`: the built binary on temporary trees
+//! that are git repositories, with locks written by hand.
+//!
+//! Each lock's artifacts and installed files hash real bytes (computed
+//! here with sha2), so the locks look like ones `vendor apply` writes. The
+//! rendered formats are snapshotted with insta under
+//! `tests/snapshots/diff__*.snap`; after an intended change run
+//! `INSTA_UPDATE=always cargo test --test diff` and review the diff.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use support::tree::hex;
+use support::{LOCK, MANIFEST, Output, Tree};
+
+// ---------------------------------------------------------------------------
+// Locks written by hand
+// ---------------------------------------------------------------------------
+
+/// The manifest: where each item comes from (the diff reads it for links).
+const MANIFEST_TEXT: &str = r#"version: 1
+items:
+  traefik:
+    version: 3.3.5
+    source: {type: github-release, repo: traefik/traefik, tag: "v{version}"}
+  rpi4-firmware:
+    version: "1.20240306"
+    source: {type: github-files, repo: raspberrypi/firmware}
+  kernel:
+    version: 6.8.0-45-generic
+    source: {type: manual}
+  k3s:
+    version: v1.30.4+k3s1
+    source: {type: github-release, repo: k3s-io/k3s}
+"#;
+
+const CHECKSUMS: &str = "https://github.com/traefik/traefik/releases/download";
+
+/// sha256 of `bytes`, lowercase hex.
+fn sha(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// An artifact entry; its bytes are named by `content`.
+fn artifact(platform: &str, name: &str, url: &str, content: &str, trust: &str) -> String {
+    format!(
+        "    - platform: {platform}\n      name: {name}\n      url: {url}\n      size: {}\n      sha256: {}\n      trust:\n{trust}",
+        content.len(),
+        sha(content.as_bytes())
+    )
+}
+
+fn checksum_file(tag: &str) -> String {
+    format!(
+        "        kind: checksum-file\n        by: {CHECKSUMS}/{tag}/traefik_{tag}_checksums.txt\n"
+    )
+}
+
+const FIRST_USE: &str = "        kind: first-use\n";
+
+/// A lock entry for traefik at `version`; `amd64_trust` and `amd64_bytes`
+/// vary the amd64 archive for the trust and re-tag cases.
+fn traefik(version: &str, amd64_trust: &str, amd64_bytes: &str) -> String {
+    let tag = format!("v{version}");
+    let mut artifacts = String::new();
+    for (arch, trust, content) in [
+        ("amd64", amd64_trust.to_owned(), amd64_bytes.to_owned()),
+        (
+            "arm64",
+            checksum_file(&tag),
+            format!("traefik {tag} linux arm64 archive"),
+        ),
+    ] {
+        let name = format!("traefik_{tag}_linux_{arch}.tar.gz");
+        let url = format!("{CHECKSUMS}/{tag}/{name}");
+        artifacts.push_str(&artifact(
+            &format!("linux/{arch}"),
+            &name,
+            &url,
+            &content,
+            &trust,
+        ));
+    }
+    let mut files = String::new();
+    for arch in ["amd64", "arm64"] {
+        files.push_str(&format!(
+            "    - path: agent/dist/reverse-proxy-traefik-linux-{arch}\n      sha256: {}\n      mode: '0755'\n      from: traefik_{tag}_linux_{arch}.tar.gz:traefik\n",
+            sha(format!("traefik {tag} {arch} binary").as_bytes())
+        ));
+    }
+    format!(
+        "  traefik:
+    version: {version}
+    fingerprint: sha256:{fp}
+    source: github-release
+    resolved:
+      tag: {tag}
+    pins:
+    - file: agent/Makefile
+      locator: make TRAEFIK_VERSION
+      value: {tag}
+    artifacts:
+{artifacts}    files:
+{files}",
+        fp = sha(version.as_bytes())
+    )
+}
+
+/// traefik at `version` as released: both archives trusted by the
+/// checksum file.
+fn traefik_released(version: &str) -> String {
+    let tag = format!("v{version}");
+    traefik(
+        version,
+        &checksum_file(&tag),
+        &format!("traefik {tag} linux amd64 archive"),
+    )
+}
+
+fn kernel(version: &str) -> String {
+    format!(
+        "  kernel:
+    version: {version}
+    fingerprint: sha256:{fp}
+    source: manual
+    pins:
+    - file: initramfs/.gitea/workflows/build.yaml
+      locator: yaml jobs.build.env.KERNEL_VERSION
+      value: {version}
+",
+        fp = sha(version.as_bytes())
+    )
+}
+
+fn k3s() -> String {
+    let base = "https://github.com/k3s-io/k3s/releases/download/v1.30.4%2Bk3s1";
+    format!(
+        "  k3s:
+    version: v1.30.4+k3s1
+    fingerprint: sha256:{fp}
+    source: github-release
+    resolved:
+      tag: v1.30.4+k3s1
+    artifacts:
+{a}",
+        fp = sha(b"k3s"),
+        a = artifact(
+            "linux/amd64",
+            "k3s",
+            &format!("{base}/k3s"),
+            "k3s amd64 binary",
+            &format!("        kind: checksum-file\n        by: {base}/sha256sum-amd64.txt\n"),
+        )
+    )
+}
+
+/// A whole lock from item entries (in id order, as `vendor apply` writes).
+fn lock(items: &[String]) -> String {
+    let mut text = String::from(
+        "# This file is generated by `vendor apply`. Do not edit it by hand:\n\
+         # change vendor.yaml and run `vendor apply`.\nversion: 1\nitems:\n",
+    );
+    for item in items {
+        text.push_str(item);
+    }
+    text
+}
+
+/// The lock before every change below: traefik 3.3.4 and the kernel.
+fn base_lock() -> String {
+    lock(&[kernel("6.8.0-45-generic"), traefik_released("3.3.4")])
+}
+
+// ---------------------------------------------------------------------------
+// Trees that are git repositories
+// ---------------------------------------------------------------------------
+
+/// Runs git in `dir`, failing the test if git does.
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.email=t@t", "-c", "user.name=t"])
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn commit_all(tree: &Tree, message: &str) {
+    git(tree.root(), &["add", "-A"]);
+    git(tree.root(), &["commit", "-qm", message]);
+}
+
+/// A repository whose `HEAD` holds the manifest and `lock_text`.
+fn repo_with(lock_text: &str) -> Tree {
+    let tree = Tree::new();
+    tree.write(MANIFEST, MANIFEST_TEXT);
+    tree.write(LOCK, lock_text);
+    git(tree.root(), &["init", "-q"]);
+    commit_all(&tree, "base");
+    tree
+}
+
+/// `vendor diff ARGS` in `tree`; git never looks above the tree, so a
+/// tree outside any repository stays outside one.
+fn diff(tree: &Tree, args: &[&str]) -> Output {
+    let parent = tree.root().parent().expect("the tree has a parent");
+    let mut all = vec!["diff"];
+    all.extend_from_slice(args);
+    tree.vendor(&all)
+        .env("GIT_CEILING_DIRECTORIES", parent)
+        .output()
+}
+
+fn json(text: &str) -> Json {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}
+
+/// A repository with traefik 3.3.4 committed and 3.3.5 in the working tree.
+fn traefik_bump() -> Tree {
+    let tree = repo_with(&base_lock());
+    tree.write(
+        LOCK,
+        lock(&[kernel("6.8.0-45-generic"), traefik_released("3.3.5")]),
+    );
+    tree
+}
+
+// ---------------------------------------------------------------------------
+// No change
+// ---------------------------------------------------------------------------
+
+#[test]
+fn an_unchanged_lock_has_no_changes() {
+    let tree = repo_with(&base_lock());
+    diff(&tree, &[])
+        .code(0)
+        .stdout_has("vendor diff: HEAD → the working tree")
+        .stdout_has("no lock changes");
+    let out = diff(&tree, &["--format", "json"]);
+    out.code(0);
+    let doc = json(&out.stdout);
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["changed"], false);
+    assert_eq!(doc["items"], Json::Array(vec![]));
+    diff(&tree, &["--format", "markdown"])
+        .code(0)
+        .stdout_has("No lock changes.");
+}
+
+#[test]
+fn a_reformatted_lock_has_no_changes() {
+    // The same content, lists in another order and without the header.
+    let tree = repo_with(&base_lock());
+    let text = base_lock();
+    let body = text.split_once("version: 1\n").expect("a version line").1;
+    tree.write(
+        LOCK,
+        format!("version: 1\n{body}").replace("'0755'", "\"0755\""),
+    );
+    diff(&tree, &[]).code(0).stdout_has("no lock changes");
+}
+
+// ---------------------------------------------------------------------------
+// A version bump, in every format
+// ---------------------------------------------------------------------------
+
+#[test]
+fn version_bump_human() {
+    let tree = traefik_bump();
+    let out = diff(&tree, &[]);
+    out.code(0)
+        .stdout_has("traefik 3.3.4 → 3.3.5 (changed, github-release)")
+        .stdout_has("tag v3.3.4 → v3.3.5")
+        .stdout_has("~ pin agent/Makefile  make TRAEFIK_VERSION  \"v3.3.4\" → \"v3.3.5\"")
+        .stdout_has(
+            "~ artifact traefik_v3.3.5_linux_amd64.tar.gz (linux/amd64), was traefik_v3.3.4_linux_amd64.tar.gz",
+        )
+        .stdout_has("Lock diff: 1 item changed.")
+        .stdout_lacks("kernel")
+        .stdout_lacks("trust downgrade")
+        .stdout_lacks("re-tag");
+    insta::assert_snapshot!("bump_human", out.stdout);
+}
+
+#[test]
+fn version_bump_markdown_links_the_upstream_compare_view() {
+    let tree = traefik_bump();
+    let out = diff(&tree, &["--format", "markdown"]);
+    out.code(0)
+        .stdout_has("| `traefik` | 3.3.4 | 3.3.5 | 1 pin, 2 artifacts, 2 files |")
+        .stdout_has("<details><summary><code>traefik</code> 3.3.4 → 3.3.5</summary>")
+        .stdout_has("https://github.com/traefik/traefik/compare/v3.3.4...v3.3.5")
+        .stdout_lacks("[!WARNING]");
+    insta::assert_snapshot!("bump_markdown", out.stdout);
+}
+
+#[test]
+fn version_bump_json() {
+    let tree = traefik_bump();
+    let out = diff(&tree, &["--format", "json"]);
+    out.code(0);
+    let doc = json(&out.stdout);
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["base"], "HEAD");
+    assert_eq!(doc["changed"], true);
+    assert_eq!(doc["trust_downgrade"], false);
+    let item = &doc["items"][0];
+    assert_eq!(item["item"], "traefik");
+    assert_eq!(item["status"], "changed");
+    assert_eq!(item["version"]["old"], "3.3.4");
+    assert_eq!(item["version"]["new"], "3.3.5");
+    assert_eq!(
+        item["link"],
+        "https://github.com/traefik/traefik/compare/v3.3.4...v3.3.5"
+    );
+    let amd64 = &item["artifacts"][0];
+    assert_eq!(amd64["renamed_from"], "traefik_v3.3.4_linux_amd64.tar.gz");
+    assert_eq!(
+        amd64["new"]["sha256"],
+        sha(b"traefik v3.3.5 linux amd64 archive").as_str()
+    );
+    insta::assert_snapshot!("bump_json", out.stdout);
+}
+
+#[test]
+fn version_bump_commit_message_follows_the_playbook() {
+    let tree = traefik_bump();
+    let out = diff(&tree, &["--format", "commit"]);
+    out.code(0)
+        .stdout_has("chore(traefik): bump traefik 3.3.4 → 3.3.5\n\n")
+        .stdout_has("Changelog: see https://github.com/traefik/traefik/compare/v3.3.4...v3.3.5")
+        .stdout_has(
+            "Rollback: `vendor bump traefik 3.3.4` (works offline from the cache), \
+             or `git revert` this commit and run `vendor apply`.",
+        )
+        // No smoke record: no smoke section, nothing invented.
+        .stdout_lacks("Smoke");
+    assert!(out.stdout.starts_with("chore(traefik): "), "{}", out.stdout);
+    insta::assert_snapshot!("bump_commit", out.stdout);
+}
+
+#[test]
+fn commit_message_quotes_the_smoke_record_of_the_new_version() {
+    let tree = traefik_bump();
+    tree.write(
+        ".vendor/smoke/traefik.json",
+        r#"{"item": "traefik", "version": "3.3.5", "checks": [{"name": "inspect", "ok": true}]}"#,
+    );
+    let out = diff(&tree, &["--format", "commit"]);
+    out.code(0)
+        .stdout_has("Smoke evidence (.vendor/smoke/traefik.json):\n\n    {\n")
+        .stdout_has("      \"version\": \"3.3.5\",");
+    insta::assert_snapshot!("bump_commit_with_smoke", out.stdout);
+
+    // A record about another version is not evidence for this bump.
+    tree.write(
+        ".vendor/smoke/traefik.json",
+        r#"{"item": "traefik", "version": "3.3.4", "checks": []}"#,
+    );
+    diff(&tree, &["--format", "commit"])
+        .code(0)
+        .stdout_lacks("Smoke evidence")
+        .stderr_has("smoke evidence left out: .vendor/smoke/traefik.json is about version 3.3.4");
+}
+
+// ---------------------------------------------------------------------------
+// Trust downgrade and re-tag
+// ---------------------------------------------------------------------------
+
+/// traefik 3.3.5 whose amd64 archive is trusted on first use only.
+fn downgraded() -> Tree {
+    let tree = repo_with(&base_lock());
+    let amd64 = traefik("3.3.5", FIRST_USE, "traefik v3.3.5 linux amd64 archive");
+    tree.write(LOCK, lock(&[kernel("6.8.0-45-generic"), amd64]));
+    tree
+}
+
+#[test]
+fn trust_downgrade_is_flagged_in_every_format() {
+    let tree = downgraded();
+    let warning = "trust downgrade: traefik_v3.3.5_linux_amd64.tar.gz (linux/amd64) \
+                   was trusted by checksum-file, now only by first-use";
+    diff(&tree, &[])
+        .code(0)
+        .stdout_has(&format!("  ! {warning}\n"))
+        .stdout_has("Lock diff: 1 item changed; 1 trust downgrade.");
+
+    let md = diff(&tree, &["--format", "markdown"]);
+    md.code(0)
+        .stdout_has("> [!WARNING]\n> **Trust downgrade**\n> - `traefik`: `traefik_v3.3.5_linux_amd64.tar.gz` (linux/amd64) was trusted by checksum-file, now only by first-use\n")
+        .stdout_has("**⚠ trust downgrade**");
+    insta::assert_snapshot!("downgrade_markdown", md.stdout);
+
+    let doc = json(&diff(&tree, &["--format", "json"]).stdout);
+    assert_eq!(doc["trust_downgrade"], true);
+    assert_eq!(doc["items"][0]["trust_downgrade"], true);
+    assert_eq!(doc["items"][0]["artifacts"][0]["trust_downgrade"], true);
+    assert_eq!(doc["items"][0]["artifacts"][1]["trust_downgrade"], false);
+
+    diff(&tree, &["--format", "commit"])
+        .code(0)
+        .stdout_has(&format!("WARNING: {warning}"));
+}
+
+#[test]
+fn a_stronger_trust_source_is_no_downgrade() {
+    // The reverse change: first-use before, checksum file after.
+    let weak = traefik("3.3.4", FIRST_USE, "traefik v3.3.4 linux amd64 archive");
+    let tree = repo_with(&lock(&[weak]));
+    tree.write(LOCK, lock(&[traefik_released("3.3.5")]));
+    diff(&tree, &[])
+        .code(0)
+        .stdout_has("trust   first-use → checksum-file")
+        .stdout_lacks("! trust downgrade");
+}
+
+#[test]
+fn same_version_new_sha256_is_flagged_as_a_possible_retag() {
+    let tree = repo_with(&base_lock());
+    let retagged = traefik(
+        "3.3.4",
+        &checksum_file("v3.3.4"),
+        "traefik v3.3.4 linux amd64 archive, rebuilt",
+    );
+    tree.write(LOCK, lock(&[kernel("6.8.0-45-generic"), retagged]));
+    let out = diff(&tree, &[]);
+    out.code(0)
+        .stdout_has(
+            "! possible re-tag: version 3.3.4 is unchanged but the sha256 of \
+             traefik_v3.3.4_linux_amd64.tar.gz (linux/amd64) changed",
+        )
+        .stdout_has("Lock diff: 1 item changed; 1 possible re-tag.");
+    insta::assert_snapshot!("retag_human", out.stdout);
+
+    diff(&tree, &["--format", "markdown"])
+        .code(0)
+        .stdout_has("> [!WARNING]\n> **Possible re-tag**\n");
+    let doc = json(&diff(&tree, &["--format", "json"]).stdout);
+    assert_eq!(doc["retag"], true);
+    assert_eq!(doc["items"][0]["retag"], true);
+    assert_eq!(doc["items"][0]["artifacts"][0]["retag"], true);
+    assert_eq!(
+        doc["items"][0]["artifacts"][0]["changed"],
+        serde_json::json!(["size", "sha256"])
+    );
+}
+
+#[test]
+fn a_moved_commit_under_the_same_tag_is_a_possible_retag() {
+    let firmware = |commit: &str| {
+        format!(
+            "  rpi4-firmware:\n    version: '1.20240306'\n    fingerprint: sha256:00\n    source: github-files\n    resolved:\n      tag: '1.20240306'\n      commit: {commit}\n"
+        )
+    };
+    let old = "5f2d3a4c6e8b0a1c3e5f7a9b1d3f5a7c9e1b3d5f";
+    let new = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567";
+    let tree = repo_with(&lock(&[firmware(old)]));
+    tree.write(LOCK, lock(&[firmware(new)]));
+    diff(&tree, &[])
+        .code(0)
+        .stdout_has(&format!("commit {old} → {new}"))
+        .stdout_has("! possible re-tag: version 1.20240306 is unchanged but the commit");
+    diff(&tree, &["--format", "markdown"])
+        .code(0)
+        .stdout_has(&format!(
+            "https://github.com/raspberrypi/firmware/compare/{old}...{new}"
+        ));
+}
+
+// ---------------------------------------------------------------------------
+// Added and removed items
+// ---------------------------------------------------------------------------
+
+#[test]
+fn added_and_removed_items() {
+    let tree = repo_with(&base_lock());
+    tree.write(LOCK, lock(&[k3s(), traefik_released("3.3.4")]));
+    let out = diff(&tree, &[]);
+    out.code(0)
+        .stdout_has("k3s v1.30.4+k3s1 (added, github-release)")
+        .stdout_has("+ artifact k3s (linux/amd64)")
+        .stdout_has("kernel 6.8.0-45-generic (removed, manual)")
+        .stdout_has(
+            "- pin initramfs/.gitea/workflows/build.yaml  yaml jobs.build.env.KERNEL_VERSION  \"6.8.0-45-generic\"",
+        )
+        .stdout_has("Lock diff: 1 item added, 1 item removed.")
+        .stdout_lacks("traefik");
+    insta::assert_snapshot!("added_removed_human", out.stdout);
+
+    let md = diff(&tree, &["--format", "markdown"]);
+    md.code(0)
+        .stdout_has("| `k3s` |  | v1.30.4+k3s1 | added, 1 artifact |")
+        .stdout_has("| `kernel` | 6.8.0-45-generic |  | removed, 1 pin |")
+        // Only the new tag is known: its release page.
+        .stdout_has("https://github.com/k3s-io/k3s/releases/tag/v1.30.4+k3s1");
+    insta::assert_snapshot!("added_removed_markdown", md.stdout);
+}
+
+#[test]
+fn a_lock_new_since_the_base_is_all_added() {
+    let tree = Tree::new();
+    tree.write(MANIFEST, MANIFEST_TEXT);
+    git(tree.root(), &["init", "-q"]);
+    commit_all(&tree, "manifest only");
+    tree.write(LOCK, base_lock());
+    diff(&tree, &[])
+        .code(0)
+        .stdout_has("kernel 6.8.0-45-generic (added, manual)")
+        .stdout_has("traefik 3.3.4 (added, github-release)")
+        .stdout_has("Lock diff: 2 items added.");
+}
+
+#[test]
+fn a_lock_deleted_from_the_tree_is_all_removed() {
+    let tree = repo_with(&base_lock());
+    tree.remove(LOCK);
+    diff(&tree, &[])
+        .code(0)
+        .stdout_has("Lock diff: 2 items removed.");
+}
+
+// ---------------------------------------------------------------------------
+// What is compared: --base REV, OLD NEW, a manifest in a subdirectory
+// ---------------------------------------------------------------------------
+
+#[test]
+fn base_rev_compares_that_revision_with_the_working_tree() {
+    let tree = traefik_bump();
+    commit_all(&tree, "bump traefik");
+    // HEAD now holds the bump: nothing against HEAD, the bump against HEAD~1.
+    diff(&tree, &[]).code(0).stdout_has("no lock changes");
+    diff(&tree, &["--base", "HEAD~1"])
+        .code(0)
+        .stdout_has("vendor diff: HEAD~1 → the working tree")
+        .stdout_has("traefik 3.3.4 → 3.3.5");
+    git(tree.root(), &["tag", "before", "HEAD~1"]);
+    let doc = json(&diff(&tree, &["--base", "before", "--format", "json"]).stdout);
+    assert_eq!(doc["base"], "before");
+    assert_eq!(doc["items"][0]["version"]["old"], "3.3.4");
+}
+
+#[test]
+fn two_lock_files_are_compared_without_git() {
+    let tree = Tree::new();
+    tree.write("old.lock.yaml", base_lock());
+    tree.write(
+        "new.lock.yaml",
+        lock(&[kernel("6.8.0-47-generic"), traefik_released("3.3.4")]),
+    );
+    let out = diff(&tree, &["old.lock.yaml", "new.lock.yaml"]);
+    out.code(0)
+        .stdout_has("vendor diff: old.lock.yaml → new.lock.yaml")
+        .stdout_has("kernel 6.8.0-45-generic → 6.8.0-47-generic (changed, manual)")
+        .stdout_has("\"6.8.0-45-generic\" → \"6.8.0-47-generic\"");
+    // Without a manifest there are no links, and nothing fails for it.
+    diff(
+        &tree,
+        &["old.lock.yaml", "new.lock.yaml", "--format", "commit"],
+    )
+    .code(0)
+    .stdout_has("chore(kernel): bump kernel 6.8.0-45-generic → 6.8.0-47-generic\n\nRollback:");
+    // An empty file is an empty lock.
+    tree.write("empty.lock.yaml", "");
+    diff(&tree, &["empty.lock.yaml", "old.lock.yaml"])
+        .code(0)
+        .stdout_has("Lock diff: 2 items added.");
+}
+
+#[test]
+fn a_manifest_in_a_subdirectory_reads_its_own_lock_from_git() {
+    let tree = Tree::new();
+    tree.write("platform/vendor.yaml", MANIFEST_TEXT);
+    tree.write("platform/vendor.lock.yaml", base_lock());
+    tree.write(LOCK, "not: a lock at the top\n");
+    git(tree.root(), &["init", "-q"]);
+    commit_all(&tree, "base");
+    tree.write(
+        "platform/vendor.lock.yaml",
+        lock(&[kernel("6.8.0-45-generic"), traefik_released("3.3.5")]),
+    );
+    diff(&tree, &["-f", "platform/vendor.yaml"])
+        .code(0)
+        .stdout_has("traefik 3.3.4 → 3.3.5");
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+#[test]
+fn commit_format_refuses_a_change_to_several_items() {
+    let tree = repo_with(&base_lock());
+    tree.write(
+        LOCK,
+        lock(&[kernel("6.8.0-47-generic"), traefik_released("3.3.5")]),
+    );
+    let out = diff(&tree, &["--format", "commit"]);
+    out.code(1)
+        .stderr_mentions("this lock change touches 2 items: kernel, traefik")
+        .stderr_mentions("one item per bump");
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    // Nothing to commit is an error too.
+    let tree = repo_with(&base_lock());
+    diff(&tree, &["--format", "commit"])
+        .code(1)
+        .stderr_mentions("no lock changes");
+}
+
+#[test]
+fn outside_a_git_repository_is_an_error() {
+    let tree = Tree::new();
+    tree.write(MANIFEST, MANIFEST_TEXT);
+    tree.write(LOCK, base_lock());
+    let out = diff(&tree, &[]);
+    out.code(1)
+        .stderr_mentions("is not in a git repository")
+        .stderr_mentions("vendor diff OLD NEW");
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
+
+#[test]
+fn an_unknown_revision_is_an_error() {
+    let tree = repo_with(&base_lock());
+    diff(&tree, &["--base", "no-such-branch"])
+        .code(1)
+        .stderr_mentions("`no-such-branch` does not name a commit");
+}
+
+#[test]
+fn an_invalid_lock_at_the_base_is_an_error() {
+    let tree = repo_with("version: 1\nitems: {traefik: {version: 1}}\n");
+    tree.write(LOCK, base_lock());
+    diff(&tree, &[])
+        .code(1)
+        .stderr_mentions("vendor.lock.yaml at HEAD is not a valid lock file");
+}
+
+#[test]
+fn a_missing_lock_file_argument_is_an_error() {
+    let tree = Tree::new();
+    tree.write("old.lock.yaml", base_lock());
+    diff(&tree, &["old.lock.yaml", "missing.lock.yaml"])
+        .code(1)
+        .stderr_mentions("cannot read the lock file missing.lock.yaml");
+}
+
+#[test]
+fn usage_errors_exit_64() {
+    let tree = repo_with(&base_lock());
+    diff(&tree, &["old.lock.yaml"]).code(64);
+    diff(&tree, &["--base", "HEAD", "a", "b"]).code(64);
+    diff(&tree, &["--format", "github"])
+        .code(64)
+        .stderr_mentions("--format github is not supported by this command");
+    // The commit format belongs to `diff` alone.
+    for command in ["list", "plan", "check", "validate"] {
+        tree.run(&[command, "--format", "commit"])
+            .code(64)
+            .stderr_mentions("--format commit is not supported by this command");
+    }
+}
+
+#[test]
+fn colours_only_when_asked() {
+    let tree = downgraded();
+    let plain = diff(&tree, &[]);
+    assert!(!plain.stdout.contains('\x1b'), "{}", plain.stdout);
+    let coloured = diff(&tree, &["--color", "always"]);
+    coloured.code(0).stdout_has("\x1b[31m");
+}
