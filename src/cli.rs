@@ -90,6 +90,12 @@ pub enum Command {
     Check(CheckArgs),
     /// Fill the download cache for later offline runs.
     Fetch(FetchArgs),
+    /// Show newer upstream versions allowed by each item's constraint (exit 2 if any).
+    Outdated(OutdatedArgs),
+    /// Set an item's wanted version after checking upstream has it and every asset.
+    Bump(BumpArgs),
+    /// Bump to the newest allowed version (one item per change unless --all).
+    Update(UpdateArgs),
     /// Render a lock change for review (default: the working tree against HEAD).
     #[command(
         after_help = "Formats: human (default), json, markdown (a pull-request comment), commit (the commit message of a one-item bump). Exits 0 whatever changed, 1 on error."
@@ -148,6 +154,39 @@ pub struct DiffArgs {
     pub new: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct OutdatedArgs {
+    /// Items to look at (default: all).
+    pub items: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BumpArgs {
+    /// The item to bump.
+    pub item: String,
+    /// The new wanted version (in the item's own form, e.g. 3.3.5).
+    #[arg(value_name = "VERSION")]
+    pub new_version: String,
+    /// Also apply the change.
+    #[arg(long)]
+    pub apply: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Items to update (default: the first outdated one).
+    pub items: Vec<String>,
+    /// Update every outdated item at once instead of the first.
+    #[arg(long)]
+    pub all: bool,
+    /// Only say what would be bumped (exit 2 if anything would).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also apply the change.
+    #[arg(long)]
+    pub apply: bool,
+}
+
 impl Cli {
     pub fn offline(&self) -> bool {
         self.offline || self.frozen
@@ -155,5 +194,13 @@ impl Cli {
 
     pub fn locked(&self) -> bool {
         self.locked || self.frozen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
 }

@@ -23,5 +23,6 @@ pub mod report;
 pub mod resolve;
 pub mod source;
 pub mod template;
+pub mod updates;
 pub mod version;
 pub mod yaml;

@@ -2,11 +2,14 @@
 //! writes its result to the given streams and returns the exit status.
 
 mod apply;
+mod bump;
 mod check;
 mod diff;
 mod fetch;
 mod list;
+mod outdated;
 mod plan;
+mod update;
 mod validate;
 
 use std::io::Write;
@@ -196,6 +199,25 @@ pub fn client(cli: &Cli, io: &Io<'_>) -> Result<Option<crate::fetch::Client>> {
     Ok(Some(crate::fetch::Client::new(config)?))
 }
 
+/// Refuses item ids the manifest does not have, suggesting the nearest.
+pub fn known_items(manifest: &crate::manifest::Manifest, ids: &[String]) -> Result<()> {
+    for id in ids {
+        if !manifest.items.contains_key(id) {
+            let known: Vec<&str> = manifest.items.keys().map(String::as_str).collect();
+            let help = match crate::diag::suggest(id, known.iter().copied()) {
+                Some(n) => format!("did you mean `{n}`? Items: {}", known.join(", ")),
+                None => format!("items: {}", known.join(", ")),
+            };
+            return Err(miette::miette!(
+                code = "vendor::item::unknown",
+                help = help,
+                "no item `{id}` in the manifest"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
     let ws = Workspace::from_cli(cli);
@@ -210,6 +232,9 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
         Command::Apply(args) => apply::run(cli, args, &ws, io),
         Command::Check(args) => check::run(cli, args, &ws, io),
         Command::Fetch(args) => fetch::run(cli, args, &ws, io),
+        Command::Outdated(args) => outdated::run(cli, args, &ws, io),
+        Command::Bump(args) => bump::run(cli, args, &ws, io),
+        Command::Update(args) => update::run(cli, args, &ws, io),
         Command::Diff(args) => diff::run(cli, args, &ws, io),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

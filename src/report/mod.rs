@@ -5,11 +5,13 @@
 mod check;
 mod diff;
 mod list;
+mod outdated;
 mod paint;
 mod plan;
 
 pub use check::{ManifestLines, check_github, check_human, check_json};
 pub use diff::{Sides, SmokeEvidence, diff_commit, diff_human, diff_json, diff_markdown};
 pub use list::{Row, list_human, list_json, list_markdown};
+pub use outdated::{outdated_human, outdated_json, outdated_markdown};
 pub use paint::Paint;
 pub use plan::{plan_human, plan_json, plan_markdown, summary_line};

@@ -1,0 +1,109 @@
+//! `vendor bump ITEM VERSION`: verify the upstream has the version and
+//! every platform's asset, then set it in vendor.yaml (format-preserving)
+//! and show the plan; `--apply` also applies it.
+
+use miette::{IntoDiagnostic, Result, WrapErr, miette};
+
+use crate::cache::Cache;
+use crate::cli::{ApplyArgs, BumpArgs, Cli, PlanArgs};
+use crate::manifest::model::Source;
+use crate::updates;
+
+use super::{Exit, Io, Workspace};
+
+pub fn run(cli: &Cli, args: &BumpArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
+    bump(cli, ws, io, &args.item, &args.new_version)?;
+    finish(cli, ws, io, &args.item, args.apply)
+}
+
+/// Checks upstream and rewrites the manifest; nothing is written when a
+/// check fails.
+pub fn bump(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, id: &str, version: &str) -> Result<()> {
+    let loaded = super::load_manifest(ws, false)?;
+    super::known_items(&loaded.manifest, &[id.to_owned()])?;
+    let Some(item) = loaded.manifest.items.get(id) else {
+        return Ok(());
+    };
+    if item.version == version {
+        io.note(&format!("{id} is already at {version}"));
+        return Ok(());
+    }
+    let mut wanted = item.clone();
+    wanted.version = version.to_owned();
+    verify_upstream(cli, ws, io, id, &wanted)?;
+    let text = updates::set_version(&loaded.source.text, id, version)?;
+    crate::fsx::write_atomic(&ws.manifest, text.as_bytes(), None)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot write {}", ws.manifest.display()))?;
+    io.note(&format!(
+        "{id}: {} → {version} in {}",
+        item.version,
+        ws.manifest.display()
+    ));
+    if let Some(who) = &item.policy.sign_off {
+        io.note(&format!(
+            "{id} requires sign-off by {who}; keep this bump in a change of its own"
+        ));
+    }
+    Ok(())
+}
+
+/// The checks the playbook's bump target made: the release exists and
+/// every platform's asset (and checksum file) is there. Offline, only a
+/// version this machine resolved before (a rollback) is accepted.
+fn verify_upstream(
+    cli: &Cli,
+    ws: &Workspace,
+    io: &mut Io<'_>,
+    id: &str,
+    item: &crate::manifest::model::Item,
+) -> Result<()> {
+    let snapshot = matches!(item.source, Source::AptSnapshot { url: Some(_) });
+    if !item.source.downloads() && item.assets.is_empty() && !snapshot {
+        return Ok(());
+    }
+    let Some(client) = super::client(cli, io)? else {
+        let fingerprint = crate::lock::fingerprint(item);
+        return match Cache::from_env().resolution(&fingerprint) {
+            Some(_) => Ok(()),
+            None => Err(miette!(
+                code = "vendor::bump::offline",
+                help = "run online to check the upstream, or bump to a version installed before on this machine",
+                "{id} {} was never resolved on this machine, and --offline forbids checking upstream",
+                item.version
+            )),
+        };
+    };
+    let (lock, _) = ws.read_lock()?;
+    let runtime = super::runtime()?;
+    runtime
+        .block_on(crate::resolve::resolve(
+            &client,
+            id,
+            item,
+            lock.items.get(id),
+        ))
+        .map(|_| ())
+        .wrap_err_with(|| {
+            format!(
+                "{id} {} cannot be bumped to; vendor.yaml is unchanged",
+                item.version
+            )
+        })
+}
+
+/// Prints the plan for the bumped item, or applies it.
+pub fn finish(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, id: &str, apply: bool) -> Result<Exit> {
+    if apply {
+        let args = ApplyArgs {
+            targets: vec![id.to_owned()],
+        };
+        return super::apply::run(cli, &args, ws, io);
+    }
+    let args = PlanArgs {
+        items: vec![id.to_owned()],
+        detailed_exitcode: false,
+        out: None,
+    };
+    super::plan::run(cli, &args, ws, io)
+}

@@ -1,0 +1,57 @@
+//! `vendor outdated`: newer upstream versions allowed by each item's
+//! constraint. Exit 2 when an update exists.
+
+use miette::Result;
+
+use crate::cli::{Cli, Format, OutdatedArgs};
+use crate::report;
+use crate::updates::{self, Outdated, Status};
+
+use super::{Exit, Io, Workspace, format};
+
+pub fn run(cli: &Cli, args: &OutdatedArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
+    let format = format(cli, &[Format::Human, Format::Json, Format::Markdown])?;
+    let rows = rows(cli, ws, io, &args.items)?;
+    let text = match format {
+        Format::Json => report::outdated_json(&rows),
+        Format::Markdown => report::outdated_markdown(&rows),
+        _ => report::outdated_human(&rows),
+    };
+    io.print(&text)?;
+    Ok(if rows.iter().any(|r| r.status == Status::Update) {
+        Exit::Changes
+    } else {
+        Exit::Ok
+    })
+}
+
+/// The outdated rows of the selected items (all when empty).
+pub fn rows(
+    cli: &Cli,
+    ws: &Workspace,
+    io: &mut Io<'_>,
+    selected: &[String],
+) -> Result<Vec<Outdated>> {
+    let loaded = super::load_manifest(ws, false)?;
+    let (lock, _) = ws.read_lock()?;
+    super::known_items(&loaded.manifest, selected)?;
+    let Some(client) = super::client(cli, io)? else {
+        return Err(miette::miette!(
+            code = "vendor::outdated::offline",
+            help = "run without --offline/--frozen/VENDOR_OFFLINE",
+            "finding newer versions needs the network"
+        ));
+    };
+    let runtime = super::runtime()?;
+    runtime.block_on(async {
+        let mut rows = Vec::new();
+        for (id, item) in &loaded.manifest.items {
+            if !selected.is_empty() && !selected.contains(id) {
+                continue;
+            }
+            let locked = lock.items.get(id).map(|l| l.version.clone());
+            rows.push(updates::outdated(&client, id, item, locked).await?);
+        }
+        Ok(rows)
+    })
+}

@@ -1,0 +1,85 @@
+//! Rendering `vendor outdated`.
+
+use std::fmt::Write;
+
+use crate::updates::{Outdated, Status};
+
+fn status_word(s: &Status) -> &'static str {
+    match s {
+        Status::UpToDate => "up to date",
+        Status::Update => "update",
+        Status::Held => "held by constraint",
+        Status::Manual => "manual",
+    }
+}
+
+fn cells(r: &Outdated) -> [String; 6] {
+    let dash = || "-".to_owned();
+    [
+        r.id.clone(),
+        r.wanted.clone(),
+        r.newest_allowed.clone().unwrap_or_else(dash),
+        r.newest.clone().unwrap_or_else(dash),
+        r.constraint.clone().unwrap_or_else(dash),
+        status_word(&r.status).to_owned(),
+    ]
+}
+
+const HEADERS: [&str; 6] = [
+    "ITEM",
+    "WANTED",
+    "ALLOWED",
+    "NEWEST",
+    "CONSTRAINT",
+    "STATUS",
+];
+
+pub fn outdated_human(rows: &[Outdated]) -> String {
+    let table: Vec<[String; 6]> = rows.iter().map(cells).collect();
+    let mut widths = HEADERS.map(str::len);
+    for row in &table {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |row: [&str; 6]| {
+        let mut text = String::new();
+        for (cell, w) in row.iter().zip(widths) {
+            let _ = write!(text, "{cell}{}  ", " ".repeat(w - cell.chars().count()));
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(HEADERS);
+    for row in &table {
+        line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]].map(String::as_str));
+    }
+    out
+}
+
+pub fn outdated_markdown(rows: &[Outdated]) -> String {
+    let mut out = String::from(
+        "| item | wanted | allowed | newest | constraint | status |\n|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let c = cells(r);
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            c[0], c[1], c[2], c[3], c[4], c[5]
+        );
+    }
+    out
+}
+
+pub fn outdated_json(rows: &[Outdated]) -> String {
+    let doc = serde_json::json!({
+        "format_version": crate::plan::FORMAT_VERSION,
+        "items": rows,
+    });
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    )
+}
