@@ -133,6 +133,10 @@ pub struct CheckArgs {
     /// Also require every artifact to be installed.
     #[arg(long)]
     pub installed: bool,
+    /// Also apply the change policy against this git revision: one bump per
+    /// change, and name who must sign off.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -16,8 +16,16 @@ pub fn run(cli: &Cli, args: &CheckArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
     let plan = &state.planned.plan;
     let findings = plan.check_findings(args.installed);
     let items = plan.items.iter().filter(|i| i.wanted.is_some()).count();
-    let text = match format {
-        Format::Json => report::check_json(&findings, items),
+    let policy = match &args.base {
+        Some(rev) => policy(ws, rev, &state)?,
+        None => Policy::default(),
+    };
+    let mut text = match format {
+        Format::Json => with_policy_json(
+            &report::check_json(&findings, items),
+            &policy,
+            args.base.is_some(),
+        ),
         Format::Github => {
             // Annotations go to stdout for the runner; the verdict to stderr.
             io.note(&format!(
@@ -38,8 +46,13 @@ pub fn run(cli: &Cli, args: &CheckArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
         }
         _ => report::check_human(&findings, items, io.paint),
     };
+    match format {
+        Format::Json => {}
+        Format::Github => text.push_str(&policy.github()),
+        _ => text.push_str(&policy.human(io.paint)),
+    }
     io.print(&text)?;
-    Ok(if findings.is_empty() {
+    Ok(if findings.is_empty() && !policy.violated() {
         Exit::Ok
     } else {
         Exit::Changes
@@ -58,4 +71,128 @@ fn item_lines(loaded: &Loaded) -> BTreeMap<String, usize> {
             Some((id.clone(), loaded.source.line_col(span.start).0))
         })
         .collect()
+}
+
+/// The change policy against a base revision (DESIGN §2: one item per
+/// bump; some items need a named approver).
+#[derive(Debug, Default)]
+struct Policy {
+    /// Items whose version changes (or that are added or removed) since
+    /// the base.
+    bumped: Vec<(String, Option<String>, Option<String>)>,
+    /// Items among them that need sign-off, and by whom.
+    sign_off: Vec<(String, String)>,
+}
+
+fn policy(ws: &Workspace, rev: &str, state: &super::plan::State) -> Result<Policy> {
+    let (_, base) = super::diff::lock_at(ws, rev)?;
+    let diff = crate::lockdiff::diff(&base, &state.planned.lock);
+    let mut policy = Policy::default();
+    for item in diff.items {
+        if !item.version.changed() {
+            continue;
+        }
+        if let Some(who) = state
+            .loaded
+            .manifest
+            .items
+            .get(&item.item)
+            .and_then(|i| i.policy.sign_off.clone())
+        {
+            policy.sign_off.push((item.item.clone(), who));
+        }
+        policy
+            .bumped
+            .push((item.item, item.version.old, item.version.new));
+    }
+    Ok(policy)
+}
+
+impl Policy {
+    fn violated(&self) -> bool {
+        self.bumped.len() > 1
+    }
+
+    fn bundled_message(&self) -> String {
+        let ids: Vec<&str> = self.bumped.iter().map(|(id, ..)| id.as_str()).collect();
+        format!(
+            "this change bumps {} items ({}); one item per bump: split it into one change per item",
+            ids.len(),
+            ids.join(", ")
+        )
+    }
+
+    fn sign_off_messages(&self) -> Vec<String> {
+        self.sign_off
+            .iter()
+            .map(|(id, who)| {
+                let (old, new) = self
+                    .bumped
+                    .iter()
+                    .find(|(b, ..)| b == id)
+                    .map(|(_, o, n)| (o.clone().unwrap_or_default(), n.clone().unwrap_or_default()))
+                    .unwrap_or_default();
+                format!("{id} {old} → {new} needs sign-off by {who}")
+            })
+            .collect()
+    }
+
+    fn human(&self, paint: crate::report::Paint) -> String {
+        let mut out = String::new();
+        if self.violated() {
+            out.push_str(&format!(
+                "{} {}\n",
+                paint.red("policy"),
+                self.bundled_message()
+            ));
+        }
+        for m in self.sign_off_messages() {
+            out.push_str(&format!("{} {m}\n", paint.yellow("sign-off")));
+        }
+        out
+    }
+
+    fn github(&self) -> String {
+        let mut out = String::new();
+        if self.violated() {
+            out.push_str(&format!(
+                "::error title=vendor policy::{}\n",
+                self.bundled_message()
+            ));
+        }
+        for m in self.sign_off_messages() {
+            out.push_str(&format!("::notice title=vendor sign-off::{m}\n"));
+        }
+        out
+    }
+}
+
+/// Adds the policy verdict to `check --format json` output.
+fn with_policy_json(text: &str, policy: &Policy, asked: bool) -> String {
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(text) else {
+        return text.to_owned();
+    };
+    if asked && let Some(obj) = doc.as_object_mut() {
+        let bumped: Vec<_> = policy
+            .bumped
+            .iter()
+            .map(|(id, old, new)| serde_json::json!({"item": id, "old": old, "new": new}))
+            .collect();
+        let sign_off: Vec<_> = policy
+            .sign_off
+            .iter()
+            .map(|(id, who)| serde_json::json!({"item": id, "by": who}))
+            .collect();
+        obj.insert(
+            "policy".into(),
+            serde_json::json!({"bumped": bumped, "one_bump_per_change": !policy.violated(), "sign_off": sign_off}),
+        );
+        if policy.violated() {
+            obj.insert("in_sync".into(), serde_json::json!(false));
+        }
+    }
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    )
 }

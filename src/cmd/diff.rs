@@ -98,6 +98,12 @@ fn parse_lock(text: &str, what: &str) -> Result<Lock> {
 /// The lock as committed at `rev`, read with git from the manifest's
 /// directory.
 fn git_side(ws: &Workspace, rev: &str) -> Result<Side> {
+    lock_at(ws, rev).map(|(label, lock)| Side { label, lock })
+}
+
+/// The lock as committed at `rev` (empty if the lock is not in that
+/// commit), with a label naming it.
+pub(super) fn lock_at(ws: &Workspace, rev: &str) -> Result<(String, Lock)> {
     let dir = &ws.root;
     let prefix = git(dir, &["rev-parse", "--show-prefix"]).map_err(|e| {
         miette!(
@@ -127,17 +133,12 @@ fn git_side(ws: &Workspace, rev: &str) -> Result<Side> {
     let label = rev.to_owned();
     if git(dir, &["cat-file", "-e", &object]).is_err() {
         // Not in that commit: the lock is new.
-        return Ok(Side {
-            label,
-            lock: Lock::default(),
-        });
+        return Ok((label, Lock::default()));
     }
     let text = git(dir, &["cat-file", "blob", &object])
         .map_err(|e| miette!("cannot read {object} from git: {e}"))?;
-    Ok(Side {
-        lock: parse_lock(&text, &format!("{name} at {rev}"))?,
-        label,
-    })
+    let lock = parse_lock(&text, &format!("{name} at {rev}"))?;
+    Ok((label, lock))
 }
 
 /// Runs `git -C dir ARGS`: its stdout, or why it failed (git's message).
