@@ -17,6 +17,7 @@ pub mod install;
 pub mod lock;
 pub mod lockdiff;
 pub mod manifest;
+pub mod notes;
 pub mod pin;
 pub mod plan;
 pub mod report;

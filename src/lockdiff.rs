@@ -89,6 +89,10 @@ pub struct ItemDiff {
     pub pins: Vec<PinChange>,
     pub artifacts: Vec<ArtifactChange>,
     pub files: Vec<FileChange>,
+    /// Upstream release notes of the versions taken in, when fetched
+    /// (`crate::notes`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<crate::notes::ReleaseNote>,
 }
 
 /// A pin, by file and locator.
@@ -275,6 +279,7 @@ fn item_diff(id: &str, old: Option<&LockedItem>, new: Option<&LockedItem>) -> Op
         trust_downgrade: artifacts.iter().any(|a| a.trust_downgrade),
         retag: same_release && (moved_commit || artifacts.iter().any(|a| a.retag)),
         link: None,
+        notes: Vec::new(),
         pins: pin_changes(
             old.map_or(&[][..], |i| &i.pins),
             new.map_or(&[][..], |i| &i.pins),

@@ -46,6 +46,9 @@ pub fn run(cli: &Cli, args: &DiffArgs, ws: &Workspace, io: &mut Io<'_>) -> Resul
     };
     let mut diff = lockdiff::diff(&base.lock, &target.lock);
     diff.attach_links(&github_repos(ws));
+    if matches!(format, Format::Markdown | Format::Commit | Format::Json) {
+        attach_notes(cli, ws, io, &mut diff)?;
+    }
     let sides = Sides {
         base: &base.label,
         target: &target.label,
@@ -58,6 +61,55 @@ pub fn run(cli: &Cli, args: &DiffArgs, ws: &Workspace, io: &mut Io<'_>) -> Resul
     };
     io.print(&text)?;
     Ok(Exit::Ok)
+}
+
+/// Fetches the release notes of each bumped GitHub-release item, when
+/// online. A note that cannot be fetched is skipped with a warning: the
+/// diff stands without it.
+fn attach_notes(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, diff: &mut LockDiff) -> Result<()> {
+    let Ok(loaded) = crate::manifest::load(&ws.manifest) else {
+        return Ok(());
+    };
+    let wanted: Vec<&mut ItemDiff> = diff
+        .items
+        .iter_mut()
+        .filter(|i| i.version.old.is_some() && i.version.new.is_some() && i.version.changed())
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let Some(client) = super::client(cli, io)? else {
+        return Ok(());
+    };
+    let runtime = super::runtime()?;
+    for item_diff in wanted {
+        let Some(item) = loaded.manifest.items.get(&item_diff.item) else {
+            continue;
+        };
+        let Source::GithubRelease { repo, tag } = &item.source else {
+            continue;
+        };
+        let (Some(old), Some(new)) = (&item_diff.version.old, &item_diff.version.new) else {
+            continue;
+        };
+        let fetched = runtime.block_on(crate::notes::between(
+            &client,
+            repo,
+            &item_diff.item,
+            item,
+            tag,
+            old,
+            new,
+        ));
+        match fetched {
+            Ok(notes) => item_diff.notes = notes,
+            Err(e) => io.note(&format!(
+                "warning: release notes of {} not fetched: {e}",
+                item_diff.item
+            )),
+        }
+    }
+    Ok(())
 }
 
 /// One side of the comparison: a lock and how to name it.

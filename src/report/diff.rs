@@ -210,11 +210,33 @@ pub fn diff_markdown(diff: &LockDiff, sides: Sides<'_>) -> String {
     for item in &diff.items {
         out.push('\n');
         details_markdown(&mut out, item);
+        notes_markdown(&mut out, item);
     }
     out.push('\n');
     out.push_str(&summary(diff));
     out.push('\n');
     out
+}
+
+/// The upstream release notes of an item, collapsed.
+fn notes_markdown(out: &mut String, item: &ItemDiff) {
+    if item.notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n<details><summary>Release notes of <code>{}</code> ({})</summary>\n",
+        item.item,
+        item.notes.len()
+    );
+    for note in &item.notes {
+        let _ = writeln!(out, "#### [{}]({})\n", note.tag, note.url);
+        for line in &note.summary {
+            let _ = writeln!(out, "> {line}");
+        }
+        out.push('\n');
+    }
+    out.push_str("</details>\n");
 }
 
 /// `HEAD` as code, a phrase like `the working tree` as it is.
@@ -399,6 +421,13 @@ pub fn diff_commit(item: &ItemDiff, smoke: Option<SmokeEvidence<'_>>) -> String 
     out.push_str("\n\n");
     if let Some(link) = &item.link {
         let _ = writeln!(out, "Changelog: see {link}\n");
+    }
+    for note in &item.notes {
+        let _ = writeln!(out, "{} ({}):", note.tag, note.url);
+        for line in &note.summary {
+            let _ = writeln!(out, "    {line}");
+        }
+        out.push('\n');
     }
     let warnings = warnings(item);
     if !warnings.is_empty() {

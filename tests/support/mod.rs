@@ -8,6 +8,7 @@
 
 pub mod tree;
 
+#[allow(unused_imports)] // each test binary uses a different part
 pub use tree::{Output, Tree};
 
 /// The repository's own example, as `Tree::example()` copies it.
