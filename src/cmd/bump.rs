@@ -13,37 +13,58 @@ use super::{Exit, Io, Workspace};
 
 pub fn run(cli: &Cli, args: &BumpArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
     bump(cli, ws, io, &args.item, &args.new_version)?;
-    finish(cli, ws, io, &args.item, args.apply)
+    finish(cli, ws, io, std::slice::from_ref(&args.item), args.apply)
 }
 
 /// Checks upstream and rewrites the manifest; nothing is written when a
 /// check fails.
 pub fn bump(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, id: &str, version: &str) -> Result<()> {
+    bump_all(cli, ws, io, &[(id.to_owned(), version.to_owned())])
+}
+
+/// Several bumps at once, all or nothing: every version is checked
+/// upstream before the manifest is written, once.
+pub fn bump_all(
+    cli: &Cli,
+    ws: &Workspace,
+    io: &mut Io<'_>,
+    bumps: &[(String, String)],
+) -> Result<()> {
     let loaded = super::load_manifest(ws, false)?;
-    super::known_items(&loaded.manifest, &[id.to_owned()])?;
-    let Some(item) = loaded.manifest.items.get(id) else {
-        return Ok(());
-    };
-    if item.version == version {
-        io.note(&format!("{id} is already at {version}"));
-        return Ok(());
-    }
-    let mut wanted = item.clone();
-    wanted.version = version.to_owned();
-    verify_upstream(cli, ws, io, id, &wanted)?;
-    let text = updates::set_version(&loaded.source.text, id, version)?;
-    crate::fsx::write_atomic(&ws.manifest, text.as_bytes(), None)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot write {}", ws.manifest.display()))?;
-    io.note(&format!(
-        "{id}: {} → {version} in {}",
-        item.version,
-        ws.manifest.display()
-    ));
-    if let Some(who) = &item.policy.sign_off {
-        io.note(&format!(
-            "{id} requires sign-off by {who}; keep this bump in a change of its own"
+    let ids: Vec<String> = bumps.iter().map(|(id, _)| id.clone()).collect();
+    super::known_items(&loaded.manifest, &ids)?;
+    let mut text = loaded.source.text.to_string();
+    let mut notes = Vec::new();
+    for (id, version) in bumps {
+        let Some(item) = loaded.manifest.items.get(id) else {
+            continue;
+        };
+        if item.version == *version {
+            notes.push(format!("{id} is already at {version}"));
+            continue;
+        }
+        let mut wanted = item.clone();
+        wanted.version = version.clone();
+        verify_upstream(cli, ws, io, id, &wanted)?;
+        text = updates::set_version(&text, id, version)?;
+        notes.push(format!(
+            "{id}: {} → {version} in {}",
+            item.version,
+            ws.manifest.display()
         ));
+        if let Some(who) = &item.policy.sign_off {
+            notes.push(format!(
+                "{id} requires sign-off by {who}; keep this bump in a change of its own"
+            ));
+        }
+    }
+    if text != *loaded.source.text {
+        crate::fsx::write_atomic(&ws.manifest, text.as_bytes(), None)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write {}", ws.manifest.display()))?;
+    }
+    for note in notes {
+        io.note(&note);
     }
     Ok(())
 }
@@ -92,16 +113,22 @@ fn verify_upstream(
         })
 }
 
-/// Prints the plan for the bumped item, or applies it.
-pub fn finish(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, id: &str, apply: bool) -> Result<Exit> {
+/// Prints the plan for the bumped items, or applies it.
+pub fn finish(
+    cli: &Cli,
+    ws: &Workspace,
+    io: &mut Io<'_>,
+    ids: &[String],
+    apply: bool,
+) -> Result<Exit> {
     if apply {
         let args = ApplyArgs {
-            targets: vec![id.to_owned()],
+            targets: ids.to_vec(),
         };
         return super::apply::run(cli, &args, ws, io);
     }
     let args = PlanArgs {
-        items: vec![id.to_owned()],
+        items: ids.to_vec(),
         detailed_exitcode: false,
         out: None,
     };

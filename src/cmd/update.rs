@@ -11,12 +11,24 @@ use super::{Exit, Io, Workspace};
 pub fn run(cli: &Cli, args: &UpdateArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
     let rows = super::outdated::rows(cli, ws, io, &args.items)?;
     let updates: Vec<(String, String, String)> = rows
-        .into_iter()
+        .iter()
         .filter(|r| r.status == Status::Update)
-        .filter_map(|r| Some((r.id, r.wanted, r.newest_allowed?)))
+        .filter_map(|r| Some((r.id.clone(), r.wanted.clone(), r.newest_allowed.clone()?)))
         .collect();
     let Some(first) = updates.first() else {
-        io.print("Everything is up to date.\n")?;
+        let manual: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.status == Status::Manual)
+            .map(|r| r.id.as_str())
+            .collect();
+        if manual.is_empty() {
+            io.print("Everything is up to date.\n")?;
+        } else {
+            io.print(&format!(
+                "No updates found; not checked (manual sources): {}.\n",
+                manual.join(", ")
+            ))?;
+        }
         return Ok(Exit::Ok);
     };
     let take = if args.all {
@@ -24,12 +36,16 @@ pub fn run(cli: &Cli, args: &UpdateArgs, ws: &Workspace, io: &mut Io<'_>) -> Res
     } else {
         std::slice::from_ref(first)
     };
-    for (id, old, new) in take {
-        if args.dry_run {
+    if args.dry_run {
+        for (id, old, new) in take {
             io.print(&format!("would bump {id} {old} → {new}\n"))?;
-        } else {
-            super::bump::bump(cli, ws, io, id, new)?;
         }
+    } else {
+        let bumps: Vec<(String, String)> = take
+            .iter()
+            .map(|(id, _, new)| (id.clone(), new.clone()))
+            .collect();
+        super::bump::bump_all(cli, ws, io, &bumps)?;
     }
     let rest: Vec<&str> = updates[take.len()..]
         .iter()
@@ -44,15 +60,6 @@ pub fn run(cli: &Cli, args: &UpdateArgs, ws: &Workspace, io: &mut Io<'_>) -> Res
     if args.dry_run {
         return Ok(Exit::Changes);
     }
-    match take {
-        [(id, ..)] => super::bump::finish(cli, ws, io, id, args.apply),
-        _ => {
-            let plan = crate::cli::PlanArgs {
-                items: take.iter().map(|(id, ..)| id.clone()).collect(),
-                detailed_exitcode: false,
-                out: None,
-            };
-            super::plan::run(cli, &plan, ws, io)
-        }
-    }
+    let ids: Vec<String> = take.iter().map(|(id, ..)| id.clone()).collect();
+    super::bump::finish(cli, ws, io, &ids, args.apply)
 }
