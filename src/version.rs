@@ -99,12 +99,13 @@ const PRERELEASE_GROUP: &str = "prerelease";
 
 impl Scheme {
     /// The scheme a manifest `versioning` value names.
-    pub fn from_versioning(versioning: Versioning) -> Scheme {
-        match versioning {
+    pub fn from_versioning(versioning: &Versioning) -> Result<Scheme, VersionError> {
+        Ok(match versioning {
             Versioning::Semver => Scheme::Semver,
             Versioning::Date => Scheme::Date,
             Versioning::Loose => Scheme::Loose,
-        }
+            Versioning::Regex(pattern) => Scheme::regex(pattern)?,
+        })
     }
 
     /// The item's scheme: its `versioning`, else inferred: `date` for APT
@@ -112,8 +113,14 @@ impl Scheme {
     /// without a pre-release part (`6.8.0-45-generic` parses as one but is
     /// not meant as one), `loose` otherwise.
     pub fn default_for(item: &Item) -> Scheme {
-        if let Some(versioning) = item.versioning {
-            return Scheme::from_versioning(versioning);
+        // A bad regex is reported by `validate`; here it falls back to the
+        // inferred scheme.
+        if let Some(scheme) = item
+            .versioning
+            .as_ref()
+            .and_then(|v| Scheme::from_versioning(v).ok())
+        {
+            return scheme;
         }
         if matches!(item.source, Source::AptSnapshot { .. }) {
             return Scheme::Date;
@@ -1467,5 +1474,27 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod manifest_tests {
+    use super::*;
+
+    #[test]
+    fn a_regex_versioning_from_the_manifest_orders_versions() {
+        let yaml = "version: fw-2024.03\nsource: {type: manual}\nversioning: {regex: 'fw-(?P<major>\\d+)\\.(?P<minor>\\d+)'}\n";
+        let item: Item = serde_yaml::from_str(yaml).expect("an item");
+        let scheme = Scheme::default_for(&item);
+        assert!(matches!(scheme, Scheme::Regex(_)), "{scheme}");
+        let parse = |s: &str| scheme.parse(s).expect("parses");
+        assert!(parse("fw-2024.03") < parse("fw-2024.10"));
+        assert!(parse("fw-2023.12") < parse("fw-2024.03"));
+        let tags = ["fw-2023.12", "fw-2024.10", "fw-2024.03", "latest"].map(String::from);
+        let found = newest(&tags, "{version}", &Vars::new(), &scheme, None, false);
+        assert_eq!(
+            found.overall.as_ref().map(Version::as_str),
+            Some("fw-2024.10")
+        );
     }
 }

@@ -32,8 +32,14 @@ pub struct Item {
     pub version: String,
     /// Where the item comes from.
     pub source: Source,
-    /// How versions are compared when looking for updates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// How versions are compared when looking for updates: `semver`,
+    /// `date`, `loose`, or `{regex: PATTERN}`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "serde_yaml::with::singleton_map"
+    )]
+    #[schemars(with = "Option<Versioning>")]
     pub versioning: Option<Versioning>,
     /// Which upstream versions `outdated`/`update` may take, e.g. `~3.3` or `>=3, <4`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,7 +125,7 @@ fn is_default_tag(s: &str) -> bool {
 }
 
 /// Version schemes for comparing upstream versions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Versioning {
     /// Semantic versions, optional `v` prefix and build metadata (`v1.30.4+k3s1`).
@@ -128,6 +134,10 @@ pub enum Versioning {
     Date,
     /// Dotted numbers with suffixes (`6.8.0-45-generic`).
     Loose,
+    /// A regex matching the whole version: its named groups `major`,
+    /// `minor`, `patch`, `build` (or, without those, every group) are
+    /// compared as numbers in order; a `prerelease` group marks pre-releases.
+    Regex(String),
 }
 
 /// A file taken from the source, for each platform.

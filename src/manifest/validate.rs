@@ -176,6 +176,8 @@ impl Checker<'_> {
         if let Some(smoke) = &item.smoke {
             self.smoke(&base.key("smoke"), smoke, platforms);
         }
+        self.versioning(&base, item);
+        self.constraint(&base, item);
         if let Some(sign_off) = &item.policy.sign_off
             && sign_off.trim().is_empty()
         {
@@ -573,6 +575,35 @@ impl Checker<'_> {
         self.pin_locators(path, pin);
         if let Some(value) = &pin.value {
             self.pin_value(&path.key("value"), value);
+        }
+    }
+
+    /// A regex versioning scheme compiles and has a group to compare.
+    fn versioning(&mut self, base: &NodePath, item: &Item) {
+        let Some(versioning) = &item.versioning else {
+            return;
+        };
+        if let Err(err) = crate::version::Scheme::from_versioning(versioning) {
+            let path = base.key("versioning").key("regex");
+            let problem = self
+                .at(codes::INVALID_REGEX, err.to_string(), &path, Part::Value)
+                .help("a versioning regex matches a whole version, with named groups such as `major`, `minor`, `patch`");
+            self.out.push(problem);
+        }
+    }
+
+    /// The update constraint parses in the item's versioning scheme.
+    fn constraint(&mut self, base: &NodePath, item: &Item) {
+        let Some(constraint) = &item.constraint else {
+            return;
+        };
+        let scheme = crate::version::Scheme::default_for(item);
+        if let Err(err) = crate::version::Constraint::parse(constraint, &scheme) {
+            let path = base.key("constraint");
+            let problem = self
+                .at(codes::INVALID_VALUE, err.to_string(), &path, Part::Value)
+                .help("e.g. `~3.3`, `^1.30`, `>=3.3, <4`, `3.3.*`");
+            self.out.push(problem);
         }
     }
 
