@@ -409,6 +409,15 @@ impl Explainer<'_> {
         self.push(problem);
     }
 
+    /// The alternatives of the `anyOf`/`oneOf` at `schema_path`.
+    fn branches(&self, schema_path: &str) -> Vec<Value> {
+        self.schema
+            .pointer(schema_path)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// `anyOf` as schemars writes `Option<T>`: `[T, {type: null}]`. The
     /// value is not null (or it would be valid), so explain why it is not
     /// a `T`.
@@ -420,12 +429,7 @@ impl Explainer<'_> {
         context: &[Vec<ValidationError<'static>>],
         error: &ValidationError<'_>,
     ) {
-        let branches = self
-            .schema
-            .pointer(schema_path)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let branches = self.branches(schema_path);
         let non_null: Vec<usize> = branches
             .iter()
             .enumerate()
@@ -452,12 +456,7 @@ impl Explainer<'_> {
         context: &[Vec<ValidationError<'static>>],
         error: &ValidationError<'_>,
     ) {
-        let branches = self
-            .schema
-            .pointer(schema_path)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let branches = self.branches(schema_path);
         let forms = Forms::of(&branches);
         if let Some(tag) = tag_key(&branches) {
             self.tagged(path, instance, &tag, &forms, context);
