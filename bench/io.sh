@@ -5,7 +5,8 @@
 #          of 5 MiB, against `openssl dgst -sha256` on the same files.
 #   apply  `vendor apply` of 8 × 64 MiB tar.gz assets from a loopback
 #          server (download, sha256, extract, install), against 8 parallel
-#          `curl` + `sha256sum` + `tar xzf`; peak RSS from /usr/bin/time.
+#          `curl` + `sha256sum` + `tar xzf`, and 8 parallel `dotslash --
+#          fetch` when dotslash is on PATH; peak RSS from /usr/bin/time.
 #
 #   bash bench/io.sh [hash|apply]...      (default: both)
 #
@@ -169,7 +170,36 @@ apply_section() {
     done
     wait
   }
-  export -f vendor_apply curl_peer
+  # DotSlash, when installed: one file per archive, fetched in parallel
+  # (download, sha256, extract, cache), cold cache each run.
+  for i in $(seq 1 8); do
+    digest=$(sha256sum "$up/p$i.tar.gz" | cut -d' ' -f1)
+    size=$(stat -c %s "$up/p$i.tar.gz")
+    cat > "$work/ds-$i" <<JSON
+#!/usr/bin/env dotslash
+{
+  "name": "tool-$i",
+  "platforms": {
+    "linux-x86_64": {
+      "size": $size,
+      "hash": "sha256",
+      "digest": "$digest",
+      "format": "tar.gz",
+      "path": "p$i/bin/tool",
+      "providers": [{"url": "http://127.0.0.1:$port/p$i.tar.gz"}]
+    }
+  }
+}
+JSON
+  done
+  dotslash_peer() {
+    rm -rf "$work/ds-cache"
+    for i in $(seq 1 8); do
+      DOTSLASH_CACHE="$work/ds-cache" dotslash -- fetch "$work/ds-$i" >/dev/null &
+    done
+    wait
+  }
+  export -f vendor_apply curl_peer dotslash_peer
   export vendor tree work port
 
   local v c d="" rss
@@ -180,6 +210,10 @@ apply_section() {
   echo "|---|---|---|"
   echo "| vendor apply | ${v} s | 1.00 |"
   echo "| 8 × (curl + sha256sum + tar xzf), parallel | ${c} s | $(ratio "$c" "$v") |"
+  if command -v dotslash >/dev/null; then
+    d=$(best_of 3 bash -c dotslash_peer)
+    echo "| 8 × dotslash -- fetch, parallel | ${d} s | $(ratio "$d" "$v") |"
+  fi
   echo
   echo "Peak RSS of vendor apply: $((rss / 1024)) MiB"
   echo
