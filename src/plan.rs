@@ -523,19 +523,13 @@ pub fn item_vars<'a>(id: &'a str, item: &Item) -> Vars<'a> {
     let mut vars = Vars::new()
         .with("item", id)
         .with("version", item.version.clone());
-    let tag = match &item.source {
-        Source::GithubRelease { tag, .. } => Vars::new()
-            .with("item", id)
-            .with("version", item.version.clone())
-            .expand(tag)
-            .ok(),
-        Source::GithubFiles { git_ref, .. } => Vars::new()
-            .with("item", id)
-            .with("version", item.version.clone())
-            .expand(git_ref)
-            .ok(),
+    // The tag template sees the same `item` and `version` (not `tag`).
+    let template = match &item.source {
+        Source::GithubRelease { tag, .. } => Some(tag),
+        Source::GithubFiles { git_ref, .. } => Some(git_ref),
         _ => None,
     };
+    let tag = template.and_then(|t| vars.expand(t).ok());
     vars.set("tag", tag.unwrap_or_else(|| item.version.clone()));
     vars
 }
