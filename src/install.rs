@@ -166,8 +166,9 @@ pub fn stage_item(
     stage: &Path,
 ) -> Result<Vec<StagedFile>> {
     let vars = item_vars(id, item);
-    let mut out = Vec::new();
-    for (n, inst) in asset_instances(&vars, item).iter().enumerate() {
+    let instances = asset_instances(&vars, item);
+    let mut jobs = Vec::new();
+    for (n, inst) in instances.iter().enumerate() {
         let name = instance_name(item, inst).unwrap_or_default();
         let platform = inst.platform.map(str::to_owned);
         let Some(f) = fetched
@@ -181,14 +182,54 @@ pub fn stage_item(
                 platform.map(|p| format!(" for {p}")).unwrap_or_default()
             ));
         };
+        jobs.push((n, inst, f));
+    }
+    // Extraction is CPU-bound (decompression and hashing): spread the
+    // assets over the cores, keeping their order in the result.
+    let stage_one = |&(n, inst, f): &(usize, &AssetInstance<'_>, &Fetched)| -> Result<Vec<StagedFile>> {
         let dir = stage.join(format!("{n}"));
         std::fs::create_dir_all(&dir)
             .into_diagnostic()
             .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
         let source = named_source(f, &stage.join(format!("{n}.src")))?;
-        let files = stage_instance(inst, f, &source, &dir)
-            .wrap_err_with(|| format!("{id}: cannot install {}", f.artifact.name))?;
-        out.extend(files);
+        stage_instance(inst, f, &source, &dir)
+            .wrap_err_with(|| format!("{id}: cannot install {}", f.artifact.name))
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len());
+    let results: Vec<Result<Vec<StagedFile>>> = if workers <= 1 {
+        jobs.iter().map(stage_one).collect()
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut done: Vec<(usize, Result<Vec<StagedFile>>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(job) = jobs.get(i) else { break };
+                            mine.push((i, stage_one(job)));
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        done.sort_by_key(|(i, _)| *i);
+        if done.len() != jobs.len() {
+            return Err(miette!("{id}: staging stopped unexpectedly"));
+        }
+        done.into_iter().map(|(_, r)| r).collect()
+    };
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
     }
     Ok(out)
 }
