@@ -186,15 +186,16 @@ pub fn stage_item(
     }
     // Extraction is CPU-bound (decompression and hashing): spread the
     // assets over the cores, keeping their order in the result.
-    let stage_one = |&(n, inst, f): &(usize, &AssetInstance<'_>, &Fetched)| -> Result<Vec<StagedFile>> {
-        let dir = stage.join(format!("{n}"));
-        std::fs::create_dir_all(&dir)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
-        let source = named_source(f, &stage.join(format!("{n}.src")))?;
-        stage_instance(inst, f, &source, &dir)
-            .wrap_err_with(|| format!("{id}: cannot install {}", f.artifact.name))
-    };
+    let stage_one =
+        |&(n, inst, f): &(usize, &AssetInstance<'_>, &Fetched)| -> Result<Vec<StagedFile>> {
+            let dir = stage.join(format!("{n}"));
+            std::fs::create_dir_all(&dir)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+            let source = named_source(f, &stage.join(format!("{n}.src")))?;
+            stage_instance(inst, f, &source, &dir)
+                .wrap_err_with(|| format!("{id}: cannot install {}", f.artifact.name))
+        };
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(jobs.len());
