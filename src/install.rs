@@ -196,38 +196,7 @@ pub fn stage_item(
             stage_instance(inst, f, &source, &dir)
                 .wrap_err_with(|| format!("{id}: cannot install {}", f.artifact.name))
         };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len());
-    let results: Vec<Result<Vec<StagedFile>>> = if workers <= 1 {
-        jobs.iter().map(stage_one).collect()
-    } else {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut done: Vec<(usize, Result<Vec<StagedFile>>)> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(job) = jobs.get(i) else { break };
-                            mine.push((i, stage_one(job)));
-                        }
-                        mine
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        done.sort_by_key(|(i, _)| *i);
-        if done.len() != jobs.len() {
-            return Err(miette!("{id}: staging stopped unexpectedly"));
-        }
-        done.into_iter().map(|(_, r)| r).collect()
-    };
+    let results = crate::par::map(&jobs, stage_one);
     let mut out = Vec::new();
     for r in results {
         out.extend(r?);

@@ -18,6 +18,7 @@ pub mod lock;
 pub mod lockdiff;
 pub mod manifest;
 pub mod notes;
+pub mod par;
 pub mod pin;
 pub mod plan;
 pub mod report;

@@ -853,45 +853,7 @@ fn inspect_installed(root: &Path, files: &[(usize, &lock::InstalledFile)]) -> Ve
             mode: None,
         },
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(paths.len());
-    if workers <= 1 {
-        return paths.iter().map(inspect).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<Installed>> = (0..paths.len()).map(|_| None).collect();
-    let chunks: Vec<Vec<(usize, Installed)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(path) = paths.get(i) else { break };
-                        done.push((i, inspect(path)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    for (i, r) in chunks.into_iter().flatten() {
-        results[i] = Some(r);
-    }
-    results
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or(Installed {
-                sha256: None,
-                mode: None,
-            })
-        })
-        .collect()
+    crate::par::map(&paths, inspect)
 }
 
 /// A unified diff with `a/` and `b/` headers and three lines of context.
