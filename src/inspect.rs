@@ -1,0 +1,1 @@
+//! Binary inspection (placeholder; being written).

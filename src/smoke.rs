@@ -1,0 +1,1 @@
+//! Smoke checks (placeholder; being written).
