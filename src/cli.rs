@@ -133,6 +133,11 @@ pub struct CheckArgs {
     /// Also require every artifact to be installed.
     #[arg(long)]
     pub installed: bool,
+    /// Also ask upstream whether what the lock recorded still holds: a tag
+    /// moved to another commit, an asset replaced or removed under the same
+    /// tag (needs the network).
+    #[arg(long)]
+    pub upstream: bool,
     /// Also apply the change policy against this git revision: one bump per
     /// change, and name who must sign off.
     #[arg(long, value_name = "REV")]

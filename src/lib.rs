@@ -29,5 +29,6 @@ pub mod smoke;
 pub mod source;
 pub mod template;
 pub mod updates;
+pub mod upstream;
 pub mod version;
 pub mod yaml;

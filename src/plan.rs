@@ -42,6 +42,15 @@ pub enum Drift {
     NotInstalled { path: String },
     /// A lock entry or installed file without a manifest item.
     Orphan { what: String },
+    /// Upstream changed what the lock recorded (`check --upstream`): a
+    /// moved tag, a replaced or missing asset, a missing release.
+    UpstreamChanged {
+        /// `retagged`, `asset-changed`, `asset-missing` or `release-missing`.
+        change: String,
+        subject: String,
+        found: String,
+        expected: String,
+    },
 }
 
 impl Drift {
@@ -52,6 +61,7 @@ impl Drift {
             Drift::ArtifactDrift { .. } => "artifact-drift",
             Drift::NotInstalled { .. } => "not-installed",
             Drift::Orphan { .. } => "orphan",
+            Drift::UpstreamChanged { .. } => "upstream-changed",
         }
     }
 }

@@ -2,17 +2,20 @@
 
 use std::collections::BTreeMap;
 
-use miette::Result;
+use miette::{IntoDiagnostic, Result, WrapErr};
 
 use crate::cli::{CheckArgs, Cli, Format};
 use crate::manifest::{Loaded, Part, PathSeg};
 use crate::report;
 
-use super::{Exit, Io, Workspace, format};
+use super::{Exit, Io, UsageError, Workspace, format};
 
 pub fn run(cli: &Cli, args: &CheckArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
     let format = format(cli, &[Format::Human, Format::Json, Format::Github])?;
-    let state = super::plan::compute(ws, &args.items)?;
+    let mut state = super::plan::compute(ws, &args.items)?;
+    if args.upstream {
+        upstream(cli, io, &mut state)?;
+    }
     let plan = &state.planned.plan;
     let findings = plan.check_findings(args.installed);
     let items = plan.items.iter().filter(|i| i.wanted.is_some()).count();
@@ -57,6 +60,39 @@ pub fn run(cli: &Cli, args: &CheckArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
     } else {
         Exit::Changes
     })
+}
+
+/// Re-reads upstream for every planned item that has a lock entry and
+/// adds what changed to the item's drift.
+fn upstream(cli: &Cli, io: &mut Io<'_>, state: &mut super::plan::State) -> Result<()> {
+    let Some(client) = super::client(cli, io)? else {
+        return Err(UsageError(
+            "`check --upstream` asks upstream, which --offline and --frozen forbid".into(),
+        )
+        .into());
+    };
+    let scratch = tempfile::tempdir()
+        .into_diagnostic()
+        .wrap_err("cannot create a scratch directory")?;
+    let runtime = super::runtime()?;
+    let manifest = &state.loaded.manifest;
+    let lock = &state.lock;
+    for plan in &mut state.planned.plan.items {
+        let (Some(item), Some(locked)) = (manifest.items.get(&plan.id), lock.items.get(&plan.id))
+        else {
+            continue;
+        };
+        let found = runtime
+            .block_on(crate::upstream::recheck(
+                &client,
+                item,
+                locked,
+                scratch.path(),
+            ))
+            .map_err(|e| e.wrap_err(format!("{}: cannot re-check upstream", plan.id)))?;
+        plan.drift.extend(found);
+    }
+    Ok(())
 }
 
 /// The line of each item's key in the manifest.

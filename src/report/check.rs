@@ -16,7 +16,9 @@ fn location(d: &Drift) -> (Option<&str>, Option<usize>) {
     match d {
         Drift::PinDrift { file, line, .. } => (Some(file), Some(*line)),
         Drift::ArtifactDrift { path, .. } | Drift::NotInstalled { path } => (Some(path), None),
-        Drift::LockOutdated { .. } | Drift::Orphan { .. } => (None, None),
+        Drift::LockOutdated { .. } | Drift::Orphan { .. } | Drift::UpstreamChanged { .. } => {
+            (None, None)
+        }
     }
 }
 
@@ -74,7 +76,7 @@ pub fn check_github(
     for (item, d) in findings {
         let mut props = Vec::new();
         let (file, line) = match (location(d), d) {
-            ((None, None), Drift::LockOutdated { .. }) => {
+            ((None, None), Drift::LockOutdated { .. } | Drift::UpstreamChanged { .. }) => {
                 (Some(manifest.file), manifest.lines.get(&item.id).copied())
             }
             (found, _) => found,

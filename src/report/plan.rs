@@ -228,6 +228,26 @@ pub fn drift_text(d: &Drift) -> String {
         } => format!("{path}: {what} is {found}, expected {expected}"),
         Drift::NotInstalled { path } => format!("{path} is not installed"),
         Drift::Orphan { what } => what.clone(),
+        Drift::UpstreamChanged {
+            change,
+            subject,
+            found,
+            expected,
+        } => format!(
+            "{}: upstream now has {found}, the lock has {expected}",
+            upstream_subject(change, subject)
+        ),
+    }
+}
+
+/// What an upstream change is about, in words.
+fn upstream_subject(change: &str, subject: &str) -> String {
+    match change {
+        "retagged" => format!("{subject} was re-tagged"),
+        "asset-changed" => format!("{subject} changed under the same tag"),
+        "asset-missing" => format!("{subject} disappeared upstream"),
+        "release-missing" => format!("{subject} disappeared"),
+        _ => subject.to_owned(),
     }
 }
 

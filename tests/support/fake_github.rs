@@ -316,6 +316,27 @@ impl FakeGithub {
         self
     }
 
+    /// Points an existing tag (or branch) at another commit: a re-tag.
+    pub fn move_tag(&self, repo: &str, name: &str, sha: &str) -> &Self {
+        let mut state = self.state();
+        let repo = state.repo_mut(repo);
+        for (tag, target) in repo.tags.iter_mut().chain(repo.branches.iter_mut()) {
+            if tag == name {
+                *target = sha.to_owned();
+            }
+        }
+        self
+    }
+
+    /// Deletes every release tagged `tag` (the tag itself stays).
+    pub fn delete_release(&self, repo: &str, tag: &str) -> &Self {
+        self.state()
+            .repo_mut(repo)
+            .releases
+            .retain(|r| r.release.tag != tag);
+        self
+    }
+
     /// Adds a branch pointing at `sha` (resolvable, not listed as a tag).
     pub fn branch(&self, repo: &str, name: &str, sha: &str) -> &Self {
         self.state()
@@ -340,6 +361,12 @@ impl FakeGithub {
             .static_files
             .insert(path.to_owned(), bytes.into());
         format!("{}{path}", self.url)
+    }
+
+    /// Stops serving the file at `path` (404 from now on).
+    pub fn delete_file(&self, path: &str) -> &Self {
+        self.state().static_files.remove(path);
+        self
     }
 
     /// Injects `fault` into every request for `path` (decoded, no query).

@@ -1,0 +1,232 @@
+//! `check --upstream`: asks upstream again about what the lock recorded
+//! and reports what moved under a version that should never move: a tag
+//! pointing to another commit, an asset replaced under the same tag (new
+//! digest or size), an asset or a whole release that disappeared.
+//!
+//! Metadata is enough for GitHub releases that publish digests and for
+//! files at a locked commit (a commit's content cannot change). Only
+//! artifacts with nothing else to compare (plain URLs, release assets
+//! without a digest) are downloaded, into a scratch file, and hashed.
+
+use std::path::Path;
+
+use miette::{IntoDiagnostic, Result};
+
+use crate::fetch::{Client, FetchError};
+use crate::lock::{Artifact, LockedItem};
+use crate::manifest::model::{Item, Source};
+use crate::plan::Drift;
+use crate::source::github::{self, GithubError};
+
+/// What changed upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The locked tag or ref now points to another commit.
+    Retagged,
+    /// An asset's bytes (digest or size) changed under the same tag.
+    AssetChanged,
+    /// A locked asset is gone.
+    AssetMissing,
+    /// The locked release, tag or snapshot is gone.
+    ReleaseMissing,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Retagged => "retagged",
+            Change::AssetChanged => "asset-changed",
+            Change::AssetMissing => "asset-missing",
+            Change::ReleaseMissing => "release-missing",
+        }
+    }
+}
+
+fn drift(change: Change, subject: &str, found: String, expected: String) -> Drift {
+    Drift::UpstreamChanged {
+        change: change.as_str().to_owned(),
+        subject: subject.to_owned(),
+        found,
+        expected,
+    }
+}
+
+/// Re-reads upstream for the locked entry of `item`. `scratch` is a
+/// directory for the downloads that cannot be avoided.
+pub async fn recheck(
+    client: &Client,
+    item: &Item,
+    locked: &LockedItem,
+    scratch: &Path,
+) -> Result<Vec<Drift>> {
+    let tag = locked
+        .resolved
+        .as_ref()
+        .and_then(|r| r.tag.clone())
+        .unwrap_or_else(|| locked.version.clone());
+    let commit = locked.resolved.as_ref().and_then(|r| r.commit.as_deref());
+    let mut out = Vec::new();
+    match &item.source {
+        Source::GithubRelease { repo, .. } => {
+            let release = match github::release_by_tag(client, repo, &tag).await {
+                Ok(r) => r,
+                Err(GithubError::ReleaseNotFound { .. }) => {
+                    out.push(drift(
+                        Change::ReleaseMissing,
+                        &format!("release {tag} of {repo}"),
+                        "no such release".into(),
+                        "the locked release".into(),
+                    ));
+                    return Ok(out);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            retagged(client, repo, &tag, commit, &mut out).await?;
+            for a in &locked.artifacts {
+                let Some(asset) = release.asset(&a.name) else {
+                    out.push(drift(
+                        Change::AssetMissing,
+                        &a.name,
+                        format!("release {tag} no longer has it"),
+                        format!("sha256 {}", a.sha256),
+                    ));
+                    continue;
+                };
+                let subject = format!("{} (tag {tag})", a.name);
+                match asset.sha256() {
+                    Some(digest) if digest != a.sha256 => out.push(drift(
+                        Change::AssetChanged,
+                        &subject,
+                        format!("sha256 {digest}"),
+                        format!("sha256 {}", a.sha256),
+                    )),
+                    _ if asset.size != a.size => out.push(drift(
+                        Change::AssetChanged,
+                        &subject,
+                        format!("{} bytes", asset.size),
+                        format!("{} bytes", a.size),
+                    )),
+                    Some(_) => {}
+                    // No digest and the same size: only the bytes can tell.
+                    None => {
+                        out.extend(download_and_compare(client, a, &tag, scratch, false).await?)
+                    }
+                }
+            }
+        }
+        Source::GithubFiles { repo, .. } => {
+            // Files are locked at a commit, whose content cannot change;
+            // only the ref can move.
+            match github::commit_for_ref(client, repo, &tag).await {
+                Err(GithubError::RefNotFound { .. }) => out.push(drift(
+                    Change::ReleaseMissing,
+                    &format!("ref {tag} of {repo}"),
+                    "no such ref".into(),
+                    commit.map_or_else(|| "the locked ref".into(), |c| format!("commit {c}")),
+                )),
+                Err(e) => return Err(e.into()),
+                Ok(now) => {
+                    if let Some(locked) = commit
+                        && now != locked
+                    {
+                        out.push(retag(repo, &tag, &now, locked));
+                    }
+                }
+            }
+        }
+        Source::Url { allow_http } => {
+            for a in &locked.artifacts {
+                out.extend(download_and_compare(client, a, &tag, scratch, *allow_http).await?);
+            }
+        }
+        Source::AptSnapshot { url: Some(base) } => {
+            let url = format!("{}/{}/", base.trim_end_matches('/'), locked.version);
+            match client.get_small(&url, 16 << 20, false).await {
+                Ok(_) => {}
+                Err(FetchError::NotFound { .. }) => out.push(drift(
+                    Change::ReleaseMissing,
+                    &format!("snapshot {}", locked.version),
+                    format!("{url} is not found"),
+                    "the locked snapshot".into(),
+                )),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Source::AptSnapshot { url: None } | Source::Manual => {}
+    }
+    Ok(out)
+}
+
+fn retag(repo: &str, tag: &str, now: &str, locked: &str) -> Drift {
+    drift(
+        Change::Retagged,
+        &format!("{tag} of {repo}"),
+        format!("commit {now}"),
+        format!("commit {locked}"),
+    )
+}
+
+async fn retagged(
+    client: &Client,
+    repo: &str,
+    tag: &str,
+    locked: Option<&str>,
+    out: &mut Vec<Drift>,
+) -> Result<()> {
+    let Some(locked) = locked else {
+        return Ok(());
+    };
+    match github::commit_for_ref(client, repo, tag).await {
+        Ok(now) if now != locked => out.push(retag(repo, tag, &now, locked)),
+        Ok(_) => {}
+        Err(GithubError::RefNotFound { .. }) => out.push(drift(
+            Change::ReleaseMissing,
+            &format!("tag {tag} of {repo}"),
+            "no such tag".into(),
+            format!("commit {locked}"),
+        )),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// Downloads a locked artifact into `scratch` and compares its hash and
+/// size with the lock's.
+async fn download_and_compare(
+    client: &Client,
+    a: &Artifact,
+    tag: &str,
+    scratch: &Path,
+    allow_http: bool,
+) -> Result<Option<Drift>> {
+    let tmp = tempfile::NamedTempFile::new_in(scratch).into_diagnostic()?;
+    let got = if a.url.starts_with(&client.config().api_url) {
+        client
+            .download_api(&a.url, crate::fetch::ACCEPT_RAW, tmp.path(), None, &a.name)
+            .await
+    } else {
+        client
+            .download(&a.url, tmp.path(), None, allow_http, &a.name)
+            .await
+    };
+    let got = match got {
+        Ok(got) => got,
+        Err(FetchError::NotFound { .. }) => {
+            return Ok(Some(drift(
+                Change::AssetMissing,
+                &a.name,
+                format!("{} is not found", a.url),
+                format!("sha256 {}", a.sha256),
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok((got.sha256 != a.sha256 || got.size != a.size).then(|| {
+        drift(
+            Change::AssetChanged,
+            &format!("{} (tag {tag})", a.name),
+            format!("sha256 {}, {} bytes", got.sha256, got.size),
+            format!("sha256 {}, {} bytes", a.sha256, a.size),
+        )
+    }))
+}
