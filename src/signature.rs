@@ -1,1 +1,1280 @@
-//! Signature verification (placeholder; being written).
+//! Detached signatures over downloaded files, verified offline with a public
+//! key committed in the repository.
+//!
+//! Three kinds:
+//!
+//! - **minisign**: the key file `minisign -G` writes (comment line and base64
+//!   line, or the base64 line alone) and a `.minisig` file, prehashed (the
+//!   default since minisign 0.10) or legacy. Key fingerprint: the key id as
+//!   minisign prints it, as 16 uppercase hex digits (minisign itself drops
+//!   leading zeros).
+//! - **cosign** (key-based blobs, `cosign sign-blob --key`): a PEM ECDSA P-256
+//!   public key and the base64 of a DER ECDSA signature over the file's
+//!   sha256 (raw DER is accepted too). Fingerprint: `sha256:` and the
+//!   lowercase hex sha256 of the key's SPKI DER.
+//! - **pgp**: a keyring (armored or binary, one or more certificates, as
+//!   `gpg --export [--armor]` writes) and a detached signature (`.asc` or
+//!   `.sig`). Primary keys and validly bound signing subkeys may sign;
+//!   revoked keys and subkeys may not. Fingerprint: the primary key's, as
+//!   uppercase hex.
+//!
+//! Files are streamed, except under a legacy minisign signature, which signs
+//! the whole file and so needs it in memory (up to [`LEGACY_MINISIGN_LIMIT`]).
+//! Nothing here panics on malformed input.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+use p256::pkcs8::DecodePublicKey as _;
+use p256::pkcs8::der::Decode as _;
+use pgp::composed::{Deserializable as _, DetachedSignature, SignedPublicKey};
+use pgp::crypto::hash::HashAlgorithm;
+use pgp::packet::SignatureType;
+use pgp::types::KeyDetails as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::hash::hex;
+use crate::manifest::model::SignatureKind;
+
+/// Files larger than this are refused under a legacy (non-prehashed)
+/// minisign signature, which can only be checked over the whole file in
+/// memory.
+pub const LEGACY_MINISIGN_LIMIT: u64 = 1 << 30;
+
+/// Read size when streaming a file through a hash.
+const BLOCK: usize = 64 << 10;
+
+/// Base64 as found in key and signature files: standard alphabet, padding
+/// optional.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Why a key or signature was refused.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum SignatureError {
+    /// The key file is not a usable public key of this kind.
+    #[error("not a {} public key: found {found}", kind_name(*kind))]
+    #[diagnostic(code("vendor::signature::not-a-key"), help("{}", key_help(*kind)))]
+    NotAKey { kind: SignatureKind, found: String },
+
+    /// The signature file is not a signature of this kind.
+    #[error("the signature is not a {} signature (found: {found})", kind_name(*kind))]
+    #[diagnostic(
+        code("vendor::signature::not-a-signature"),
+        help("{}", signature_help(*kind))
+    )]
+    NotASignature { kind: SignatureKind, found: String },
+
+    /// The signature names another key than the pinned one (minisign).
+    #[error("signed by {} key {signed_by}, but the pinned key is {pinned}", kind_name(*kind))]
+    #[diagnostic(code("vendor::signature::wrong-key"), help("{ROTATION_HELP}"))]
+    WrongKey {
+        kind: SignatureKind,
+        signed_by: String,
+        pinned: String,
+    },
+
+    /// No key of the keyring issued the signature (pgp).
+    #[error(
+        "no key in the keyring ({}) made this signature (issuer {issuer})",
+        keys.join(", ")
+    )]
+    #[diagnostic(code("vendor::signature::not-in-keyring"), help("{ROTATION_HELP}"))]
+    NotInKeyring { keys: Vec<String>, issuer: String },
+
+    /// The signature does not match the data.
+    #[error("bad signature: the file does not match (tampered, or signed by another key)")]
+    #[diagnostic(
+        code("vendor::signature::bad"),
+        help(
+            "the file is not what the publisher signed: do not use it; check that the \
+             signature belongs to this file and download both again"
+        )
+    )]
+    BadSignature,
+
+    /// The key that made the signature must not be used (pgp: revoked, or a
+    /// subkey without a valid binding).
+    #[error("{detail}")]
+    #[diagnostic(
+        code("vendor::signature::key-unusable"),
+        help("the committed keyring says this key is not to be trusted for signatures")
+    )]
+    KeyUnusable { detail: String },
+
+    /// A well-formed signature this implementation refuses.
+    #[error("unsupported {} signature: {detail}", kind_name(*kind))]
+    #[diagnostic(code("vendor::signature::unsupported"))]
+    Unsupported { kind: SignatureKind, detail: String },
+
+    /// The caller's sha256 is not 64 hex digits.
+    #[error("`{value}` is not a sha256 (64 hex digits)")]
+    #[diagnostic(code("vendor::signature::bad-digest"))]
+    BadDigest { value: String },
+
+    /// Reading the signed file failed.
+    #[error("cannot read `{}`", path.display())]
+    #[diagnostic(
+        code("vendor::signature::io"),
+        help("check that the file exists and is readable")
+    )]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+const ROTATION_HELP: &str = "the publisher may have changed keys, or the file was signed by \
+    someone else; confirm a new key through a trusted channel before committing it";
+
+/// The kind's name as written in manifests and trust labels.
+pub fn kind_name(kind: SignatureKind) -> &'static str {
+    match kind {
+        SignatureKind::Minisign => "minisign",
+        SignatureKind::Cosign => "cosign",
+        SignatureKind::Pgp => "pgp",
+    }
+}
+
+fn key_help(kind: SignatureKind) -> &'static str {
+    match kind {
+        SignatureKind::Minisign => {
+            "use the public key file `minisign -G` writes (`minisign.pub`), or its base64 line"
+        }
+        SignatureKind::Cosign => {
+            "use the PEM public key (`cosign.pub`, `-----BEGIN PUBLIC KEY-----`, ECDSA P-256)"
+        }
+        SignatureKind::Pgp => "use a public keyring, e.g. `gpg --export --armor KEYID > keys.asc`",
+    }
+}
+
+fn signature_help(kind: SignatureKind) -> &'static str {
+    match kind {
+        SignatureKind::Minisign => "the signature must be the `.minisig` file minisign writes",
+        SignatureKind::Cosign => {
+            "the signature must be the file `cosign sign-blob --output-signature` writes \
+             (base64 of a DER ECDSA signature)"
+        }
+        SignatureKind::Pgp => {
+            "the signature must be a detached OpenPGP signature (`.asc` or `.sig`)"
+        }
+    }
+}
+
+/// A parsed public key (pgp: keyring), pinned by its fingerprint.
+#[derive(Debug, Clone)]
+pub struct PublicKey {
+    fingerprint: String,
+    inner: Inner,
+}
+
+#[derive(Debug, Clone)]
+enum Inner {
+    Minisign(minisign_verify::PublicKey),
+    Cosign(p256::ecdsa::VerifyingKey),
+    Pgp(Vec<Cert>),
+}
+
+/// One certificate of a pgp keyring, with what may sign.
+#[derive(Debug, Clone)]
+struct Cert {
+    key: SignedPublicKey,
+    /// Primary fingerprint, uppercase hex.
+    fingerprint: String,
+    /// A valid key revocation signature is present.
+    revoked: bool,
+    /// Per subkey: bound by a valid binding signature with the signing flag
+    /// and back-signature, and not revoked.
+    subkey_ok: Vec<bool>,
+}
+
+impl PublicKey {
+    /// Parses a key file's bytes.
+    pub fn parse(kind: SignatureKind, bytes: &[u8]) -> Result<PublicKey, SignatureError> {
+        match kind {
+            SignatureKind::Minisign => parse_minisign_key(bytes),
+            SignatureKind::Cosign => parse_cosign_key(bytes),
+            SignatureKind::Pgp => parse_pgp_keyring(bytes),
+        }
+    }
+
+    /// The kind of signature this key checks.
+    pub fn kind(&self) -> SignatureKind {
+        match self.inner {
+            Inner::Minisign(_) => SignatureKind::Minisign,
+            Inner::Cosign(_) => SignatureKind::Cosign,
+            Inner::Pgp(_) => SignatureKind::Pgp,
+        }
+    }
+
+    /// Fingerprint as recorded in the lock. For a pgp keyring with several
+    /// certificates, the first one's; [`Verified::key`] names the one that
+    /// actually signed.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Every primary fingerprint (one, except for pgp keyrings).
+    pub fn fingerprints(&self) -> Vec<&str> {
+        match &self.inner {
+            Inner::Pgp(certs) => certs.iter().map(|c| c.fingerprint.as_str()).collect(),
+            _ => vec![self.fingerprint.as_str()],
+        }
+    }
+}
+
+/// A signature that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub kind: SignatureKind,
+    /// Fingerprint of the key that signed (pgp: of its primary key).
+    pub key: String,
+}
+
+impl Verified {
+    /// `minisign:KEYID`, `cosign:sha256:HEX`, `pgp:FPR`: the form stored in
+    /// the lock.
+    pub fn trust_label(&self) -> String {
+        format!("{}:{}", kind_name(self.kind), self.key)
+    }
+}
+
+/// Verifies `signature` (the signature file's bytes) over the file at
+/// `data`, streamed. `sha256`: the file's sha256 when the caller already
+/// knows it (hex); cosign then skips hashing the file.
+pub fn verify_file(
+    key: &PublicKey,
+    data: &Path,
+    sha256: Option<&str>,
+    signature: &[u8],
+) -> Result<Verified, SignatureError> {
+    let digest = sha256.map(parse_sha256).transpose()?;
+    verify(key, Data::File(data), digest, signature)
+}
+
+/// Verifies `signature` over bytes in memory (checksum files are small).
+pub fn verify_bytes(
+    key: &PublicKey,
+    data: &[u8],
+    signature: &[u8],
+) -> Result<Verified, SignatureError> {
+    verify(key, Data::Bytes(data), None, signature)
+}
+
+fn verify(
+    key: &PublicKey,
+    data: Data<'_>,
+    sha256: Option<[u8; 32]>,
+    signature: &[u8],
+) -> Result<Verified, SignatureError> {
+    let signer = match &key.inner {
+        Inner::Minisign(pk) => verify_minisign(pk, &key.fingerprint, data, signature)?,
+        Inner::Cosign(vk) => verify_cosign(vk, &key.fingerprint, data, sha256, signature)?,
+        Inner::Pgp(certs) => verify_pgp(certs, data, signature)?,
+    };
+    Ok(Verified {
+        kind: key.kind(),
+        key: signer,
+    })
+}
+
+/// The signed data: a file (streamed) or bytes.
+#[derive(Clone, Copy)]
+enum Data<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+impl Data<'_> {
+    fn io_error(&self, source: io::Error) -> SignatureError {
+        let path = match self {
+            Data::File(path) => path.to_path_buf(),
+            Data::Bytes(_) => PathBuf::from("<memory>"),
+        };
+        SignatureError::Io { path, source }
+    }
+
+    /// Feeds the data to `f` in blocks.
+    fn for_each_block(&self, mut f: impl FnMut(&[u8])) -> Result<(), SignatureError> {
+        match self {
+            Data::Bytes(bytes) => {
+                f(bytes);
+                Ok(())
+            }
+            Data::File(path) => {
+                let mut file = File::open(path).map_err(|e| self.io_error(e))?;
+                let mut buf = vec![0u8; BLOCK];
+                loop {
+                    match file.read(&mut buf) {
+                        Ok(0) => return Ok(()),
+                        Ok(n) => f(buf.get(..n).unwrap_or_default()),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(self.io_error(e)),
+                    }
+                }
+            }
+        }
+    }
+
+    fn sha256(&self) -> Result<[u8; 32], SignatureError> {
+        let mut hasher = Sha256::new();
+        self.for_each_block(|block| hasher.update(block))?;
+        Ok(hasher.finalize().into())
+    }
+}
+
+// ---------------------------------------------------------------- minisign
+
+/// minisign's key id display: the 8 id bytes as a little-endian u64,
+/// uppercase hex, zero-padded to 16 digits.
+fn minisign_key_id(id: [u8; 8]) -> String {
+    format!("{:016X}", u64::from_le_bytes(id))
+}
+
+fn parse_minisign_key(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
+    let not_a_key = |found: String| SignatureError::NotAKey {
+        kind: SignatureKind::Minisign,
+        found,
+    };
+    let text = text_of(bytes).ok_or_else(|| not_a_key(describe(bytes)))?;
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let line = match lines.as_slice() {
+        [comment, line] if comment.starts_with("untrusted comment:") => *line,
+        [line] => *line,
+        _ => return Err(not_a_key(describe(bytes))),
+    };
+    let raw = BASE64
+        .decode(line)
+        .map_err(|_| not_a_key(describe(bytes)))?;
+    if raw.len() != 42 || raw.get(..2) != Some(b"Ed".as_slice()) {
+        return Err(not_a_key(describe(bytes)));
+    }
+    let id = key_id_at(&raw).ok_or_else(|| not_a_key(describe(bytes)))?;
+    let pk = minisign_verify::PublicKey::from_base64(line)
+        .map_err(|e| not_a_key(format!("a damaged minisign key ({e})")))?;
+    Ok(PublicKey {
+        fingerprint: minisign_key_id(id),
+        inner: Inner::Minisign(pk),
+    })
+}
+
+/// Bytes 2..10 of a decoded minisign key or signature line.
+fn key_id_at(raw: &[u8]) -> Option<[u8; 8]> {
+    raw.get(2..10)?.try_into().ok()
+}
+
+fn verify_minisign(
+    pk: &minisign_verify::PublicKey,
+    pinned: &str,
+    data: Data<'_>,
+    signature: &[u8],
+) -> Result<String, SignatureError> {
+    let kind = SignatureKind::Minisign;
+    let not_a_sig = |found: String| SignatureError::NotASignature { kind, found };
+    let text = text_of(signature).ok_or_else(|| not_a_sig(describe(signature)))?;
+    let mut lines: Vec<&str> = text.lines().collect();
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    let [untrusted, sig_line, trusted, global] = lines.as_slice() else {
+        return Err(not_a_sig(describe(signature)));
+    };
+    if !untrusted.starts_with("untrusted comment:") {
+        return Err(not_a_sig(describe(signature)));
+    }
+    let raw = BASE64
+        .decode(sig_line.trim())
+        .map_err(|_| not_a_sig(describe(signature)))?;
+    let (Some(algorithm), Some(id), 74) = (raw.get(..2), key_id_at(&raw), raw.len()) else {
+        return Err(not_a_sig(describe(signature)));
+    };
+    let prehashed = match algorithm {
+        b"ED" => true,
+        b"Ed" => false,
+        other => {
+            return Err(SignatureError::Unsupported {
+                kind,
+                detail: format!("algorithm `{}`", String::from_utf8_lossy(other)),
+            });
+        }
+    };
+    let signed_by = minisign_key_id(id);
+    if signed_by != pinned {
+        return Err(SignatureError::WrongKey {
+            kind,
+            signed_by,
+            pinned: pinned.to_owned(),
+        });
+    }
+    // Normalized: base64 lines trimmed; the trusted comment is signed, so
+    // it is kept as written (line ends aside).
+    let normalized = format!(
+        "{untrusted}\n{}\n{trusted}\n{}\n",
+        sig_line.trim(),
+        global.trim()
+    );
+    let sig = minisign_verify::Signature::decode(&normalized)
+        .map_err(|e| not_a_sig(format!("a damaged minisign signature ({e})")))?;
+    let result = if prehashed {
+        let mut verifier = pk.verify_stream(&sig).map_err(minisign_error)?;
+        data.for_each_block(|block| verifier.update(block))?;
+        verifier.finalize()
+    } else {
+        let whole = read_legacy(data)?;
+        pk.verify(&whole, &sig, true)
+    };
+    result.map_err(minisign_error)?;
+    Ok(signed_by)
+}
+
+/// The whole file, for a legacy minisign signature.
+fn read_legacy(data: Data<'_>) -> Result<std::borrow::Cow<'_, [u8]>, SignatureError> {
+    match data {
+        Data::Bytes(bytes) => Ok(bytes.into()),
+        Data::File(path) => {
+            let file = File::open(path).map_err(|e| data.io_error(e))?;
+            let mut whole = Vec::new();
+            file.take(LEGACY_MINISIGN_LIMIT + 1)
+                .read_to_end(&mut whole)
+                .map_err(|e| data.io_error(e))?;
+            if whole.len() as u64 > LEGACY_MINISIGN_LIMIT {
+                return Err(SignatureError::Unsupported {
+                    kind: SignatureKind::Minisign,
+                    detail: format!(
+                        "a legacy (non-prehashed) signature over a file larger than {} MiB; \
+                         such signatures are checked in memory (minisign 0.10 and later sign \
+                         prehashed by default)",
+                        LEGACY_MINISIGN_LIMIT >> 20
+                    ),
+                });
+            }
+            Ok(whole.into())
+        }
+    }
+}
+
+fn minisign_error(e: minisign_verify::Error) -> SignatureError {
+    use minisign_verify::Error as E;
+    let kind = SignatureKind::Minisign;
+    match e {
+        E::InvalidSignature => SignatureError::BadSignature,
+        E::IoError(source) => SignatureError::Io {
+            path: PathBuf::from("<data>"),
+            source,
+        },
+        E::UnsupportedAlgorithm | E::UnexpectedAlgorithm | E::UnsupportedLegacyMode => {
+            SignatureError::Unsupported {
+                kind,
+                detail: e.to_string(),
+            }
+        }
+        E::UnexpectedKeyId | E::InvalidEncoding => SignatureError::NotASignature {
+            kind,
+            found: format!("a damaged minisign signature ({e})"),
+        },
+    }
+}
+
+// ------------------------------------------------------------------ cosign
+
+fn parse_cosign_key(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
+    let not_a_key = |found: String| SignatureError::NotAKey {
+        kind: SignatureKind::Cosign,
+        found,
+    };
+    let text = text_of(bytes).ok_or_else(|| not_a_key(describe(bytes)))?;
+    let blocks = armor_blocks(text);
+    let Some(block) = blocks.iter().find(|b| b.label == "PUBLIC KEY") else {
+        return Err(not_a_key(match blocks.first() {
+            Some(b) if b.label.contains("PRIVATE KEY") => format!(
+                "a private key ({}); commit the public key (`cosign.pub`) instead",
+                b.label
+            ),
+            _ => describe(bytes),
+        }));
+    };
+    let der = BASE64
+        .decode(strip_whitespace(block.body))
+        .map_err(|_| not_a_key("a PEM block (PUBLIC KEY) whose body is not base64".to_owned()))?;
+    let spki = p256::pkcs8::spki::SubjectPublicKeyInfoRef::from_der(&der)
+        .map_err(|e| not_a_key(format!("a damaged PEM public key ({e})")))?;
+    let algorithm = spki.algorithm.oid.to_string();
+    let curve = spki
+        .algorithm
+        .parameters_oid()
+        .map(|o| o.to_string())
+        .unwrap_or_default();
+    let unsupported = match (algorithm.as_str(), curve.as_str()) {
+        ("1.2.840.10045.2.1", "1.2.840.10045.3.1.7") => None,
+        ("1.2.840.10045.2.1", "1.3.132.0.34") => Some("an ECDSA P-384 key"),
+        ("1.2.840.10045.2.1", "1.3.132.0.35") => Some("an ECDSA P-521 key"),
+        ("1.2.840.10045.2.1", _) => Some("an ECDSA key on another curve"),
+        ("1.2.840.113549.1.1.1", _) => Some("an RSA key"),
+        ("1.3.101.112", _) => Some("an Ed25519 key"),
+        _ => Some("a key of another algorithm"),
+    };
+    if let Some(found) = unsupported {
+        return Err(not_a_key(format!(
+            "{found}; only ECDSA P-256 keys (as `cosign generate-key-pair` makes) are supported"
+        )));
+    }
+    let vk = p256::ecdsa::VerifyingKey::from_public_key_der(&der)
+        .map_err(|e| not_a_key(format!("a damaged ECDSA P-256 public key ({e})")))?;
+    Ok(PublicKey {
+        fingerprint: format!("sha256:{}", hex(&Sha256::digest(&der))),
+        inner: Inner::Cosign(vk),
+    })
+}
+
+fn parse_cosign_signature(bytes: &[u8]) -> Result<p256::ecdsa::Signature, SignatureError> {
+    let not_a_sig = |found: String| SignatureError::NotASignature {
+        kind: SignatureKind::Cosign,
+        found,
+    };
+    let trimmed = bytes.trim_ascii();
+    if let Some(text) = text_of(trimmed) {
+        if trimmed.is_empty() || text.starts_with('{') {
+            return Err(not_a_sig(describe(bytes)));
+        }
+        let der = BASE64
+            .decode(strip_whitespace(text))
+            .map_err(|_| not_a_sig(describe(bytes)))?;
+        return p256::ecdsa::Signature::from_der(&der).map_err(|_| {
+            not_a_sig(format!(
+                "base64 of {} bytes that are not a DER ECDSA signature",
+                der.len()
+            ))
+        });
+    }
+    p256::ecdsa::Signature::from_der(bytes).map_err(|_| not_a_sig(describe(bytes)))
+}
+
+fn verify_cosign(
+    vk: &p256::ecdsa::VerifyingKey,
+    fingerprint: &str,
+    data: Data<'_>,
+    sha256: Option<[u8; 32]>,
+    signature: &[u8],
+) -> Result<String, SignatureError> {
+    let sig = parse_cosign_signature(signature)?;
+    let digest = match sha256 {
+        Some(digest) => digest,
+        None => data.sha256()?,
+    };
+    vk.verify_prehash(&digest, &sig)
+        .map_err(|_| SignatureError::BadSignature)?;
+    Ok(fingerprint.to_owned())
+}
+
+fn parse_sha256(value: &str) -> Result<[u8; 32], SignatureError> {
+    let bad = || SignatureError::BadDigest {
+        value: value.to_owned(),
+    };
+    let digits = value.as_bytes();
+    if digits.len() != 64 {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let hi = hex_digit(pair.first().copied()).ok_or_else(bad)?;
+        let lo = hex_digit(pair.get(1).copied()).ok_or_else(bad)?;
+        *byte = (hi << 4) | lo;
+    }
+    Ok(out)
+}
+
+fn hex_digit(c: Option<u8>) -> Option<u8> {
+    char::from(c?)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+// --------------------------------------------------------------------- pgp
+
+fn parse_pgp_keyring(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
+    let not_a_key = |found: String| SignatureError::NotAKey {
+        kind: SignatureKind::Pgp,
+        found,
+    };
+    let damaged = |e: pgp::errors::Error| not_a_key(format!("a damaged OpenPGP keyring ({e})"));
+    let trimmed = bytes.trim_ascii_start();
+    let mut keys = Vec::new();
+    match trimmed.first() {
+        Some(b) if b & 0x80 != 0 => {
+            let found = describe(bytes);
+            if found != "a binary OpenPGP public key" {
+                return Err(not_a_key(found));
+            }
+            for key in SignedPublicKey::from_bytes_many(trimmed).map_err(damaged)? {
+                keys.push(key.map_err(damaged)?);
+            }
+        }
+        Some(_) => {
+            let text = text_of(trimmed).ok_or_else(|| not_a_key(describe(bytes)))?;
+            let blocks = armor_blocks(text);
+            for block in blocks.iter().filter(|b| b.label == "PGP PUBLIC KEY BLOCK") {
+                let (parsed, _) =
+                    SignedPublicKey::from_armor_many(block.whole.as_bytes()).map_err(damaged)?;
+                for key in parsed {
+                    keys.push(key.map_err(damaged)?);
+                }
+            }
+            if keys.is_empty() {
+                return Err(not_a_key(match blocks.first() {
+                    Some(b) if b.label == "PGP PRIVATE KEY BLOCK" => {
+                        "an OpenPGP private key; commit the public keyring \
+                         (`gpg --export --armor KEYID`) instead"
+                            .to_owned()
+                    }
+                    _ => describe(bytes),
+                }));
+            }
+        }
+        None => return Err(not_a_key(describe(bytes))),
+    }
+    if keys.is_empty() {
+        return Err(not_a_key(describe(bytes)));
+    }
+    let certs: Vec<Cert> = keys.into_iter().map(Cert::new).collect();
+    let fingerprint = certs
+        .first()
+        .map(|c| c.fingerprint.clone())
+        .unwrap_or_default();
+    Ok(PublicKey {
+        fingerprint,
+        inner: Inner::Pgp(certs),
+    })
+}
+
+impl Cert {
+    fn new(key: SignedPublicKey) -> Cert {
+        let primary = &key.primary_key;
+        let revoked = key.details.revocation_signatures.iter().any(|sig| {
+            sig.typ() == Some(SignatureType::KeyRevocation) && sig.verify_key(primary).is_ok()
+        });
+        let subkey_ok = key
+            .public_subkeys
+            .iter()
+            .map(|sub| {
+                let revoked = sub.signatures.iter().any(|sig| {
+                    sig.typ() == Some(SignatureType::SubkeyRevocation)
+                        && sig.verify_subkey_binding(primary, &sub.key).is_ok()
+                });
+                let bound = sub.signatures.iter().any(|sig| {
+                    sig.typ() == Some(SignatureType::SubkeyBinding)
+                        && sig.key_flags().sign()
+                        && sig.verify_subkey_binding(primary, &sub.key).is_ok()
+                        && sig.embedded_signature().is_some_and(|back| {
+                            back.verify_primary_key_binding(&sub.key, primary).is_ok()
+                        })
+                });
+                bound && !revoked
+            })
+            .collect();
+        Cert {
+            fingerprint: format!("{:X}", primary.fingerprint()),
+            key,
+            revoked,
+            subkey_ok,
+        }
+    }
+}
+
+/// A key of a keyring that may have made a signature.
+enum Component<'a> {
+    Primary(&'a pgp::packet::PublicKey),
+    Subkey(&'a pgp::packet::PublicSubkey, bool),
+}
+
+/// How close an attempt came; the closest failure is reported.
+fn rank(e: &SignatureError) -> u8 {
+    match e {
+        SignatureError::BadSignature => 4,
+        SignatureError::KeyUnusable { .. } => 3,
+        SignatureError::Unsupported { .. } => 2,
+        SignatureError::NotInKeyring { .. } => 1,
+        _ => 0,
+    }
+}
+
+fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String, SignatureError> {
+    let kind = SignatureKind::Pgp;
+    let sigs = parse_pgp_signatures(signature)?;
+    let mut failure: Option<SignatureError> = None;
+    let mut fail = |e: SignatureError| {
+        if failure.as_ref().is_none_or(|f| rank(&e) > rank(f)) {
+            failure = Some(e);
+        }
+    };
+    for sig in &sigs {
+        let sig = &sig.signature;
+        match sig.hash_alg() {
+            Some(HashAlgorithm::Md5 | HashAlgorithm::Sha1 | HashAlgorithm::Ripemd160) => {
+                fail(SignatureError::Unsupported {
+                    kind,
+                    detail: format!(
+                        "made with the broken hash {}",
+                        sig.hash_alg().map(|h| h.to_string()).unwrap_or_default()
+                    ),
+                });
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                fail(SignatureError::Unsupported {
+                    kind,
+                    detail: format!("signature version {:?}", sig.version()),
+                });
+                continue;
+            }
+        }
+        let fingerprints = sig.issuer_fingerprint();
+        let key_ids = sig.issuer_key_id();
+        let anonymous = fingerprints.is_empty() && key_ids.is_empty();
+        let issued = |k: &dyn pgp::types::KeyDetails| {
+            anonymous
+                || fingerprints.iter().any(|f| **f == k.fingerprint())
+                || key_ids.iter().any(|id| **id == k.legacy_key_id())
+        };
+        let mut tried = false;
+        for cert in certs {
+            let key = &cert.key;
+            let components = std::iter::once(Component::Primary(&key.primary_key)).chain(
+                key.public_subkeys
+                    .iter()
+                    .zip(&cert.subkey_ok)
+                    .map(|(s, ok)| Component::Subkey(&s.key, *ok)),
+            );
+            for component in components {
+                let (matches, usable) = match &component {
+                    Component::Primary(k) => (issued(*k), !cert.revoked),
+                    Component::Subkey(k, ok) => (issued(*k), *ok && !cert.revoked),
+                };
+                if !matches {
+                    continue;
+                }
+                tried = true;
+                if !usable {
+                    if !anonymous {
+                        fail(unusable(cert, &component));
+                    }
+                    continue;
+                }
+                let outcome = match component {
+                    Component::Primary(k) => check_pgp(sig, k, data)?,
+                    Component::Subkey(k, _) => check_pgp(sig, k, data)?,
+                };
+                if outcome {
+                    return Ok(cert.fingerprint.clone());
+                }
+                fail(SignatureError::BadSignature);
+            }
+        }
+        if !tried {
+            fail(SignatureError::NotInKeyring {
+                keys: certs.iter().map(|c| c.fingerprint.clone()).collect(),
+                issuer: match (fingerprints.first(), key_ids.first()) {
+                    (Some(f), _) => format!("{f:X}"),
+                    (None, Some(id)) => format!("key id {}", id.to_string().to_uppercase()),
+                    (None, None) => "unknown".to_owned(),
+                },
+            });
+        }
+    }
+    Err(failure.unwrap_or(SignatureError::BadSignature))
+}
+
+fn unusable(cert: &Cert, component: &Component<'_>) -> SignatureError {
+    let detail = match component {
+        _ if cert.revoked => format!("the pgp key {} is revoked", cert.fingerprint),
+        Component::Subkey(k, _) => format!(
+            "signed by subkey {:X} of pgp key {}, which is revoked or not validly bound \
+             as a signing subkey",
+            k.fingerprint(),
+            cert.fingerprint
+        ),
+        Component::Primary(_) => format!("the pgp key {} cannot sign", cert.fingerprint),
+    };
+    SignatureError::KeyUnusable { detail }
+}
+
+/// Checks one signature with one key: `Ok(false)` when it does not verify.
+fn check_pgp(
+    sig: &pgp::packet::Signature,
+    key: &impl pgp::types::VerifyingKey,
+    data: Data<'_>,
+) -> Result<bool, SignatureError> {
+    match data {
+        Data::Bytes(bytes) => Ok(sig.verify(key, bytes).is_ok()),
+        Data::File(path) => {
+            let file = File::open(path).map_err(|e| data.io_error(e))?;
+            let mut reader = Tracked {
+                inner: io::BufReader::with_capacity(BLOCK, file),
+                error: None,
+            };
+            let ok = sig.verify(key, &mut reader).is_ok();
+            match reader.error {
+                Some(e) => Err(data.io_error(e)),
+                None => Ok(ok),
+            }
+        }
+    }
+}
+
+/// A reader that keeps a copy of the first read error, so that an I/O
+/// failure is not reported as a bad signature.
+struct Tracked<R> {
+    inner: R,
+    error: Option<io::Error>,
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            if self.error.is_none() && e.kind() != io::ErrorKind::Interrupted {
+                self.error = Some(io::Error::new(e.kind(), e.to_string()));
+            }
+        })
+    }
+}
+
+fn parse_pgp_signatures(bytes: &[u8]) -> Result<Vec<DetachedSignature>, SignatureError> {
+    let kind = SignatureKind::Pgp;
+    let not_a_sig = |found: String| SignatureError::NotASignature { kind, found };
+    let damaged = |e: pgp::errors::Error| not_a_sig(format!("a damaged OpenPGP signature ({e})"));
+    let trimmed = bytes.trim_ascii_start();
+    let mut sigs = Vec::new();
+    match trimmed.first() {
+        Some(b) if b & 0x80 != 0 => {
+            let found = describe(bytes);
+            if found != "a binary OpenPGP signature" {
+                return Err(not_a_sig(found));
+            }
+            for sig in DetachedSignature::from_bytes_many(trimmed).map_err(damaged)? {
+                sigs.push(sig.map_err(damaged)?);
+            }
+        }
+        Some(_) => {
+            let text = text_of(trimmed).ok_or_else(|| not_a_sig(describe(bytes)))?;
+            for block in armor_blocks(text)
+                .iter()
+                .filter(|b| b.label == "PGP SIGNATURE")
+            {
+                let (parsed, _) =
+                    DetachedSignature::from_armor_many(block.whole.as_bytes()).map_err(damaged)?;
+                for sig in parsed {
+                    sigs.push(sig.map_err(damaged)?);
+                }
+            }
+        }
+        None => {}
+    }
+    if sigs.is_empty() {
+        return Err(not_a_sig(describe(bytes)));
+    }
+    if let Some(other) = sigs.iter().find_map(|s| match s.signature.typ() {
+        Some(SignatureType::Binary | SignatureType::Text) => None,
+        Some(t) => Some(format!("an OpenPGP {t:?} signature, not one over a file")),
+        None => None,
+    }) {
+        return Err(not_a_sig(other));
+    }
+    Ok(sigs)
+}
+
+// ------------------------------------------------------------------ shared
+
+/// One `-----BEGIN …-----` … `-----END …-----` block of a text file.
+struct Block<'a> {
+    label: &'a str,
+    /// From the BEGIN line through the END line.
+    whole: &'a str,
+    /// Between the BEGIN and END lines.
+    body: &'a str,
+}
+
+/// Every armor / PEM block of `text`, in order. An unterminated block runs
+/// to the end of the text.
+fn armor_blocks(text: &str) -> Vec<Block<'_>> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + 11..];
+        let Some(label_end) = after.find("-----") else {
+            break;
+        };
+        let label = &after[..label_end];
+        if label.contains('\n') {
+            offset += start + 11;
+            rest = after;
+            continue;
+        }
+        let body_start = start + 11 + label_end + 5;
+        let end_marker = format!("-----END {label}-----");
+        let (body_end, block_end) = match rest[body_start..].find(&end_marker) {
+            Some(i) => (body_start + i, body_start + i + end_marker.len()),
+            None => (rest.len(), rest.len()),
+        };
+        blocks.push(Block {
+            label,
+            whole: &text[offset + start..offset + block_end],
+            body: &rest[body_start..body_end],
+        });
+        offset += block_end;
+        rest = &rest[block_end..];
+    }
+    blocks
+}
+
+fn strip_whitespace(s: &str) -> String {
+    s.chars().filter(|c| !c.is_ascii_whitespace()).collect()
+}
+
+/// `bytes` as text: UTF-8 without control characters other than
+/// whitespace; a leading BOM is dropped.
+fn text_of(bytes: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text.chars()
+        .all(|c| !c.is_control() || c.is_ascii_whitespace())
+        .then_some(text)
+}
+
+/// A short guess at what a key or signature file holds, for messages.
+fn describe(bytes: &[u8]) -> String {
+    let trimmed = bytes.trim_ascii();
+    if bytes.is_empty() {
+        return "an empty file".to_owned();
+    }
+    if trimmed.is_empty() {
+        return "only whitespace".to_owned();
+    }
+    if let Some(text) = text_of(trimmed) {
+        return describe_text(text);
+    }
+    let first = trimmed.first().copied().unwrap_or_default();
+    if first & 0x80 != 0 {
+        let tag = if first & 0x40 != 0 {
+            first & 0x3f
+        } else {
+            (first >> 2) & 0x0f
+        };
+        match tag {
+            2 => return "a binary OpenPGP signature".to_owned(),
+            5 => return "a binary OpenPGP secret key".to_owned(),
+            6 => return "a binary OpenPGP public key".to_owned(),
+            _ => {}
+        }
+    }
+    if first == 0x30 {
+        return format!("binary DER data ({} bytes)", bytes.len());
+    }
+    format!("binary data ({} bytes)", bytes.len())
+}
+
+fn describe_text(text: &str) -> String {
+    if let Some(block) = armor_blocks(text).first() {
+        return if block.label.starts_with("PGP ") {
+            format!("an OpenPGP armored block ({})", block.label)
+        } else {
+            format!("a PEM block ({})", block.label)
+        };
+    }
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or_default();
+    if first.starts_with("untrusted comment:") {
+        let decoded = lines.next().and_then(|l| BASE64.decode(l).ok());
+        return match decoded.map(|d| d.len()) {
+            Some(42) => "a minisign public key",
+            Some(74) => "a minisign signature",
+            Some(158) => "a minisign secret key",
+            _ => "a damaged minisign file",
+        }
+        .to_owned();
+    }
+    if first.starts_with('{') {
+        return "JSON (a cosign bundle? the base64 signature file is needed)".to_owned();
+    }
+    if first.starts_with("ssh-") || first.starts_with("ecdsa-sha2-") {
+        return "an SSH public key".to_owned();
+    }
+    if !first.contains(' ')
+        && let Ok(decoded) = BASE64.decode(first)
+    {
+        return match decoded.len() {
+            42 if decoded.starts_with(b"Ed") => "a minisign public key (base64 line)".to_owned(),
+            n => format!("base64 data ({n} bytes)"),
+        };
+    }
+    let shown: String = first.chars().take(40).collect();
+    let ellipsis = if shown.len() < first.len() { "…" } else { "" };
+    format!("text starting `{shown}{ellipsis}`")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const KINDS: [SignatureKind; 3] = [
+        SignatureKind::Minisign,
+        SignatureKind::Cosign,
+        SignatureKind::Pgp,
+    ];
+
+    // From minisign-verify's own tests.
+    const MINISIGN_PUB: &str = "untrusted comment: minisign public key E7620F1842B4E81F
+RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3
+";
+    // Legacy signature by that key over b"test".
+    const MINISIGN_LEGACY_SIG: &str = "untrusted comment: signature from minisign secret key
+RWQf6LRCGA9i59SLOFxz6NxvASXDJeRtuZykwQepbDEGt87ig1BNpWaVWuNrm73YiIiJbq71Wi+dP9eKL8OC351vwIasSSbXxwA=
+trusted comment: timestamp:1555779966\tfile:test
+QtKMXWyYcwdpZAlPF7tE2ENJkRd1ujvKjlj1m9RtHTBnZPa5WKU5uWRs5GoP5M/VqE81QFuMKI5k/SfNQUaOAA==
+";
+
+    /// Deterministic pseudo-random bytes (xorshift).
+    fn noise(seed: u64, len: usize) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()[0]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn minisign_key_id_matches_minisign() {
+        let key = PublicKey::parse(SignatureKind::Minisign, MINISIGN_PUB.as_bytes()).unwrap();
+        assert_eq!(key.fingerprint(), "E7620F1842B4E81F");
+        assert_eq!(key.kind(), SignatureKind::Minisign);
+        let bare = PublicKey::parse(
+            SignatureKind::Minisign,
+            b"RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3\n",
+        )
+        .unwrap();
+        assert_eq!(bare.fingerprint(), "E7620F1842B4E81F");
+    }
+
+    #[test]
+    fn minisign_legacy_in_memory() {
+        let key = PublicKey::parse(SignatureKind::Minisign, MINISIGN_PUB.as_bytes()).unwrap();
+        let ok = verify_bytes(&key, b"test", MINISIGN_LEGACY_SIG.as_bytes()).unwrap();
+        assert_eq!(ok.trust_label(), "minisign:E7620F1842B4E81F");
+        let crlf = MINISIGN_LEGACY_SIG.replace('\n', "\r\n");
+        verify_bytes(&key, b"test", crlf.as_bytes()).unwrap();
+        let err = verify_bytes(&key, b"Test", MINISIGN_LEGACY_SIG.as_bytes()).unwrap_err();
+        assert!(matches!(err, SignatureError::BadSignature), "{err}");
+    }
+
+    #[test]
+    fn minisign_trusted_comment_is_signed() {
+        let key = PublicKey::parse(SignatureKind::Minisign, MINISIGN_PUB.as_bytes()).unwrap();
+        let forged = MINISIGN_LEGACY_SIG.replace("file:test", "file:tesT");
+        let err = verify_bytes(&key, b"test", forged.as_bytes()).unwrap_err();
+        assert!(matches!(err, SignatureError::BadSignature), "{err}");
+    }
+
+    #[test]
+    fn minisign_wrong_key_names_both() {
+        // Same key material, another key id.
+        let mut raw = BASE64
+            .decode("RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3")
+            .unwrap();
+        raw[2] ^= 0xff;
+        let other = base64::engine::general_purpose::STANDARD.encode(&raw);
+        let key = PublicKey::parse(SignatureKind::Minisign, other.as_bytes()).unwrap();
+        let err = verify_bytes(&key, b"test", MINISIGN_LEGACY_SIG.as_bytes()).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("E7620F1842B4E81F"), "{message}");
+        assert!(message.contains(key.fingerprint()), "{message}");
+        let help = miette::Diagnostic::help(&err).unwrap().to_string();
+        assert!(
+            help.starts_with("the publisher may have changed keys"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn malformed_keys_are_refused_for_every_kind() {
+        let inputs: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"   \n\n".to_vec(),
+            noise(1, 64),
+            noise(2, 4096),
+            b"hello world\n".to_vec(),
+            b"untrusted comment: minisign public key\nnot base64 !!\n".to_vec(),
+            b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".to_vec(),
+            b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n"
+                .to_vec(),
+            b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n".to_vec(),
+            vec![0x99, 0x00],
+            vec![0xc6, 0xff, 0xff, 0xff],
+            b"{\"payload\": 1}".to_vec(),
+        ];
+        for kind in KINDS {
+            for input in &inputs {
+                let err = PublicKey::parse(kind, input).unwrap_err();
+                assert!(
+                    matches!(err, SignatureError::NotAKey { kind: k, .. } if k == kind),
+                    "{kind:?} {input:?}: {err}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_of_another_kind_is_named() {
+        let err = PublicKey::parse(SignatureKind::Cosign, MINISIGN_PUB.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a cosign public key: found a minisign public key"
+        );
+        let err = PublicKey::parse(SignatureKind::Pgp, MINISIGN_PUB.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a pgp public key: found a minisign public key"
+        );
+        let pem = b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+        let err = PublicKey::parse(SignatureKind::Minisign, pem).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a minisign public key: found a PEM block (PUBLIC KEY)"
+        );
+        let err = PublicKey::parse(
+            SignatureKind::Cosign,
+            b"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("private key"), "{err}");
+        let err = PublicKey::parse(SignatureKind::Minisign, b"").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a minisign public key: found an empty file"
+        );
+    }
+
+    #[test]
+    fn malformed_signatures_are_refused() {
+        let minisign = PublicKey::parse(SignatureKind::Minisign, MINISIGN_PUB.as_bytes()).unwrap();
+        let mut inputs: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"\n".to_vec(),
+            noise(3, 64),
+            noise(4, 100_000),
+            b"untrusted comment: x\n".to_vec(),
+            b"-----BEGIN PGP SIGNATURE-----\n\n-----END PGP SIGNATURE-----\n".to_vec(),
+            b"MEUCIQ==\n".to_vec(),
+            MINISIGN_PUB.as_bytes().to_vec(),
+        ];
+        for cut in 0..MINISIGN_LEGACY_SIG.len() - 1 {
+            inputs.push(MINISIGN_LEGACY_SIG.as_bytes()[..cut].to_vec());
+        }
+        for input in &inputs {
+            let err = verify_bytes(&minisign, b"test", input).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    SignatureError::NotASignature { .. } | SignatureError::BadSignature
+                ),
+                "{input:?}: {err}"
+            );
+        }
+        let err = verify_bytes(&minisign, b"test", b"").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the signature is not a minisign signature (found: an empty file)"
+        );
+        let armored = b"-----BEGIN PGP SIGNATURE-----\n\niQ==\n-----END PGP SIGNATURE-----\n";
+        let err = verify_bytes(&minisign, b"test", armored).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the signature is not a minisign signature \
+             (found: an OpenPGP armored block (PGP SIGNATURE))"
+        );
+    }
+
+    #[test]
+    fn random_pgp_packets_do_not_panic() {
+        for seed in 0..2000u64 {
+            let mut bytes = noise(seed, (seed % 300) as usize + 1);
+            // Valid-looking packet headers: signature, public key, subkey.
+            bytes[0] = [0x88, 0x89, 0x98, 0x99, 0xb9, 0xc2, 0xc6, 0xce][(seed % 8) as usize];
+            let _ = PublicKey::parse(SignatureKind::Pgp, &bytes);
+            let _ = parse_pgp_signatures(&bytes);
+            let _ = PublicKey::parse(SignatureKind::Cosign, &bytes);
+            let _ = parse_cosign_signature(&bytes);
+        }
+    }
+
+    #[test]
+    fn sha256_argument_is_checked() {
+        assert!(parse_sha256(&"ab".repeat(32)).is_ok());
+        assert_eq!(parse_sha256(&"AB".repeat(32)).unwrap(), [0xab; 32]);
+        for bad in ["", "abc", &"g".repeat(64), &"é".repeat(32), &"a".repeat(65)] {
+            assert!(matches!(
+                parse_sha256(bad),
+                Err(SignatureError::BadDigest { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn armor_blocks_are_split() {
+        let text = "junk\n-----BEGIN A-----\nx\n-----END A-----\n-----BEGIN B C-----\ny\n";
+        let blocks = armor_blocks(text);
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[0].label, "A");
+        assert_eq!(blocks[0].body.trim(), "x");
+        assert_eq!(blocks[0].whole, "-----BEGIN A-----\nx\n-----END A-----");
+        assert_eq!(blocks[1].label, "B C");
+        assert_eq!(blocks[1].body.trim(), "y");
+        assert!(armor_blocks("-----BEGIN ").is_empty());
+        assert!(armor_blocks("-----BEGIN x\n-----").is_empty());
+    }
+
+    #[test]
+    fn describe_names_common_files() {
+        assert_eq!(describe(b""), "an empty file");
+        assert_eq!(describe(&[0x89, 0x01]), "a binary OpenPGP signature");
+        assert_eq!(describe(&[0x99, 0x01]), "a binary OpenPGP public key");
+        assert_eq!(describe(&[0xc2, 0x01]), "a binary OpenPGP signature");
+        assert_eq!(describe(&[0x30, 0x45, 0x02]), "binary DER data (3 bytes)");
+        assert_eq!(
+            describe(MINISIGN_LEGACY_SIG.as_bytes()),
+            "a minisign signature"
+        );
+        assert_eq!(describe(b"aGVsbG8="), "base64 data (5 bytes)");
+        assert_eq!(describe(b"hello world"), "text starting `hello world`");
+    }
+
+    #[test]
+    fn trust_labels() {
+        let v = Verified {
+            kind: SignatureKind::Cosign,
+            key: "sha256:00".to_owned(),
+        };
+        assert_eq!(v.trust_label(), "cosign:sha256:00");
+        let v = Verified {
+            kind: SignatureKind::Pgp,
+            key: "ABCD".to_owned(),
+        };
+        assert_eq!(v.trust_label(), "pgp:ABCD");
+    }
+}
