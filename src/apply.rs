@@ -28,6 +28,7 @@ use crate::source::github::GithubError;
 /// saying why items stay unresolved.
 pub async fn resolve_plan(
     client: Option<&Client>,
+    root: &Path,
     cache: &Cache,
     manifest: &Manifest,
     lock: &Lock,
@@ -59,7 +60,15 @@ pub async fn resolve_plan(
             }
             continue;
         };
-        match resolve::resolve(client, &item_plan.id, item, lock.items.get(&item_plan.id)).await {
+        match resolve::resolve(
+            client,
+            root,
+            &item_plan.id,
+            item,
+            lock.items.get(&item_plan.id),
+        )
+        .await
+        {
             Ok(r) => {
                 resolution.resolved = r.resolved;
                 resolution.artifacts = r.artifacts;
@@ -98,6 +107,7 @@ pub struct StagedItem {
 /// directory beside the tree that the caller drops afterwards.
 pub async fn stage(
     client: Option<&Client>,
+    root: &Path,
     cache: &Cache,
     manifest: &Manifest,
     planned: &Planned,
@@ -159,10 +169,23 @@ pub async fn stage(
 
     let mut staged = Vec::new();
     for (n, (item_plan, mut entry, pending)) in work.into_iter().enumerate() {
-        let mine: Vec<Fetched> = fetched.by_ref().take(pending.len()).collect();
+        let mut mine: Vec<Fetched> = fetched.by_ref().take(pending.len()).collect();
         let Some(item) = manifest.items.get(&item_plan.id) else {
             continue;
         };
+        // Signatures over assets, before a byte is extracted.
+        for (f, p) in mine.iter_mut().zip(&pending) {
+            if let Some(trust) = crate::trust::verify_download(
+                root,
+                &item_plan.id,
+                item,
+                p,
+                &f.path,
+                &f.artifact.sha256,
+            )? {
+                f.artifact.trust = trust;
+            }
+        }
         let dir = stage_dir.join(format!("{n}"));
         let mut files = install::stage_item(&item_plan.id, item, &mine, &dir)?;
         if item_plan.resolve.is_none() {

@@ -3,6 +3,7 @@
 //! that trust. Nothing is downloaded here except checksum files.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use miette::{Result, miette};
 
@@ -12,6 +13,7 @@ use crate::lock::{LockedItem, Resolved, Trust, TrustKind};
 use crate::manifest::model::{Checksum, Item, Source};
 use crate::plan::{AssetInstance, asset_instances, item_vars};
 use crate::source::github::{self, RawUrl};
+use crate::trust::{AssetSignature, Upstream};
 
 /// Largest checksum file read into memory.
 const CHECKSUM_FILE_LIMIT: u64 = 4 << 20;
@@ -46,6 +48,9 @@ pub struct Pending {
     pub trust: Trust,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_http: bool,
+    /// Signatures to verify once downloaded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<AssetSignature>,
 }
 
 impl Pending {
@@ -59,6 +64,7 @@ impl Pending {
             sha256: Some(a.sha256.clone()),
             trust: a.trust.clone(),
             allow_http,
+            signatures: Vec::new(),
         }
     }
 }
@@ -70,12 +76,14 @@ pub struct Resolution {
     pub artifacts: Vec<Pending>,
 }
 
-/// Resolves `item` at its wanted version. `previous` is the item's current
+/// Resolves `item` at its wanted version; signature keys are read from
+/// the tree at `root`. `previous` is the item's current
 /// lock entry: a hash recorded there is the expected hash of a first-use
 /// download of the same URL, and a hash that changed under the same URL is
 /// refused.
 pub async fn resolve(
     client: &Client,
+    root: &Path,
     id: &str,
     item: &Item,
     previous: Option<&LockedItem>,
@@ -89,8 +97,19 @@ pub async fn resolve(
             let commit = github::commit_for_ref(client, repo, &tag).await?;
             let mut out = Vec::new();
             for inst in asset_instances(&vars, item) {
-                out.push(release_asset(client, repo, &tag, &release, &inst, &mut checksums).await?);
+                out.push(
+                    release_asset(client, item, repo, &tag, &release, &inst, &mut checksums)
+                        .await?,
+                );
             }
+            let upstream = Upstream::Release {
+                repo,
+                tag: &tag,
+                release: &release,
+            };
+            checksums
+                .signatures(client, root, id, item, &upstream, &mut out)
+                .await?;
             (
                 Some(Resolved {
                     tag: Some(tag),
@@ -103,8 +122,15 @@ pub async fn resolve(
             let commit = github::commit_for_ref(client, repo, &tag).await?;
             let mut out = Vec::new();
             for inst in asset_instances(&vars, item) {
-                out.push(repo_file(client, repo, &commit, &inst, &mut checksums).await?);
+                out.push(repo_file(client, item, repo, &commit, &inst, &mut checksums).await?);
             }
+            let upstream = Upstream::Files {
+                repo,
+                commit: &commit,
+            };
+            checksums
+                .signatures(client, root, id, item, &upstream, &mut out)
+                .await?;
             (
                 Some(Resolved {
                     tag: Some(tag),
@@ -116,8 +142,14 @@ pub async fn resolve(
         Source::Url { allow_http } => {
             let mut out = Vec::new();
             for inst in asset_instances(&vars, item) {
-                out.push(url_asset(client, *allow_http, &inst, &mut checksums).await?);
+                out.push(url_asset(client, item, *allow_http, &inst, &mut checksums).await?);
             }
+            let upstream = Upstream::Urls {
+                allow_http: *allow_http,
+            };
+            checksums
+                .signatures(client, root, id, item, &upstream, &mut out)
+                .await?;
             (None, out)
         }
         Source::AptSnapshot { url: Some(base) } => {
@@ -186,6 +218,7 @@ fn expand(inst: &AssetInstance<'_>, template: &str, what: &str) -> Result<String
 
 async fn release_asset(
     client: &Client,
+    item: &Item,
     repo: &str,
     tag: &str,
     release: &github::Release,
@@ -243,6 +276,7 @@ async fn release_asset(
         Some(Checksum::FirstUse) => (None, trust(TrustKind::FirstUse, "")),
         None => match &digest {
             Some(d) => (Some(d.clone()), trust(TrustKind::GithubDigest, &asset.url)),
+            None if crate::trust::signs_assets(item) => (None, trust(TrustKind::Signature, "")),
             None => {
                 return Err(miette!(
                     code = "vendor::resolve::no-checksum",
@@ -272,11 +306,13 @@ async fn release_asset(
         sha256,
         trust,
         allow_http: false,
+        signatures: Vec::new(),
     })
 }
 
 async fn repo_file(
     client: &Client,
+    item: &Item,
     repo: &str,
     commit: &str,
     inst: &AssetInstance<'_>,
@@ -287,7 +323,7 @@ async fn repo_file(
     let url = match github::raw_file_url(client, repo, commit, &path) {
         RawUrl::Download(url) | RawUrl::Api(url) => url,
     };
-    let (sha256, trust) = plain_checksum(client, inst, &url, &path, false, checksums).await?;
+    let (sha256, trust) = plain_checksum(client, item, inst, &url, &path, false, checksums).await?;
     Ok(Pending {
         platform: inst.platform.map(str::to_owned),
         name: path,
@@ -296,11 +332,13 @@ async fn repo_file(
         sha256,
         trust,
         allow_http: false,
+        signatures: Vec::new(),
     })
 }
 
 async fn url_asset(
     client: &Client,
+    item: &Item,
     allow_http: bool,
     inst: &AssetInstance<'_>,
     checksums: &mut ChecksumFiles,
@@ -313,7 +351,8 @@ async fn url_asset(
         .filter(|s| !s.is_empty())
         .unwrap_or(&url)
         .to_owned();
-    let (sha256, trust) = plain_checksum(client, inst, &url, &name, allow_http, checksums).await?;
+    let (sha256, trust) =
+        plain_checksum(client, item, inst, &url, &name, allow_http, checksums).await?;
     Ok(Pending {
         platform: inst.platform.map(str::to_owned),
         name,
@@ -322,6 +361,7 @@ async fn url_asset(
         sha256,
         trust,
         allow_http,
+        signatures: Vec::new(),
     })
 }
 
@@ -330,6 +370,7 @@ async fn url_asset(
 /// use.
 async fn plain_checksum(
     client: &Client,
+    item: &Item,
     inst: &AssetInstance<'_>,
     url: &str,
     name: &str,
@@ -355,6 +396,7 @@ async fn plain_checksum(
             trust(TrustKind::Manifest, "vendor.yaml"),
         )),
         Some(Checksum::FirstUse) => Ok((None, trust(TrustKind::FirstUse, ""))),
+        None if crate::trust::signs_assets(item) => Ok((None, trust(TrustKind::Signature, ""))),
         Some(Checksum::GithubDigest) | None => Err(miette!(
             code = "vendor::resolve::no-checksum",
             help = "set the asset's `checksum`: `{{file: NAME}}`, `sha256: HEX` or `first-use`",
@@ -390,7 +432,8 @@ pub fn describe(trust: &Trust) -> String {
 /// cover.
 #[derive(Default)]
 struct ChecksumFiles {
-    texts: HashMap<String, String>,
+    /// URL → the file's bytes.
+    files: HashMap<String, Vec<u8>>,
 }
 
 impl ChecksumFiles {
@@ -401,15 +444,28 @@ impl ChecksumFiles {
         name: &str,
         allow_http: bool,
     ) -> Result<String> {
-        if !self.texts.contains_key(url) {
+        if !self.files.contains_key(url) {
             let bytes = client
                 .get_small(url, CHECKSUM_FILE_LIMIT, allow_http)
                 .await?;
-            self.texts
-                .insert(url.to_owned(), String::from_utf8_lossy(&bytes).into_owned());
+            self.files.insert(url.to_owned(), bytes);
         }
-        let text = self.texts.get(url).map(String::as_str).unwrap_or_default();
-        checksum::lookup(text, name)
+        let bytes = self.files.get(url).map(Vec::as_slice).unwrap_or_default();
+        checksum::lookup(&String::from_utf8_lossy(bytes), name)
             .map_err(|e| miette::Report::new(e).wrap_err(format!("in {url}")))
+    }
+
+    /// Verifies and attaches the item's signatures (see [`crate::trust`]).
+    async fn signatures(
+        &self,
+        client: &Client,
+        root: &Path,
+        id: &str,
+        item: &Item,
+        upstream: &Upstream<'_>,
+        artifacts: &mut [Pending],
+    ) -> Result<()> {
+        let file = |url: &str| self.files.get(url).cloned();
+        crate::trust::resolve_signatures(client, root, id, item, upstream, artifacts, &file).await
     }
 }

@@ -62,6 +62,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
     let runtime = super::runtime()?;
     let staged = runtime.block_on(apply::stage(
         client.as_ref(),
+        &ws.root,
         &cache,
         &state.loaded.manifest,
         &state.planned,

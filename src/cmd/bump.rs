@@ -100,6 +100,7 @@ fn verify_upstream(
     runtime
         .block_on(crate::resolve::resolve(
             &client,
+            &ws.root,
             id,
             item,
             lock.items.get(id),

@@ -37,6 +37,8 @@ pub fn run(cli: &Cli, args: &PlanArgs, ws: &Workspace, io: &mut Io<'_>) -> Resul
 
 /// The manifest, the lock as read and the plan computed from them.
 pub struct State {
+    /// The manifest's directory.
+    pub root: std::path::PathBuf,
     pub loaded: Loaded,
     pub lock: Lock,
     pub planned: Planned,
@@ -57,6 +59,7 @@ pub fn compute(ws: &Workspace, selected: &[String]) -> Result<State> {
     };
     let planned = plan::plan(&cx).map_err(|errors| super::plan_errors(ws, errors))?;
     Ok(State {
+        root: ws.root.clone(),
         loaded,
         lock,
         planned,
@@ -74,6 +77,7 @@ pub fn resolve(cli: &Cli, io: &mut Io<'_>, state: &mut State) -> Result<()> {
     let runtime = super::runtime()?;
     let warnings = runtime.block_on(crate::apply::resolve_plan(
         client.as_ref(),
+        &state.root,
         &cache,
         &state.loaded.manifest,
         &state.lock,
