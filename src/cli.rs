@@ -101,6 +101,11 @@ pub enum Command {
         after_help = "Formats: human (default), json, markdown (a pull-request comment), commit (the commit message of a one-item bump). Exits 0 whatever changed, 1 on error."
     )]
     Diff(DiffArgs),
+    /// Run the items' smoke checks on the installed artifacts (exit 1 if one fails).
+    #[command(
+        after_help = "Each executable is inspected (format, architecture, static or dynamic) and each `smoke.run` command run against it. Binaries for another architecture run through qemu-<arch> when it is on PATH, and are otherwise skipped, never passed. Records are saved to .vendor/smoke/<item>.json for `vendor diff --format commit`."
+    )]
+    Smoke(SmokeArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.
@@ -124,6 +129,15 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     /// A saved plan file, or items to apply (default: all).
     pub targets: Vec<String>,
+    /// Install without running the smoke checks on the staged artifacts.
+    #[arg(long)]
+    pub no_smoke: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    /// Items to smoke-test (default: every item with smoke checks).
+    pub items: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,9 @@ mod support;
 #[path = "support/fake_github.rs"]
 mod fake_github;
 
+#[path = "support/build.rs"]
+mod build;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::Path;
@@ -154,7 +157,7 @@ fn sha256sums(files: &[(&str, &[u8])]) -> Vec<u8> {
 // ---------------------------------------------------------------------------
 
 /// One traefik release: a tarball per arch holding `traefik` (a small
-/// shell script that answers `version` like the real binary), LICENSE.md
+/// static binary, the `say` fixture, that answers `version` like the real one), LICENSE.md
 /// and CHANGELOG.md, and the release's checksum file.
 #[derive(Clone)]
 struct Traefik {
@@ -173,11 +176,12 @@ impl Traefik {
         let mut binaries = BTreeMap::new();
         let mut archives = BTreeMap::new();
         for arch in ARCHES {
-            let binary = format!(
-                "#!/bin/sh\n# traefik stand-in, linux/{arch}, build {build}\n\
-                 echo 'Version:      {version}'\necho 'Codename:     saintnectaire'\n"
-            )
-            .into_bytes();
+            let binary = build::say(
+                arch,
+                &format!(
+                    "Version:      {version}\nCodename:     saintnectaire\nBuild:        {build}\n"
+                ),
+            );
             let archive = tar_gz(&[
                 Member::File("traefik", &binary, 0o755),
                 Member::File("LICENSE.md", b"The MIT License (MIT)\n", 0o644),
@@ -255,11 +259,11 @@ impl K3s {
         let binaries = ARCHES
             .iter()
             .map(|a| {
-                let bin = format!(
-                    "#!/bin/sh\n# k3s stand-in, linux/{a}\n\
-                     echo 'k3s version v{version} (a1b2c3d4)'\necho 'go version go1.22.5'\n"
+                let bin = build::say(
+                    a,
+                    &format!("k3s version v{version} (a1b2c3d4)\ngo version go1.22.5\n"),
                 );
-                (*a, bin.into_bytes())
+                (*a, bin)
             })
             .collect();
         K3s {
@@ -478,7 +482,9 @@ fn assert_no_leftovers(tree: &Tree) {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(
-            names.iter().all(|n| n == ".gitignore" || n == "lock"),
+            names
+                .iter()
+                .all(|n| n == ".gitignore" || n == "lock" || n == "smoke"),
             "leftovers in {WORK_DIR}/: {names:?}"
         );
     }

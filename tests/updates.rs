@@ -24,6 +24,9 @@ mod support;
 #[path = "support/fake_github.rs"]
 mod fake_github;
 
+#[path = "support/build.rs"]
+mod build;
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
@@ -102,10 +105,7 @@ impl Traefik {
         let mut binaries = BTreeMap::new();
         let mut archives = BTreeMap::new();
         for arch in ARCHES {
-            let binary = format!(
-                "#!/bin/sh\n# traefik stand-in, linux/{arch}\necho 'Version:      {version}'\n"
-            )
-            .into_bytes();
+            let binary = build::say(arch, &format!("Version:      {version}\n"));
             let archive = tar_gz(&[
                 ("traefik", &binary, 0o755),
                 ("LICENSE.md", b"The MIT License (MIT)\n", 0o644),
@@ -165,7 +165,7 @@ fn k3s_release(version: &str) -> FakeRelease {
     let mut release = FakeRelease::new(&format!("v{version}"));
     for arch in ARCHES {
         let name = if arch == "amd64" { "k3s" } else { "k3s-arm64" };
-        let bin = format!("#!/bin/sh\necho 'k3s version v{version} (a1b2c3d4)'\n").into_bytes();
+        let bin = build::say(arch, &format!("k3s version v{version} (a1b2c3d4)\n"));
         let sums = sha256sums(&[(name, &bin)]);
         release = release
             .asset(name, bin)

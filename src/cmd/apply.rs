@@ -11,6 +11,7 @@ use crate::cache::Cache;
 use crate::cli::{ApplyArgs, Cli};
 use crate::fsx::{self, TreeLock};
 use crate::plan::{LockAction, Plan};
+use crate::smoke;
 
 use super::plan::State;
 use super::{Exit, Io, Workspace};
@@ -69,6 +70,11 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
         &state.lock,
         stage_dir.path(),
     ))?;
+    let smoked = if args.no_smoke {
+        Vec::new()
+    } else {
+        smoke_staged(cli, ws, io, &state, &staged)?
+    };
     let installed: usize = staged.iter().map(|s| s.files.len()).sum();
     apply::remember(&cache, &staged);
     apply::commit(&ws.root, &ws.lock, &state.planned, &state.lock, staged)?;
@@ -88,7 +94,78 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
         s.lock_changes,
         plural(s.lock_changes)
     ))?;
+    if !smoked.is_empty() {
+        io.print(&format!("{}\n", crate::report::smoke_verdict(&smoked)))?;
+    }
     Ok(Exit::Ok)
+}
+
+/// Runs the smoke checks of every newly resolved item on its staged files,
+/// before anything is installed; a failure aborts the apply. Records are
+/// saved either way, for `vendor smoke`-style evidence.
+fn smoke_staged(
+    cli: &Cli,
+    ws: &Workspace,
+    io: &mut Io<'_>,
+    state: &State,
+    staged: &[apply::StagedItem],
+) -> Result<Vec<crate::smoke::Record>> {
+    let mut records = Vec::new();
+    for s in staged {
+        let resolved = state
+            .planned
+            .plan
+            .items
+            .iter()
+            .any(|i| i.id == s.id && i.resolve.is_some());
+        let Some(item) = state.loaded.manifest.items.get(&s.id) else {
+            continue;
+        };
+        if !resolved || item.smoke.is_none() {
+            continue;
+        }
+        let targets: Vec<smoke::Target> = s
+            .files
+            .iter()
+            .filter(|f| crate::lock::parse_mode(&f.record.mode).is_some_and(|m| m & 0o111 != 0))
+            .map(|f| smoke::Target {
+                file: f.record.path.clone(),
+                path: f.staged.clone(),
+                platform: smoke::platform_of(&s.entry, &f.record.from),
+            })
+            .collect();
+        let record = smoke::run_item(&s.id, item, &s.entry.version, &targets);
+        if let Err(e) = smoke::save(&ws.root, &record) {
+            io.note(&format!(
+                "warning: cannot save the smoke record of {}: {e}",
+                s.id
+            ));
+        }
+        records.push(record);
+    }
+    if records.is_empty() {
+        return Ok(records);
+    }
+    let report = crate::report::smoke_human(&records, io.paint_err);
+    let failed: Vec<&str> = records
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.item.as_str())
+        .collect();
+    if !failed.is_empty() {
+        io.note(report.trim_end());
+        return Err(miette!(
+            code = "vendor::apply::smoke-failed",
+            help = "nothing was installed. Fix the item (version, assets, smoke expectations), or \
+                    apply with --no-smoke to install without the checks",
+            "smoke checks failed for {} on the staged artifacts",
+            failed.join(", ")
+        ));
+    }
+    if !cli.quiet {
+        io.note(report.trim_end());
+    }
+    Ok(records)
 }
 
 fn plural(n: usize) -> &'static str {

@@ -125,6 +125,7 @@ pub fn finish(
     if apply {
         let args = ApplyArgs {
             targets: ids.to_vec(),
+            no_smoke: false,
         };
         return super::apply::run(cli, &args, ws, io);
     }

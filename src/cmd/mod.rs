@@ -9,6 +9,7 @@ mod fetch;
 mod list;
 mod outdated;
 mod plan;
+mod smoke;
 mod update;
 mod validate;
 
@@ -236,6 +237,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
         Command::Bump(args) => bump::run(cli, args, &ws, io),
         Command::Update(args) => update::run(cli, args, &ws, io),
         Command::Diff(args) => diff::run(cli, args, &ws, io),
+        Command::Smoke(args) => smoke::run(cli, args, &ws, io),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();

@@ -438,8 +438,17 @@ pub fn diff_commit(item: &ItemDiff, smoke: Option<SmokeEvidence<'_>>) -> String 
     }
     if let Some(smoke) = smoke {
         let _ = writeln!(out, "Smoke evidence ({}):\n", smoke.file);
-        let record = serde_json::to_string_pretty(smoke.record).unwrap_or_default();
-        for line in record.lines() {
+        // A record of `vendor smoke` reads as one line per check; anything
+        // else is quoted as it is.
+        let lines = match serde_json::from_value::<crate::smoke::Record>(smoke.record.clone()) {
+            Ok(record) => super::smoke::smoke_evidence(&record),
+            Err(_) => serde_json::to_string_pretty(smoke.record)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+        };
+        for line in lines {
             let _ = writeln!(out, "    {line}");
         }
         out.push('\n');

@@ -1,4 +1,5 @@
 //! Upstream files built at test time: tarballs and `sha256sum` listings.
+#![allow(dead_code)] // each test binary uses a different part
 
 use std::io::Write as _;
 
@@ -37,4 +38,26 @@ pub fn sha256sums(files: &[(&str, &[u8])]) -> Vec<u8> {
         .map(|(name, bytes)| format!("{}  {name}\n", sha256_hex(bytes)))
         .collect::<String>()
         .into_bytes()
+}
+
+/// A real static Linux executable for `arch` (`amd64` or `arm64`) that
+/// prints `text` and exits 0: the `say` fixture with its message slot
+/// overwritten (see `tests/fixtures/say/README.md`).
+pub fn say(arch: &str, text: &str) -> Vec<u8> {
+    const MARKER: &[u8] = b"@@VENDOR-SAY@@";
+    const SLOT: usize = 256;
+    let path = format!(
+        "{}/tests/fixtures/say/say-linux-{arch}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    let at = bytes
+        .windows(MARKER.len())
+        .position(|w| w == MARKER)
+        .unwrap_or_else(|| panic!("{path} has no message slot"));
+    assert!(text.len() < SLOT, "message longer than the slot");
+    let slot = &mut bytes[at..at + SLOT];
+    slot.fill(0);
+    slot[..text.len()].copy_from_slice(text.as_bytes());
+    bytes
 }
