@@ -96,6 +96,8 @@ pub mod codes {
     pub const EXTRACT_FORMAT_UNKNOWN: &str = "vendor::manifest::extract-format-unknown";
     /// Two assets install to the same path.
     pub const INSTALL_COLLISION: &str = "vendor::manifest::install-collision";
+    /// A signature over the checksum file, but an asset has none.
+    pub const SIGNED_WITHOUT_CHECKSUM_FILE: &str = "vendor::manifest::signed-without-checksum-file";
 
     /// Every code above, for uniqueness checks and documentation.
     pub const ALL: &[&str] = &[
@@ -138,6 +140,7 @@ pub mod codes {
         INVALID_SNAPSHOT,
         EXTRACT_FORMAT_UNKNOWN,
         INSTALL_COLLISION,
+        SIGNED_WITHOUT_CHECKSUM_FILE,
     ];
 }
 

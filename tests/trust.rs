@@ -704,3 +704,86 @@ fn pgp_refuses_a_tampered_asset() {
     );
     refused(&tree, &fake, "bad signature");
 }
+
+#[test]
+fn missing_signatures_of_every_kind_are_refused() {
+    let keys = Keys::new();
+    keys.cosign_key("cosign");
+    keys.pgp_key("release");
+    let fake = FakeGithub::start();
+    let bytes = archive("a");
+    let sums = sha256sums(&[(ARCHIVE, &bytes)]);
+    publish(&fake, vec![(ARCHIVE, bytes), (SUMS, sums)]);
+    let cosign = tree(
+        &fake,
+        &sums_checksum(),
+        OVER_SUMS_COSIGN,
+        ("cosign.pub", &keys.read("cosign.pub.pem")),
+    );
+    refused(
+        &cosign,
+        &fake,
+        "expected the cosign signature `checksums.txt.sig`",
+    );
+    let pgp = tree(
+        &fake,
+        &sums_checksum(),
+        OVER_SUMS_PGP,
+        ("release.asc", &keys.read("release.asc")),
+    );
+    refused(
+        &pgp,
+        &fake,
+        "expected the pgp signature `checksums.txt.asc`",
+    );
+}
+
+#[test]
+fn minisign_over_the_checksum_file_refuses_a_tampered_one() {
+    let keys = Keys::new();
+    let id = keys.minisign_key("tool");
+    let fake = FakeGithub::start();
+    let bytes = archive("a");
+    let sums = sha256sums(&[(ARCHIVE, &bytes)]);
+    let sig = keys.minisign("tool", &sums);
+    let verify = "        - kind: minisign\n          key: keys/tool.pub\n          \
+                  signature: '{asset}.minisig'\n          over: checksum-file\n";
+    publish(
+        &fake,
+        vec![
+            (ARCHIVE, bytes.clone()),
+            (SUMS, sums.clone()),
+            (&format!("{SUMS}.minisig"), sig.clone()),
+        ],
+    );
+    let good = tree(
+        &fake,
+        &sums_checksum(),
+        verify,
+        ("tool.pub", &keys.read("tool.pub")),
+    );
+    apply(&good, &fake).code(0);
+    assert_eq!(trust(&good), ("signature".into(), format!("minisign:{id}")));
+
+    let mut tampered = sums;
+    tampered.extend_from_slice(b"# appended\n");
+    publish(
+        &fake,
+        vec![
+            (ARCHIVE, bytes),
+            (SUMS, tampered),
+            (&format!("{SUMS}.minisig"), sig),
+        ],
+    );
+    let bad = tree(
+        &fake,
+        &sums_checksum(),
+        verify,
+        ("tool.pub", &keys.read("tool.pub")),
+    );
+    refused(
+        &bad,
+        &fake,
+        "the checksum file checksums.txt fails its minisign signature",
+    );
+}

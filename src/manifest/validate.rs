@@ -171,6 +171,9 @@ impl Checker<'_> {
                 };
                 self.template(&path.key("signature"), &sig.signature, tmpl);
                 self.maybe_url(&path.key("signature"), &sig.signature, false);
+                if sig.over == super::model::SignedObject::ChecksumFile {
+                    self.signed_checksum_files(&base, &path, item);
+                }
             }
         }
         if let Some(smoke) = &item.smoke {
@@ -900,6 +903,37 @@ impl Checker<'_> {
     }
 
     /// A relative path that must also exist (when files are checked).
+    /// A signature over the checksum file covers only assets whose hash
+    /// comes from a checksum file.
+    fn signed_checksum_files(
+        &mut self,
+        base: &NodePath,
+        sig: &NodePath,
+        item: &super::model::Item,
+    ) {
+        for (i, asset) in item.assets.iter().enumerate() {
+            if matches!(asset.checksum, Some(super::model::Checksum::File(_))) {
+                continue;
+            }
+            let problem = self
+                .at(
+                    codes::SIGNED_WITHOUT_CHECKSUM_FILE,
+                    format!(
+                        "the signature is over the checksum file, but asset {} has no checksum file",
+                        i + 1
+                    ),
+                    &base.key("assets").index(i),
+                    Part::Key,
+                )
+                .label("no `checksum: {file: …}`")
+                .help(format!(
+                    "give the asset `checksum: {{file: NAME}}`, or sign `over: asset` ({})",
+                    sig.describe()
+                ));
+            self.push(problem);
+        }
+    }
+
     fn relative_file(&mut self, path: &NodePath, value: &str, what: &str) {
         if !self.relative_path(path, value, what) || !self.opts.check_files {
             return;
@@ -1233,6 +1267,17 @@ mod tests {
                 (codes::INSTALL_COLLISION, (9, 18)),
                 (codes::INSTALL_COLLISION, (9, 18))
             ]
+        );
+    }
+
+    #[test]
+    fn a_signed_checksum_file_needs_a_checksum_file_on_every_asset() {
+        let text = item(&format!(
+            "{RELEASE}    assets:\n      - name: a.tar.gz\n        checksum: {{file: sums.txt}}\n        install: a\n      - name: b.tar.gz\n        checksum: github-digest\n        install: b\n    verify:\n      signatures:\n        - kind: pgp\n          key: k.asc\n          signature: '{{asset}}.asc'\n          over: checksum-file\n"
+        ));
+        assert_eq!(
+            check(&text),
+            [(codes::SIGNED_WITHOUT_CHECKSUM_FILE, (13, 9))]
         );
     }
 
