@@ -8,18 +8,24 @@
 #          `curl` + `sha256sum` + `tar xzf`, and 8 parallel `dotslash --
 #          fetch` when dotslash is on PATH; peak RSS from /usr/bin/time.
 #
-#   bash bench/io.sh [hash|apply]...      (default: both)
+#   verify `vendor apply` of the same 8 archives with a minisign and with
+#          an OpenPGP signature over each asset, against the apply without
+#          signatures and against 8 parallel `minisign -V` / `gpg --verify`.
+#
+#   bash bench/io.sh [hash|apply|verify]...      (default: all)
 #
 # Needs python3 (the loopback server), openssl, curl and GNU time; installs
 # the missing ones with apt-get when run as root.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(hash apply)
+[ ${#sections[@]} -gt 0 ] || sections=(hash apply verify)
 
 need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
+command -v minisign >/dev/null || need+=(minisign)
+command -v gpg >/dev/null || need+=(gnupg)
 [ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -220,12 +226,95 @@ JSON
   stop_server
 }
 
+verify_section() {
+  echo "## apply with signatures over each of 8 × 64 MiB tar.gz"
+  echo
+  local up="$work/vup" keys="$work/keys" port
+  mkdir -p "$up" "$keys"
+  for i in $(seq 1 8); do
+    mkdir -p "$work/pkg/p$i/bin"
+    head -c 64M /dev/urandom > "$work/pkg/p$i/bin/tool"
+    tar -C "$work/pkg" -cf - "p$i" | gzip -1 > "$up/p$i.tar.gz"
+  done
+  rm -rf "$work/pkg"
+  (cd "$up" && sha256sum -- *.tar.gz > SHA256SUMS)
+  minisign -G -W -p "$keys/m.pub" -s "$keys/m.key" >/dev/null
+  export GNUPGHOME="$keys/gnupg"
+  mkdir -p -m 700 "$GNUPGHOME"
+  gpg -q --batch --pinentry-mode loopback --passphrase '' \
+    --quick-gen-key 'bench <bench@example.invalid>' ed25519 sign never
+  gpg -q --batch --armor --export > "$keys/keyring.asc"
+  for i in $(seq 1 8); do
+    minisign -S -s "$keys/m.key" -m "$up/p$i.tar.gz" >/dev/null
+    gpg -q --batch --yes --pinentry-mode loopback --passphrase '' --detach-sign "$up/p$i.tar.gz"
+  done
+  port=$(serve "$up")
+
+  # One tree per case: no signature, minisign, OpenPGP.
+  for case in none minisign pgp; do
+    local tree="$work/tree-$case"
+    mkdir -p "$tree/keys"
+    cp "$keys/m.pub" "$keys/keyring.asc" "$tree/keys/"
+    {
+      echo "version: 1"
+      echo "items:"
+      echo "  tools:"
+      echo "    version: \"1\""
+      echo "    source: {type: url}"
+      echo "    assets:"
+      for i in $(seq 1 8); do
+        echo "      - url: http://127.0.0.1:$port/p$i.tar.gz"
+        echo "        checksum: {file: SHA256SUMS}"
+        echo "        extract: {member: p$i/bin/tool}"
+        echo "        install: dist/tool-$i"
+        echo "        mode: \"0755\""
+      done
+      case $case in
+        minisign) printf '    verify:\n      signatures:\n        - {kind: minisign, key: keys/m.pub, signature: "{asset}.minisig"}\n' ;;
+        pgp) printf '    verify:\n      signatures:\n        - {kind: pgp, key: keys/keyring.asc, signature: "{asset}.sig"}\n' ;;
+      esac
+    } > "$tree/vendor.yaml"
+  done
+  # Cold runs: empty cache, nothing installed, no lock.
+  signed_apply() {
+    rm -rf "$VENDOR_CACHE_DIR" "$work/tree-$1/dist" "$work/tree-$1/vendor.lock.yaml" "$work/tree-$1/.vendor"
+    "$vendor" -C "$work/tree-$1" -q apply
+  }
+  minisign_peer() {
+    for i in $(seq 1 8); do minisign -V -q -p "$work/keys/m.pub" -m "$work/vup/p$i.tar.gz" & done
+    wait
+  }
+  gpg_peer() {
+    for i in $(seq 1 8); do gpg -q --batch --verify "$work/vup/p$i.tar.gz.sig" "$work/vup/p$i.tar.gz" 2>/dev/null & done
+    wait
+  }
+  export -f signed_apply minisign_peer gpg_peer
+  export vendor work
+  cat "$up"/* > /dev/null
+
+  local n m g pm pg
+  n=$(best_of 3 bash -c 'signed_apply none')
+  m=$(best_of 3 bash -c 'signed_apply minisign')
+  g=$(best_of 3 bash -c 'signed_apply pgp')
+  pm=$(best_of 3 bash -c minisign_peer)
+  pg=$(best_of 3 bash -c gpg_peer)
+  echo "| case | vendor apply (best of 3) | added by the signature | peer: verifying alone, 8 in parallel |"
+  echo "|---|---|---|---|"
+  echo "| checksum file only | ${n} s | — | — |"
+  echo "| + minisign over each asset | ${m} s | $(python3 -c "print(f'{$m - $n:+.3f}')") s | minisign -V: ${pm} s |"
+  echo "| + OpenPGP over each asset | ${g} s | $(python3 -c "print(f'{$g - $n:+.3f}')") s | gpg --verify: ${pg} s |"
+  echo
+  gpgconf --kill gpg-agent 2>/dev/null || true
+  stop_server
+}
+
 echo "# I/O benchmarks — $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo
 for s in "${sections[@]}"; do
   case "$s" in
     hash) hash_section ;;
     apply) apply_section ;;
-    *) echo "unknown section: $s (hash, apply)" >&2; exit 64 ;;
+    verify) verify_section ;;
+    *) echo "unknown section: $s (hash, apply, verify)" >&2; exit 64 ;;
   esac
 done

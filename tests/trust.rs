@@ -255,7 +255,7 @@ impl Drop for Keys {
 
 /// A tree with one item whose `verify` block is `verify`, and whose asset
 /// checksum is `checksum`; the key file `key` is committed at `keys/`.
-fn tree(fake: &FakeGithub, checksum: &str, verify: &str, key: (&str, &[u8])) -> Tree {
+fn tree(checksum: &str, verify: &str, key: (&str, &[u8])) -> Tree {
     let tree = Tree::new();
     tree.write(&format!("keys/{}", key.0), key.1);
     tree.write(
@@ -267,7 +267,6 @@ fn tree(fake: &FakeGithub, checksum: &str, verify: &str, key: (&str, &[u8])) -> 
              install: bin/tool\n        mode: \"0755\"\n    verify:\n      signatures:\n{verify}"
         ),
     );
-    let _ = fake;
     tree
 }
 
@@ -329,7 +328,6 @@ fn minisign_over_the_asset_installs_and_locks_the_key_id() {
     );
     // No checksum at all: the signature is the trust.
     let tree = tree(
-        &fake,
         "",
         OVER_ASSET_MINISIGN,
         ("tool.pub", &keys.read("tool.pub")),
@@ -354,7 +352,6 @@ fn minisign_refuses_a_tampered_asset() {
         ],
     );
     let tree = tree(
-        &fake,
         "",
         OVER_ASSET_MINISIGN,
         ("tool.pub", &keys.read("tool.pub")),
@@ -375,7 +372,6 @@ fn minisign_refuses_another_key_naming_both() {
         vec![(ARCHIVE, bytes), (&format!("{ARCHIVE}.minisig"), sig)],
     );
     let tree = tree(
-        &fake,
         "",
         OVER_ASSET_MINISIGN,
         ("tool.pub", &keys.read("tool.pub")),
@@ -391,7 +387,6 @@ fn a_missing_signature_is_named_with_what_the_release_has() {
     let fake = FakeGithub::start();
     publish(&fake, vec![(ARCHIVE, archive("a"))]);
     let tree = tree(
-        &fake,
         "",
         OVER_ASSET_MINISIGN,
         ("tool.pub", &keys.read("tool.pub")),
@@ -423,7 +418,6 @@ fn a_signature_with_a_checksum_file_must_agree_with_both() {
     );
     let checksum = format!("        checksum:\n          file: {SUMS}\n");
     let tree = tree(
-        &fake,
         &checksum,
         OVER_ASSET_MINISIGN,
         ("tool.pub", &keys.read("tool.pub")),
@@ -460,7 +454,6 @@ fn cosign_over_the_checksum_file_extends_to_the_listed_asset() {
         ],
     );
     let tree = tree(
-        &fake,
         &sums_checksum(),
         OVER_SUMS_COSIGN,
         ("cosign.pub", &keys.read("cosign.pub.pem")),
@@ -493,7 +486,6 @@ fn cosign_refuses_a_tampered_checksum_file() {
         ],
     );
     let tree = tree(
-        &fake,
         &sums_checksum(),
         OVER_SUMS_COSIGN,
         ("cosign.pub", &keys.read("cosign.pub.pem")),
@@ -523,7 +515,6 @@ fn cosign_refuses_another_key_and_a_malformed_signature() {
         ],
     );
     let tree = tree(
-        &fake,
         &sums_checksum(),
         OVER_SUMS_COSIGN,
         ("cosign.pub", &keys.read("cosign.pub.pem")),
@@ -558,7 +549,6 @@ fn a_tampered_asset_under_a_signed_checksum_file_is_a_checksum_mismatch() {
         ],
     );
     let tree = tree(
-        &fake,
         &sums_checksum(),
         OVER_SUMS_COSIGN,
         ("cosign.pub", &keys.read("cosign.pub.pem")),
@@ -590,7 +580,6 @@ fn pgp_over_the_checksum_file_locks_the_primary_fingerprint() {
         ],
     );
     let tree = tree(
-        &fake,
         &sums_checksum(),
         OVER_SUMS_PGP,
         ("release.asc", &keys.read("release.asc")),
@@ -619,7 +608,6 @@ fn pgp_refuses_a_tampered_checksum_file_and_another_key() {
         ],
     );
     let tree = tree(
-        &fake,
         &sums_checksum(),
         OVER_SUMS_PGP,
         ("release.asc", &keys.read("release.asc")),
@@ -650,12 +638,7 @@ fn pgp_binary_signature_over_the_asset() {
         vec![(ARCHIVE, bytes), (&format!("{ARCHIVE}.sig"), sig)],
     );
     let verify = "        - kind: pgp\n          key: keys/release.asc\n          signature: '{asset}.sig'\n";
-    let tree = tree(
-        &fake,
-        "",
-        verify,
-        ("release.asc", &keys.read("release.asc")),
-    );
+    let tree = tree("", verify, ("release.asc", &keys.read("release.asc")));
     apply(&tree, &fake).code(0);
     assert_eq!(trust(&tree), ("signature".into(), format!("pgp:{fpr}")));
 
@@ -677,7 +660,6 @@ fn an_unreadable_key_is_an_error_naming_the_file() {
         ],
     );
     let tree = tree(
-        &fake,
         "",
         OVER_ASSET_MINISIGN,
         ("tool.pub", b"this is not a key\n"),
@@ -696,12 +678,7 @@ fn pgp_refuses_a_tampered_asset() {
         vec![(ARCHIVE, archive("b")), (&format!("{ARCHIVE}.sig"), sig)],
     );
     let verify = "        - kind: pgp\n          key: keys/release.asc\n          signature: '{asset}.sig'\n";
-    let tree = tree(
-        &fake,
-        "",
-        verify,
-        ("release.asc", &keys.read("release.asc")),
-    );
+    let tree = tree("", verify, ("release.asc", &keys.read("release.asc")));
     refused(&tree, &fake, "bad signature");
 }
 
@@ -715,7 +692,6 @@ fn missing_signatures_of_every_kind_are_refused() {
     let sums = sha256sums(&[(ARCHIVE, &bytes)]);
     publish(&fake, vec![(ARCHIVE, bytes), (SUMS, sums)]);
     let cosign = tree(
-        &fake,
         &sums_checksum(),
         OVER_SUMS_COSIGN,
         ("cosign.pub", &keys.read("cosign.pub.pem")),
@@ -726,7 +702,6 @@ fn missing_signatures_of_every_kind_are_refused() {
         "expected the cosign signature `checksums.txt.sig`",
     );
     let pgp = tree(
-        &fake,
         &sums_checksum(),
         OVER_SUMS_PGP,
         ("release.asc", &keys.read("release.asc")),
@@ -757,7 +732,6 @@ fn minisign_over_the_checksum_file_refuses_a_tampered_one() {
         ],
     );
     let good = tree(
-        &fake,
         &sums_checksum(),
         verify,
         ("tool.pub", &keys.read("tool.pub")),
@@ -776,7 +750,6 @@ fn minisign_over_the_checksum_file_refuses_a_tampered_one() {
         ],
     );
     let bad = tree(
-        &fake,
         &sums_checksum(),
         verify,
         ("tool.pub", &keys.read("tool.pub")),

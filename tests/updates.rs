@@ -28,10 +28,10 @@ mod fake_github;
 mod build;
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::Path;
 use std::process::Command;
 
+use build::{sha256sums, tar_gz};
 use fake_github::{FakeAsset, FakeGithub, FakeRelease, sha256_hex};
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
@@ -63,37 +63,8 @@ fn commit_of(tag: &str) -> String {
     sha256_hex(format!("commit for {tag}").as_bytes())[..40].to_owned()
 }
 
-// ---------------------------------------------------------------------------
-// Assets built at test time (after tests/apply.rs)
-// ---------------------------------------------------------------------------
-
-/// A `.tar.gz` of regular files `(name, bytes, mode)`.
-fn tar_gz(members: &[(&str, &[u8], u32)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, data, mode) in members {
-        let mut h = tar::Header::new_gnu();
-        h.set_mtime(1_709_726_400);
-        h.set_size(data.len() as u64);
-        h.set_mode(*mode);
-        h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, name, *data).unwrap();
-    }
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(&b.into_inner().unwrap()).unwrap();
-    e.finish().unwrap()
-}
-
-/// `sha256sum` output for `files`.
-fn sha256sums(files: &[(&str, &[u8])]) -> Vec<u8> {
-    files
-        .iter()
-        .map(|(name, bytes)| format!("{}  {name}\n", sha256_hex(bytes)))
-        .collect::<String>()
-        .into_bytes()
-}
-
-/// One traefik release: a tarball per arch holding `traefik` (a shell
-/// script answering `version`), and the release's checksum file.
+/// One traefik release: a tarball per arch holding `traefik` (a static
+/// binary, the `say` fixture, answering `version`), and the release's checksum file.
 struct Traefik {
     version: String,
     binaries: BTreeMap<&'static str, Vec<u8>>,
