@@ -173,16 +173,14 @@ pub async fn stage(
         let Some(item) = manifest.items.get(&item_plan.id) else {
             continue;
         };
-        // Signatures over assets, before a byte is extracted.
-        for (f, p) in mine.iter_mut().zip(&pending) {
-            if let Some(trust) = crate::trust::verify_download(
-                root,
-                &item_plan.id,
-                item,
-                p,
-                &f.path,
-                &f.artifact.sha256,
-            )? {
+        // Signatures over assets, before a byte is extracted; each one
+        // hashes its whole file, so they run on all cores.
+        let jobs: Vec<(&Fetched, &Pending)> = mine.iter().zip(&pending).collect();
+        let verified = crate::par::map(&jobs, |(f, p)| {
+            crate::trust::verify_download(root, &item_plan.id, item, p, &f.path, &f.artifact.sha256)
+        });
+        for (f, trust) in mine.iter_mut().zip(verified) {
+            if let Some(trust) = trust? {
                 f.artifact.trust = trust;
             }
         }
