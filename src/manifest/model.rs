@@ -259,16 +259,21 @@ pub struct Pin {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Verify {
+    /// Every signature listed must verify.
     pub signatures: Vec<Signature>,
 }
 
+/// A detached signature and the key that must have made it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Signature {
+    /// `minisign`, `cosign` (key-based blob signature, ECDSA P-256) or `pgp`.
     pub kind: SignatureKind,
-    /// Public key or keyring file in the repository, relative to the manifest.
+    /// Public key (minisign `.pub`, cosign PEM) or OpenPGP keyring file in
+    /// the repository, relative to the manifest; never fetched.
     pub key: String,
-    /// Signature asset name or URL (template; `{asset}` is the signed file's name).
+    /// Signature file: a release asset name, a file beside the signed one,
+    /// or a URL (template; `{asset}` is the signed file's name).
     pub signature: String,
     /// What is signed: each asset, or the checksum file (whose trust then
     /// extends to every artifact listed in it).
@@ -304,6 +309,8 @@ pub struct Smoke {
     pub run: Vec<SmokeRun>,
 }
 
+/// Binary inspection: the format, and the architecture of the platform
+/// each file is installed for, are always checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Inspect {
@@ -323,13 +330,16 @@ pub enum BinaryFormat {
     Pe,
 }
 
+/// A command run against each installed executable of the item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmokeRun {
     /// Command and arguments (templates; `{path}` is the installed file).
+    /// It must exit 0.
     #[schemars(length(min = 1))]
     pub args: Vec<String>,
-    /// Regular expression the combined output must match (template).
+    /// Regular expression the output (stdout, then stderr) must match;
+    /// placeholders such as `{version}` match literally.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
 }
