@@ -429,11 +429,13 @@ impl Outcome {
 /// Runs `command` with no input, collecting at most [`OUTPUT_LIMIT`] bytes
 /// of each output stream, and kills it after `timeout`.
 fn execute(command: &mut Command, timeout: Duration) -> std::io::Result<Outcome> {
-    let mut child = command
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(command, 0);
+    let mut child = command.spawn()?;
     let collect = |pipe: Option<Box<dyn std::io::Read + Send>>| {
         std::thread::spawn(move || {
             // Keep the head; drain the rest so the command never blocks
@@ -460,17 +462,30 @@ fn execute(command: &mut Command, timeout: Duration) -> std::io::Result<Outcome>
             break status.code();
         }
         if Instant::now() >= deadline {
-            let _ = child.kill();
+            kill_group(&mut child);
             let _ = child.wait();
             break None;
         }
         std::thread::sleep(Duration::from_millis(5));
     };
+    // Whatever the command left running in the background would hold the
+    // output pipes open: it goes too.
+    kill_group(&mut child);
     Ok(Outcome {
         status,
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
     })
+}
+
+/// Kills the command and every process it started (its process group).
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        let group = rustix::process::Pid::from_child(child);
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
 }
 
 /// Saves `record` as `<root>/.vendor/smoke/<item>.json`.
@@ -482,4 +497,73 @@ pub fn save(root: &Path, record: &Record) -> std::io::Result<PathBuf> {
     text.push('\n');
     crate::fsx::write_atomic(&path, text.as_bytes(), None)?;
     Ok(path)
+}
+
+#[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        cmd
+    }
+
+    #[test]
+    fn collects_both_streams_and_the_status() {
+        let out = execute(&mut sh("echo out; echo err >&2; exit 3"), TIMEOUT).unwrap();
+        assert_eq!(out.status, Some(3));
+        assert_eq!(out.text(), "out\nerr\n");
+    }
+
+    #[test]
+    fn a_command_past_its_time_is_killed_with_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("marker");
+        let script = format!("(sleep 1; touch '{}') & sleep 30", marker.display());
+        let out = execute(&mut sh(&script), Duration::from_millis(200)).unwrap();
+        assert_eq!(out.status, None);
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(!marker.exists(), "the background child outlived the kill");
+    }
+
+    #[test]
+    fn background_leftovers_are_killed_when_the_command_exits() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("marker");
+        let script = format!("(sleep 1; touch '{}') & echo started", marker.display());
+        let out = execute(&mut sh(&script), TIMEOUT).unwrap();
+        assert_eq!((out.status, out.text().as_str()), (Some(0), "started\n"));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(
+            !marker.exists(),
+            "the background child outlived the command"
+        );
+    }
+
+    #[test]
+    fn long_output_is_cut_but_drained() {
+        let out = execute(&mut sh("head -c 1000000 /dev/zero | tr '\\0' x"), TIMEOUT).unwrap();
+        assert_eq!(out.status, Some(0));
+        assert_eq!(out.stdout.len(), OUTPUT_LIMIT);
+    }
+
+    #[test]
+    fn placeholders_in_expectations_match_literally() {
+        let vars = Vars::new().with("version", "1.30.4+k3s1");
+        let re = expectation(&vars, "^k3s version v{version} ").unwrap();
+        assert!(re.is_match("k3s version v1.30.4+k3s1 (abc)"));
+        assert!(!re.is_match("k3s version v1.30.4k3s1 (abc)"));
+        assert!(expectation(&vars, "{nope}").is_err());
+        assert!(expectation(&vars, "(").is_err());
+    }
+
+    #[test]
+    fn quotes_the_first_lines() {
+        let text: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+        let q = quote(&text);
+        assert!(q.starts_with("line 1\n"));
+        assert!(q.ends_with("… (8 more lines)"));
+    }
 }
