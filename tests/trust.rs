@@ -760,3 +760,30 @@ fn minisign_over_the_checksum_file_refuses_a_tampered_one() {
         "the checksum file checksums.txt fails its minisign signature",
     );
 }
+
+#[test]
+fn cosign_over_the_asset_installs_and_refuses_a_tampered_one() {
+    let keys = Keys::new();
+    let fingerprint = keys.cosign_key("cosign");
+    let verify = "        - kind: cosign\n          key: keys/cosign.pub\n          signature: '{asset}.sig'\n";
+    let fake = FakeGithub::start();
+    let bytes = archive("a");
+    let sig = keys.cosign("cosign", &bytes);
+    publish(
+        &fake,
+        vec![(ARCHIVE, bytes), (&format!("{ARCHIVE}.sig"), sig.clone())],
+    );
+    let good = tree("", verify, ("cosign.pub", &keys.read("cosign.pub.pem")));
+    apply(&good, &fake).code(0);
+    assert_eq!(
+        trust(&good),
+        ("signature".into(), format!("cosign:{fingerprint}"))
+    );
+
+    publish(
+        &fake,
+        vec![(ARCHIVE, archive("b")), (&format!("{ARCHIVE}.sig"), sig)],
+    );
+    let bad = tree("", verify, ("cosign.pub", &keys.read("cosign.pub.pem")));
+    refused(&bad, &fake, "fails its cosign signature");
+}
