@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Walks through plan → apply → check → bump → rollback against a local
+# Walks through plan → apply → check → bump → rollback → smoke against a local
 # upstream, with no internet: a tarball and its SHA256SUMS are served from
 # 127.0.0.1:8931 by python3's http.server.
 #
@@ -46,3 +46,4 @@ sed -i 's/version: "1.1.0"/version: "1.0.0"/' "$work/tree/vendor.yaml"
 run --offline apply
 "$work/tree/dist/hello-linux-amd64"
 run check --installed
+run smoke

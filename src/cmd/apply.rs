@@ -146,7 +146,7 @@ fn smoke_staged(
     if records.is_empty() {
         return Ok(records);
     }
-    let report = crate::report::smoke_human(&records, io.paint_err);
+    let report = crate::report::smoke_checks_human(&records, io.paint_err);
     let failed: Vec<&str> = records
         .iter()
         .filter(|r| !r.passed)

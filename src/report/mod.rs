@@ -17,5 +17,6 @@ pub use outdated::{outdated_human, outdated_json, outdated_markdown};
 pub use paint::Paint;
 pub use plan::{plan_human, plan_json, plan_markdown, summary_line};
 pub use smoke::{
-    smoke_evidence, smoke_human, smoke_json, smoke_markdown, verdict as smoke_verdict,
+    smoke_checks_human, smoke_evidence, smoke_human, smoke_json, smoke_markdown,
+    verdict as smoke_verdict,
 };

@@ -29,6 +29,13 @@ fn subject(c: &Check) -> String {
 
 /// One line per check, grouped by item, then a verdict line.
 pub fn smoke_human(records: &[Record], paint: Paint) -> String {
+    let mut out = smoke_checks_human(records, paint);
+    let _ = writeln!(out, "{}", verdict(records));
+    out
+}
+
+/// One line per check, grouped by item (a failed check with its output).
+pub fn smoke_checks_human(records: &[Record], paint: Paint) -> String {
     let mut out = String::new();
     for r in records {
         let _ = writeln!(out, "{} {} on {}", paint.bold(&r.item), r.version, r.host);
@@ -50,7 +57,6 @@ pub fn smoke_human(records: &[Record], paint: Paint) -> String {
             }
         }
     }
-    let _ = writeln!(out, "{}", verdict(records));
     out
 }
 
