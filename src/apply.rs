@@ -177,7 +177,7 @@ pub async fn stage(
         // hashes its whole file, so they run on all cores.
         let jobs: Vec<(&Fetched, &Pending)> = mine.iter().zip(&pending).collect();
         let verified = crate::par::map(&jobs, |(f, p)| {
-            crate::trust::verify_download(root, &item_plan.id, item, p, &f.path, &f.artifact.sha256)
+            crate::trust::verify_download(root, &item_plan.id, p, &f.path, &f.artifact.sha256)
         });
         for (f, trust) in mine.iter_mut().zip(verified) {
             if let Some(trust) = trust? {

@@ -762,6 +762,26 @@ impl Client {
         self.stream_to_file(&request, label).await
     }
 
+    /// [`Client::download`], or [`Client::download_api`] with the raw media
+    /// type for a file on the API host (raw contents through the GitHub
+    /// API).
+    pub async fn download_file(
+        &self,
+        url: &str,
+        dest: &Path,
+        expected_size: Option<u64>,
+        allow_http: bool,
+        label: &str,
+    ) -> Result<Downloaded, FetchError> {
+        if url.starts_with(&self.inner.config.api_url) {
+            self.download_api(url, ACCEPT_RAW, dest, expected_size, label)
+                .await
+        } else {
+            self.download(url, dest, expected_size, allow_http, label)
+                .await
+        }
+    }
+
     /// [`Client::download`] from the API (token rules of the API, custom
     /// `Accept`): contents API raw files ([`ACCEPT_RAW`]), release assets
     /// of private repositories (`application/octet-stream`).

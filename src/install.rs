@@ -79,19 +79,9 @@ async fn fetch_one(client: Option<&Client>, cache: &Cache, p: Pending) -> Result
         .temp_file()
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create a download file in {}", cache.dir().display()))?;
-    // Files on the API host (raw contents through the GitHub API) are
-    // fetched with the API's media type; everything else is a plain GET.
-    // Files on the API host (raw contents through the GitHub API) are
-    // fetched with the API's raw media type; everything else is a plain GET.
-    let got = if p.url.starts_with(&client.config().api_url) {
-        client
-            .download_api(&p.url, crate::fetch::ACCEPT_RAW, &tmp, p.size, &p.name)
-            .await?
-    } else {
-        client
-            .download(&p.url, &tmp, p.size, p.allow_http, &p.name)
-            .await?
-    };
+    let got = client
+        .download_file(&p.url, &tmp, p.size, p.allow_http, &p.name)
+        .await?;
     if let Some(expected) = &p.sha256
         && *expected != got.sha256
     {

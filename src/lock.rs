@@ -124,6 +124,13 @@ pub struct InstalledFile {
     pub from: String,
 }
 
+impl InstalledFile {
+    /// Whether its mode has an execute bit.
+    pub fn is_executable(&self) -> bool {
+        parse_mode(&self.mode).is_some_and(|m| m & 0o111 != 0)
+    }
+}
+
 /// Why a lock file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {

@@ -45,12 +45,25 @@ pub enum Drift {
     /// Upstream changed what the lock recorded (`check --upstream`): a
     /// moved tag, a replaced or missing asset, a missing release.
     UpstreamChanged {
-        /// `retagged`, `asset-changed`, `asset-missing` or `release-missing`.
-        change: String,
+        change: UpstreamChange,
         subject: String,
         found: String,
         expected: String,
     },
+}
+
+/// What changed upstream under a locked version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpstreamChange {
+    /// The locked tag or ref now points to another commit.
+    Retagged,
+    /// An asset's bytes (digest or size) changed under the same tag.
+    AssetChanged,
+    /// A locked asset is gone.
+    AssetMissing,
+    /// The locked release, tag, ref or snapshot is gone.
+    ReleaseMissing,
 }
 
 impl Drift {

@@ -405,7 +405,8 @@ async fn plain_checksum(
     }
 }
 
-fn is_url(s: &str) -> bool {
+/// Whether a template expanded to a full URL rather than a name.
+pub fn is_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://")
 }
 

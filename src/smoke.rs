@@ -112,7 +112,7 @@ pub fn installed_targets(root: &Path, entry: &LockedItem) -> Vec<Target> {
     entry
         .files
         .iter()
-        .filter(|f| crate::lock::parse_mode(&f.mode).is_some_and(|m| m & 0o111 != 0))
+        .filter(|f| f.is_executable())
         .map(|f| Target {
             file: f.path.clone(),
             path: root.join(&f.path),

@@ -17,7 +17,7 @@ use crate::fetch::{Client, FetchError};
 use crate::lock::{Trust, TrustKind};
 use crate::manifest::model::{Item, Signature, SignatureKind, SignedObject};
 use crate::plan::item_vars;
-use crate::resolve::Pending;
+use crate::resolve::{Pending, is_url};
 use crate::signature::{self, PublicKey, Verified, kind_name};
 use crate::source::github::{self, Release};
 
@@ -50,34 +50,28 @@ pub enum Upstream<'a> {
     Urls { allow_http: bool },
 }
 
-fn is_url(s: &str) -> bool {
-    s.starts_with("https://") || s.starts_with("http://")
-}
-
 /// The last path segment of a URL or path.
 fn file_name(url: &str) -> &str {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// Reads and parses the key of `sig` from the tree.
-pub fn load_key(root: &Path, id: &str, sig: &Signature) -> Result<PublicKey> {
-    let path = root.join(&sig.key);
+/// Reads and parses the `kind` key at `key` (relative to `root`).
+pub fn load_key(root: &Path, id: &str, kind: SignatureKind, key: &str) -> Result<PublicKey> {
+    let path = root.join(key);
     let bytes = std::fs::read(&path).map_err(|e| {
         miette!(
             code = "vendor::verify::key-unreadable",
             help = "keys are committed in the tree; the path is relative to vendor.yaml",
-            "{id}: cannot read the {} key {}: {e}",
-            kind_name(sig.kind),
-            sig.key
+            "{id}: cannot read the {} key {key}: {e}",
+            kind_name(kind)
         )
     })?;
-    PublicKey::parse(sig.kind, &bytes).map_err(|e| {
+    PublicKey::parse(kind, &bytes).map_err(|e| {
         miette!(
             code = "vendor::verify::bad-key",
-            "{id}: {} is not a usable {} key: {e}",
-            sig.key,
-            kind_name(sig.kind)
+            "{id}: {key} is not a usable {} key: {e}",
+            kind_name(kind)
         )
     })
 }
@@ -191,7 +185,7 @@ pub async fn resolve_signatures(
     let mut ordered: Vec<&Signature> = verify.signatures.iter().collect();
     ordered.sort_by_key(|s| s.over == SignedObject::Asset);
     for sig in ordered {
-        let key = load_key(root, id, sig)?;
+        let key = load_key(root, id, sig.kind, &sig.key)?;
         match sig.over {
             SignedObject::ChecksumFile => {
                 let mut done: Vec<(String, Trust)> = Vec::new();
@@ -244,10 +238,11 @@ pub async fn resolve_signatures(
                         url,
                         signature: base64::engine::general_purpose::STANDARD.encode(bytes),
                     });
-                    a.trust = Trust {
-                        kind: TrustKind::Signature,
-                        by: Some(format!("{}:{}", kind_name(sig.kind), key.fingerprint())),
-                    };
+                    // Until the download is checked: the pinned key.
+                    a.trust = label(&Verified {
+                        kind: sig.kind,
+                        key: key.fingerprint().to_owned(),
+                    });
                 }
             }
         }
@@ -268,26 +263,13 @@ fn checksum_url(a: &Pending) -> Option<String> {
 pub fn verify_download(
     root: &Path,
     id: &str,
-    item: &Item,
     pending: &Pending,
     path: &Path,
     sha256: &str,
 ) -> Result<Option<Trust>> {
     let mut trust = None;
     for s in &pending.signatures {
-        let sig = item
-            .verify
-            .iter()
-            .flat_map(|v| &v.signatures)
-            .find(|c| c.kind == s.kind && c.key == s.key && c.over == SignedObject::Asset)
-            .cloned()
-            .unwrap_or(Signature {
-                kind: s.kind,
-                key: s.key.clone(),
-                signature: s.url.clone(),
-                over: SignedObject::Asset,
-            });
-        let key = load_key(root, id, &sig)?;
+        let key = load_key(root, id, s.kind, &s.key)?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&s.signature)
             .map_err(|e| miette!("{id}: the recorded signature {} is not base64: {e}", s.url))?;

@@ -15,36 +15,12 @@ use miette::{IntoDiagnostic, Result};
 use crate::fetch::{Client, FetchError};
 use crate::lock::{Artifact, LockedItem};
 use crate::manifest::model::{Item, Source};
-use crate::plan::Drift;
+use crate::plan::{Drift, UpstreamChange};
 use crate::source::github::{self, GithubError};
 
-/// What changed upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// The locked tag or ref now points to another commit.
-    Retagged,
-    /// An asset's bytes (digest or size) changed under the same tag.
-    AssetChanged,
-    /// A locked asset is gone.
-    AssetMissing,
-    /// The locked release, tag or snapshot is gone.
-    ReleaseMissing,
-}
-
-impl Change {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Change::Retagged => "retagged",
-            Change::AssetChanged => "asset-changed",
-            Change::AssetMissing => "asset-missing",
-            Change::ReleaseMissing => "release-missing",
-        }
-    }
-}
-
-fn drift(change: Change, subject: &str, found: String, expected: String) -> Drift {
+fn drift(change: UpstreamChange, subject: &str, found: String, expected: String) -> Drift {
     Drift::UpstreamChanged {
-        change: change.as_str().to_owned(),
+        change,
         subject: subject.to_owned(),
         found,
         expected,
@@ -72,7 +48,7 @@ pub async fn recheck(
                 Ok(r) => r,
                 Err(GithubError::ReleaseNotFound { .. }) => {
                     out.push(drift(
-                        Change::ReleaseMissing,
+                        UpstreamChange::ReleaseMissing,
                         &format!("release {tag} of {repo}"),
                         "no such release".into(),
                         "the locked release".into(),
@@ -81,11 +57,11 @@ pub async fn recheck(
                 }
                 Err(e) => return Err(e.into()),
             };
-            retagged(client, repo, &tag, commit, &mut out).await?;
+            out.extend(ref_moved(client, repo, "tag", &tag, commit).await?);
             for a in &locked.artifacts {
                 let Some(asset) = release.asset(&a.name) else {
                     out.push(drift(
-                        Change::AssetMissing,
+                        UpstreamChange::AssetMissing,
                         &a.name,
                         format!("release {tag} no longer has it"),
                         format!("sha256 {}", a.sha256),
@@ -95,13 +71,13 @@ pub async fn recheck(
                 let subject = format!("{} (tag {tag})", a.name);
                 match asset.sha256() {
                     Some(digest) if digest != a.sha256 => out.push(drift(
-                        Change::AssetChanged,
+                        UpstreamChange::AssetChanged,
                         &subject,
                         format!("sha256 {digest}"),
                         format!("sha256 {}", a.sha256),
                     )),
                     _ if asset.size != a.size => out.push(drift(
-                        Change::AssetChanged,
+                        UpstreamChange::AssetChanged,
                         &subject,
                         format!("{} bytes", asset.size),
                         format!("{} bytes", a.size),
@@ -117,22 +93,7 @@ pub async fn recheck(
         Source::GithubFiles { repo, .. } => {
             // Files are locked at a commit, whose content cannot change;
             // only the ref can move.
-            match github::commit_for_ref(client, repo, &tag).await {
-                Err(GithubError::RefNotFound { .. }) => out.push(drift(
-                    Change::ReleaseMissing,
-                    &format!("ref {tag} of {repo}"),
-                    "no such ref".into(),
-                    commit.map_or_else(|| "the locked ref".into(), |c| format!("commit {c}")),
-                )),
-                Err(e) => return Err(e.into()),
-                Ok(now) => {
-                    if let Some(locked) = commit
-                        && now != locked
-                    {
-                        out.push(retag(repo, &tag, &now, locked));
-                    }
-                }
-            }
+            out.extend(ref_moved(client, repo, "ref", &tag, commit).await?);
         }
         Source::Url { allow_http } => {
             for a in &locked.artifacts {
@@ -144,7 +105,7 @@ pub async fn recheck(
             match client.get_small(&url, 16 << 20, false).await {
                 Ok(_) => {}
                 Err(FetchError::NotFound { .. }) => out.push(drift(
-                    Change::ReleaseMissing,
+                    UpstreamChange::ReleaseMissing,
                     &format!("snapshot {}", locked.version),
                     format!("{url} is not found"),
                     "the locked snapshot".into(),
@@ -157,37 +118,32 @@ pub async fn recheck(
     Ok(out)
 }
 
-fn retag(repo: &str, tag: &str, now: &str, locked: &str) -> Drift {
-    drift(
-        Change::Retagged,
-        &format!("{tag} of {repo}"),
-        format!("commit {now}"),
-        format!("commit {locked}"),
-    )
-}
-
-async fn retagged(
+/// A tag or ref (`what`) that points to another commit than `locked`,
+/// or no longer exists.
+async fn ref_moved(
     client: &Client,
     repo: &str,
-    tag: &str,
+    what: &str,
+    name: &str,
     locked: Option<&str>,
-    out: &mut Vec<Drift>,
-) -> Result<()> {
-    let Some(locked) = locked else {
-        return Ok(());
-    };
-    match github::commit_for_ref(client, repo, tag).await {
-        Ok(now) if now != locked => out.push(retag(repo, tag, &now, locked)),
-        Ok(_) => {}
-        Err(GithubError::RefNotFound { .. }) => out.push(drift(
-            Change::ReleaseMissing,
-            &format!("tag {tag} of {repo}"),
-            "no such tag".into(),
-            format!("commit {locked}"),
-        )),
-        Err(e) => return Err(e.into()),
+) -> Result<Option<Drift>> {
+    let expected = locked.map_or_else(|| format!("the locked {what}"), |c| format!("commit {c}"));
+    match github::commit_for_ref(client, repo, name).await {
+        Ok(now) if locked.is_some_and(|l| l != now) => Ok(Some(drift(
+            UpstreamChange::Retagged,
+            &format!("{name} of {repo}"),
+            format!("commit {now}"),
+            expected,
+        ))),
+        Ok(_) => Ok(None),
+        Err(GithubError::RefNotFound { .. }) => Ok(Some(drift(
+            UpstreamChange::ReleaseMissing,
+            &format!("{what} {name} of {repo}"),
+            format!("no such {what}"),
+            expected,
+        ))),
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 /// Downloads a locked artifact into `scratch` and compares its hash and
@@ -200,20 +156,14 @@ async fn download_and_compare(
     allow_http: bool,
 ) -> Result<Option<Drift>> {
     let tmp = tempfile::NamedTempFile::new_in(scratch).into_diagnostic()?;
-    let got = if a.url.starts_with(&client.config().api_url) {
-        client
-            .download_api(&a.url, crate::fetch::ACCEPT_RAW, tmp.path(), None, &a.name)
-            .await
-    } else {
-        client
-            .download(&a.url, tmp.path(), None, allow_http, &a.name)
-            .await
-    };
-    let got = match got {
+    let got = match client
+        .download_file(&a.url, tmp.path(), None, allow_http, &a.name)
+        .await
+    {
         Ok(got) => got,
         Err(FetchError::NotFound { .. }) => {
             return Ok(Some(drift(
-                Change::AssetMissing,
+                UpstreamChange::AssetMissing,
                 &a.name,
                 format!("{} is not found", a.url),
                 format!("sha256 {}", a.sha256),
@@ -223,7 +173,7 @@ async fn download_and_compare(
     };
     Ok((got.sha256 != a.sha256 || got.size != a.size).then(|| {
         drift(
-            Change::AssetChanged,
+            UpstreamChange::AssetChanged,
             &format!("{} (tag {tag})", a.name),
             format!("sha256 {}, {} bytes", got.sha256, got.size),
             format!("sha256 {}, {} bytes", a.sha256, a.size),

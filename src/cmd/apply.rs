@@ -127,7 +127,7 @@ fn smoke_staged(
         let targets: Vec<smoke::Target> = s
             .files
             .iter()
-            .filter(|f| crate::lock::parse_mode(&f.record.mode).is_some_and(|m| m & 0o111 != 0))
+            .filter(|f| f.record.is_executable())
             .map(|f| smoke::Target {
                 file: f.record.path.clone(),
                 path: f.staged.clone(),

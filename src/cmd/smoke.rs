@@ -33,13 +33,15 @@ pub fn run(cli: &Cli, args: &SmokeArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
             ));
         };
         let mut targets = smoke::installed_targets(&ws.root, entry);
-        if item.policy.deferred && targets.iter().all(|t| !t.path.exists()) {
-            io.note(&format!("{id}: deferred and not installed; skipped"));
-            continue;
+        if item.policy.deferred {
+            // A deferred item need not be installed: check what is.
+            targets.retain(|t| t.path.exists());
+            if targets.is_empty() {
+                io.note(&format!("{id}: deferred and not installed; skipped"));
+                continue;
+            }
         }
-        targets.retain(|t| t.path.exists() || !item.policy.deferred);
-        let mut record = smoke::run_item(id, item, &entry.version, &targets);
-        record.version.clone_from(&entry.version);
+        let record = smoke::run_item(id, item, &entry.version, &targets);
         if let Err(e) = smoke::save(&ws.root, &record) {
             io.note(&format!(
                 "warning: cannot save the smoke record of {id}: {e}"

@@ -393,7 +393,7 @@ fn artifact_markdown(a: &ArtifactChange) -> String {
 }
 
 /// A table cell: pipes escaped, line breaks as `<br>`.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', "<br>")
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::plan::{Drift, ItemPlan, LockAction, Plan, Resolution};
+use crate::plan::{Drift, ItemPlan, LockAction, Plan, Resolution, UpstreamChange};
 
 use super::Paint;
 
@@ -235,19 +235,18 @@ pub fn drift_text(d: &Drift) -> String {
             expected,
         } => format!(
             "{}: upstream now has {found}, the lock has {expected}",
-            upstream_subject(change, subject)
+            upstream_subject(*change, subject)
         ),
     }
 }
 
 /// What an upstream change is about, in words.
-fn upstream_subject(change: &str, subject: &str) -> String {
+fn upstream_subject(change: UpstreamChange, subject: &str) -> String {
     match change {
-        "retagged" => format!("{subject} was re-tagged"),
-        "asset-changed" => format!("{subject} changed under the same tag"),
-        "asset-missing" => format!("{subject} disappeared upstream"),
-        "release-missing" => format!("{subject} disappeared"),
-        _ => subject.to_owned(),
+        UpstreamChange::Retagged => format!("{subject} was re-tagged"),
+        UpstreamChange::AssetChanged => format!("{subject} changed under the same tag"),
+        UpstreamChange::AssetMissing => format!("{subject} disappeared upstream"),
+        UpstreamChange::ReleaseMissing => format!("{subject} disappeared"),
     }
 }
 

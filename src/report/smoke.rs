@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::smoke::{Check, Record, Status};
 
 use super::Paint;
+use super::diff::cell;
 
 fn status(paint: Paint, s: Status) -> String {
     let word = format!("{:<7}", s.as_str());
@@ -105,10 +106,6 @@ pub fn smoke_markdown(records: &[Record]) -> String {
     }
     let _ = writeln!(out, "{}", verdict(records));
     out
-}
-
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }
 
 /// A record as the lines of a commit message's smoke evidence.
