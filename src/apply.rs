@@ -11,10 +11,11 @@ use std::path::Path;
 
 use miette::{IntoDiagnostic, Result, WrapErr};
 
-use crate::cache::Cache;
+use crate::cache::{Cache, CachedResolution};
 use crate::fetch::{Client, FetchError};
+use crate::gate::{self, Verified};
 use crate::hash::sha256_file;
-use crate::install::{self, Fetched, StagedFile};
+use crate::install::{self, StagedFile};
 use crate::lock::{Lock, LockedItem};
 use crate::manifest::model::Manifest;
 use crate::plan::{ItemPlan, Planned};
@@ -47,12 +48,8 @@ pub async fn resolve_plan(
             // needs no network.
             match cache.resolution(&crate::lock::fingerprint(item)) {
                 Some(entry) => {
-                    resolution.resolved = entry.resolved.clone();
-                    resolution.artifacts = entry
-                        .artifacts
-                        .iter()
-                        .map(|a| Pending::from_locked(a, item.source.allows_http()))
-                        .collect();
+                    resolution.resolved = entry.resolved;
+                    resolution.artifacts = entry.artifacts;
                 }
                 None => {
                     resolution.unknown = Some("offline: not resolved before on this machine".into())
@@ -99,6 +96,8 @@ fn unreachable(e: &miette::Report) -> bool {
 pub struct StagedItem {
     pub id: String,
     pub entry: LockedItem,
+    /// What was resolved (for the cache), when the item was resolved.
+    pub resolution: Option<CachedResolution>,
     pub files: Vec<StagedFile>,
 }
 
@@ -160,30 +159,24 @@ pub async fn stage(
         work.push((item_plan, entry, pending));
     }
 
-    // One download pass for every item, so downloads run concurrently.
-    let all: Vec<Pending> = work
+    for (item_plan, _, pending) in &mut work {
+        if item_plan.resolve.is_none()
+            && let Some(item) = manifest.items.get(&item_plan.id)
+        {
+            complete_evidence(client, root, cache, &item_plan.id, item, old_lock, pending).await?;
+        }
+    }
+    let items: Vec<(&str, Vec<Pending>)> = work
         .iter()
-        .flat_map(|(_, _, p)| p.iter().cloned())
+        .map(|(p, _, pending)| (p.id.as_str(), pending.clone()))
         .collect();
-    let mut fetched = install::fetch_all(client, cache, all).await?.into_iter();
+    let verified = fetch_verified(client, root, cache, manifest, &items).await?;
 
     let mut staged = Vec::new();
-    for (n, (item_plan, mut entry, pending)) in work.into_iter().enumerate() {
-        let mut mine: Vec<Fetched> = fetched.by_ref().take(pending.len()).collect();
+    for (n, ((item_plan, mut entry, _), mine)) in work.into_iter().zip(verified).enumerate() {
         let Some(item) = manifest.items.get(&item_plan.id) else {
             continue;
         };
-        // Signatures over assets, before a byte is extracted; each one
-        // hashes its whole file, so they run on all cores.
-        let jobs: Vec<(&Fetched, &Pending)> = mine.iter().zip(&pending).collect();
-        let verified = crate::par::map(&jobs, |(f, p)| {
-            crate::trust::verify_download(root, &item_plan.id, p, &f.path, &f.artifact.sha256)
-        });
-        for (f, trust) in mine.iter_mut().zip(verified) {
-            if let Some(trust) = trust? {
-                f.artifact.trust = trust;
-            }
-        }
         let dir = stage_dir.join(format!("{n}"));
         let mut files = install::stage_item(&item_plan.id, item, &mine, &dir)?;
         if item_plan.resolve.is_none() {
@@ -192,16 +185,100 @@ pub async fn stage(
             verify_reinstall(&item_plan.id, &entry, &files)?;
             files.retain(|f| item_plan.reinstall.contains(&f.record.path));
         } else {
-            entry.artifacts = mine.into_iter().map(|f| f.artifact).collect();
+            entry.artifacts = mine.iter().map(|f| f.artifact().clone()).collect();
             entry.files = files.iter().map(|f| f.record.clone()).collect();
         }
         staged.push(StagedItem {
             id: item_plan.id.clone(),
             entry,
+            resolution: item_plan
+                .resolve
+                .as_ref()
+                .map(|r| CachedResolution::verified(r.resolved.clone(), &r.artifacts, &mine)),
             files,
         });
     }
     Ok(staged)
+}
+
+/// Downloads every item's artifacts (all at once, so downloads run
+/// concurrently) and passes each through the verification gate, on all
+/// cores: signatures hash whole files. Returns each item's verified
+/// artifacts, in order; verified evidence is kept in the cache.
+pub async fn fetch_verified(
+    client: Option<&Client>,
+    root: &Path,
+    cache: &Cache,
+    manifest: &Manifest,
+    items: &[(&str, Vec<Pending>)],
+) -> Result<Vec<Vec<Verified>>> {
+    let all: Vec<Pending> = items.iter().flat_map(|(_, p)| p.iter().cloned()).collect();
+    let downloads = install::fetch_all(client, cache, &all).await?;
+    let mut jobs = Vec::new();
+    let mut downloads = downloads.into_iter();
+    for (id, pending) in items {
+        let Some(item) = manifest.items.get(*id) else {
+            return Err(miette::miette!("no item `{id}` in the manifest"));
+        };
+        for p in pending {
+            if let Some(d) = downloads.next() {
+                jobs.push((*id, item, p, d));
+            }
+        }
+    }
+    let admitted = crate::par::map(&jobs, |(id, item, p, d)| {
+        gate::admit(root, id, item, p, d.clone())
+    });
+    let mut admitted = admitted.into_iter();
+    let mut out = Vec::new();
+    for (_, pending) in items {
+        let mut mine = Vec::new();
+        for _ in pending {
+            if let Some(v) = admitted.next() {
+                let v = v?;
+                let _ = cache.save_evidence(&v);
+                mine.push(v);
+            }
+        }
+        out.push(mine);
+    }
+    Ok(out)
+}
+
+/// A reinstall from the lock carries no evidence of its own: the signatures
+/// come from the cache (kept when they last verified), else, online, from
+/// upstream again. Offline with neither, the gate refuses.
+pub async fn complete_evidence(
+    client: Option<&Client>,
+    root: &Path,
+    cache: &Cache,
+    id: &str,
+    item: &crate::manifest::model::Item,
+    lock: &Lock,
+    pending: &mut [Pending],
+) -> Result<()> {
+    if item.verify.as_ref().is_none_or(|v| v.signatures.is_empty()) {
+        return Ok(());
+    }
+    let mut missing = false;
+    for p in pending.iter_mut() {
+        match p.sha256.as_deref().and_then(|s| cache.evidence(s)) {
+            Some(e) => p.evidence = e,
+            None => missing = true,
+        }
+    }
+    let Some(client) = client.filter(|_| missing) else {
+        return Ok(());
+    };
+    let fresh = resolve::resolve(client, root, id, item, lock.items.get(id))
+        .await
+        .map_err(|e| e.wrap_err(format!("cannot fetch the signatures of {id}")))?;
+    for p in pending.iter_mut().filter(|p| p.evidence.is_empty()) {
+        if let Some(f) = fresh.artifacts.iter().find(|f| f.url == p.url) {
+            p.evidence = f.evidence.clone();
+        }
+    }
+    Ok(())
 }
 
 /// A reinstall from the lock must reproduce exactly the locked files.
@@ -322,6 +399,8 @@ pub fn write_lock(path: &Path, lock: &Lock) -> Result<()> {
 /// to it later works offline.
 pub fn remember(cache: &Cache, staged: &[StagedItem]) {
     for item in staged {
-        let _ = cache.save_resolution(&item.entry);
+        if let Some(r) = &item.resolution {
+            let _ = cache.save_resolution(&item.entry.fingerprint, r);
+        }
     }
 }

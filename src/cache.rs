@@ -6,7 +6,12 @@
 //! ```text
 //! sha256/ab/abcdef…     verified artifacts, named by their hash
 //! resolved/<fp>.json    what an item's fingerprint resolved to (for
-//!                       offline rollback: bumping back needs no network)
+//!                       offline rollback: bumping back needs no network):
+//!                       the expected hashes and the evidence, never a
+//!                       trust label; the gate derives trust again
+//! evidence/ab/abcdef…   the signatures (and signed checksum files) that
+//!                       verified the artifact abcdef…, so a reinstall
+//!                       from the lock checks them again offline
 //! tmp/                  downloads in flight, renamed into sha256/ once
 //!                       verified
 //! ```
@@ -19,8 +24,39 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
+use crate::gate::{Evidence, Verified};
 use crate::hash::sha256_file;
-use crate::lock::LockedItem;
+use crate::lock::Resolved;
+use crate::resolve::Pending;
+
+/// What a fingerprint resolved to, as remembered by this machine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedResolution {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Resolved>,
+    #[serde(default)]
+    pub artifacts: Vec<Pending>,
+}
+
+impl CachedResolution {
+    /// A resolution whose artifacts all passed the gate.
+    pub fn verified(
+        resolved: Option<Resolved>,
+        pending: &[Pending],
+        verified: &[Verified],
+    ) -> CachedResolution {
+        CachedResolution {
+            resolved,
+            artifacts: pending
+                .iter()
+                .zip(verified)
+                .map(|(p, v)| v.as_pending(p))
+                .collect(),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -88,16 +124,45 @@ impl Cache {
     }
 
     /// Remembers what an item fingerprint resolved to.
-    pub fn save_resolution(&self, item: &LockedItem) -> io::Result<()> {
-        let path = self.resolution_path(&item.fingerprint);
-        let json = serde_json::to_vec_pretty(item).map_err(io::Error::other)?;
+    pub fn save_resolution(&self, fingerprint: &str, entry: &CachedResolution) -> io::Result<()> {
+        let path = self.resolution_path(fingerprint);
+        let json = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
         crate::fsx::write_atomic(&path, &json, None)
     }
 
     /// What a fingerprint resolved to before, if this cache saw it.
-    pub fn resolution(&self, fingerprint: &str) -> Option<LockedItem> {
+    pub fn resolution(&self, fingerprint: &str) -> Option<CachedResolution> {
         let text = fs::read(self.resolution_path(fingerprint)).ok()?;
         serde_json::from_slice(&text).ok()
+    }
+
+    /// Keeps the evidence that verified an artifact, for reinstalls.
+    pub fn save_evidence(&self, verified: &Verified) -> io::Result<()> {
+        let evidence = verified.evidence();
+        if evidence.is_empty() {
+            return Ok(());
+        }
+        let json = serde_json::to_vec(evidence).map_err(io::Error::other)?;
+        crate::fsx::write_atomic(
+            &self.evidence_path(&verified.artifact().sha256),
+            &json,
+            None,
+        )
+    }
+
+    /// The evidence kept for the artifact with this sha256. It is checked
+    /// by the gate like any other: a corrupted entry fails verification.
+    pub fn evidence(&self, sha256: &str) -> Option<Evidence> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let text = fs::read(self.evidence_path(sha256)).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    fn evidence_path(&self, sha256: &str) -> PathBuf {
+        let prefix = sha256.get(..2).unwrap_or("00");
+        self.dir.join("evidence").join(prefix).join(sha256)
     }
 
     fn resolution_path(&self, fingerprint: &str) -> PathBuf {

@@ -18,53 +18,49 @@ use miette::{IntoDiagnostic, Result, WrapErr, miette};
 use crate::archive::{self, Limits};
 use crate::cache::Cache;
 use crate::fetch::Client;
-use crate::lock::{self, Artifact, InstalledFile};
+use crate::gate::{Download, Verified};
+use crate::lock::{self, InstalledFile};
 use crate::manifest::model::{Item, Source};
 use crate::manifest::validate::archive_format_of;
 use crate::plan::{AssetInstance, asset_instances, item_vars};
-use crate::resolve::{self, Pending};
+use crate::resolve::Pending;
 
 /// Downloads running at once.
 const CONCURRENCY: usize = 8;
 
-/// A downloaded, verified artifact in the cache.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    pub artifact: Artifact,
-    pub path: PathBuf,
-}
-
-/// Brings every pending artifact into the cache and returns them in the
-/// same order. Cached artifacts are used without a download; with no
-/// client (offline) a cache miss is an error.
+/// Brings every pending artifact into the cache and returns the bytes in
+/// the same order, not yet trusted: [`crate::gate::admit`] decides.
+/// Cached artifacts are used without a download; with no client (offline)
+/// a cache miss is an error.
 pub async fn fetch_all(
     client: Option<&Client>,
     cache: &Cache,
-    pending: Vec<Pending>,
-) -> Result<Vec<Fetched>> {
-    let results: Vec<(usize, Result<Fetched>)> =
-        futures_util::stream::iter(pending.into_iter().enumerate())
+    pending: &[Pending],
+) -> Result<Vec<Download>> {
+    let results: Vec<(usize, Result<Download>)> =
+        futures_util::stream::iter(pending.iter().enumerate())
             .map(|(i, p)| async move { (i, fetch_one(client, cache, p).await) })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-    let mut ordered: Vec<Option<Fetched>> = (0..results.len()).map(|_| None).collect();
+    let mut ordered: Vec<Option<Download>> = (0..results.len()).map(|_| None).collect();
     for (i, r) in results {
         ordered[i] = Some(r?);
     }
     Ok(ordered.into_iter().flatten().collect())
 }
 
-async fn fetch_one(client: Option<&Client>, cache: &Cache, p: Pending) -> Result<Fetched> {
+async fn fetch_one(client: Option<&Client>, cache: &Cache, p: &Pending) -> Result<Download> {
     if let Some(expected) = &p.sha256
         && let Some(path) = cache.get(expected)
     {
         let size = std::fs::metadata(&path)
             .map(|m| m.len())
             .unwrap_or_default();
-        return Ok(Fetched {
-            artifact: artifact(&p, expected.clone(), size),
+        return Ok(Download {
             path,
+            sha256: expected.clone(),
+            size,
         });
     }
     let Some(client) = client else {
@@ -82,51 +78,17 @@ async fn fetch_one(client: Option<&Client>, cache: &Cache, p: Pending) -> Result
     let got = client
         .download_file(&p.url, &tmp, p.size, p.allow_http, &p.name)
         .await?;
-    if let Some(expected) = &p.sha256
-        && *expected != got.sha256
-    {
-        let help = format!(
-            "nothing was installed. The file differs from what {} says: a corrupt download, \
-             a compromised mirror, or an upstream that replaced the file",
-            resolve::describe(&p.trust)
-        );
-        return Err(miette!(
-            code = "vendor::verify::checksum-mismatch",
-            help = help,
-            "checksum mismatch for {}: expected sha256 {expected}, got {}",
-            p.url,
-            got.sha256
-        ));
-    }
-    if let Some(size) = p.size
-        && size != got.size
-    {
-        return Err(miette!(
-            code = "vendor::verify::size-mismatch",
-            "size mismatch for {}: upstream announced {size} bytes, got {}",
-            p.url,
-            got.size
-        ));
-    }
+    // Bytes that fail the hash never enter the cache.
+    crate::gate::check_digest(p, &got.sha256, got.size)?;
     let path = cache
         .insert(tmp, &got.sha256)
         .into_diagnostic()
         .wrap_err("cannot store the download in the cache")?;
-    Ok(Fetched {
-        artifact: artifact(&p, got.sha256, got.size),
+    Ok(Download {
         path,
+        sha256: got.sha256,
+        size: got.size,
     })
-}
-
-fn artifact(p: &Pending, sha256: String, size: u64) -> Artifact {
-    Artifact {
-        platform: p.platform.clone(),
-        name: p.name.clone(),
-        url: p.url.clone(),
-        size,
-        sha256,
-        trust: p.trust.clone(),
-    }
 }
 
 /// The artifact name an asset instance resolves to, as resolution names it.
@@ -148,11 +110,12 @@ pub struct StagedFile {
 }
 
 /// Extracts or copies each asset instance of `item` into `stage` (a
-/// directory of its own). `fetched` holds the item's artifacts.
+/// directory of its own). `fetched` holds the item's artifacts, each
+/// through the verification gate.
 pub fn stage_item(
     id: &str,
     item: &Item,
-    fetched: &[Fetched],
+    fetched: &[Verified],
     stage: &Path,
 ) -> Result<Vec<StagedFile>> {
     let vars = item_vars(id, item);
@@ -163,7 +126,7 @@ pub fn stage_item(
         let platform = inst.platform.map(str::to_owned);
         let Some(f) = fetched
             .iter()
-            .find(|f| f.artifact.name == name && f.artifact.platform == platform)
+            .find(|f| f.artifact().name == name && f.artifact().platform == platform)
         else {
             return Err(miette!(
                 code = "vendor::install::artifact-missing",
@@ -177,14 +140,14 @@ pub fn stage_item(
     // Extraction is CPU-bound (decompression and hashing): spread the
     // assets over the cores, keeping their order in the result.
     let stage_one =
-        |&(n, inst, f): &(usize, &AssetInstance<'_>, &Fetched)| -> Result<Vec<StagedFile>> {
+        |&(n, inst, f): &(usize, &AssetInstance<'_>, &Verified)| -> Result<Vec<StagedFile>> {
             let dir = stage.join(format!("{n}"));
             std::fs::create_dir_all(&dir)
                 .into_diagnostic()
                 .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
             let source = named_source(f, &stage.join(format!("{n}.src")))?;
             stage_instance(inst, f, &source, &dir)
-                .wrap_err_with(|| format!("{id}: cannot install {}", f.artifact.name))
+                .wrap_err_with(|| format!("{id}: cannot install {}", f.artifact().name))
         };
     let results = crate::par::map(&jobs, stage_one);
     let mut out = Vec::new();
@@ -196,9 +159,9 @@ pub fn stage_item(
 
 /// The cached artifact under its asset name (a link into the cache), so
 /// that archive diagnostics name the asset rather than a hash.
-fn named_source(f: &Fetched, dir: &Path) -> Result<PathBuf> {
+fn named_source(f: &Verified, dir: &Path) -> Result<PathBuf> {
     let name = f
-        .artifact
+        .artifact()
         .name
         .rsplit('/')
         .next()
@@ -209,18 +172,18 @@ fn named_source(f: &Fetched, dir: &Path) -> Result<PathBuf> {
         .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(name);
     #[cfg(unix)]
-    let linked = std::os::unix::fs::symlink(&f.path, &path);
+    let linked = std::os::unix::fs::symlink(f.path(), &path);
     #[cfg(not(unix))]
-    let linked = std::fs::copy(&f.path, &path).map(|_| ());
+    let linked = std::fs::copy(f.path(), &path).map(|_| ());
     linked
         .into_diagnostic()
-        .wrap_err_with(|| format!("cannot stage {}", f.artifact.name))?;
+        .wrap_err_with(|| format!("cannot stage {}", f.artifact().name))?;
     Ok(path)
 }
 
 fn stage_instance(
     inst: &AssetInstance<'_>,
-    f: &Fetched,
+    f: &Verified,
     source: &Path,
     dir: &Path,
 ) -> Result<Vec<StagedFile>> {
@@ -232,25 +195,25 @@ fn stage_instance(
     let limits = Limits::default();
     let Some(extract) = &inst.asset.extract else {
         let staged = dir.join("file");
-        std::fs::copy(&f.path, &staged)
+        std::fs::copy(f.path(), &staged)
             .into_diagnostic()
-            .wrap_err_with(|| format!("cannot stage {}", f.artifact.name))?;
+            .wrap_err_with(|| format!("cannot stage {}", f.artifact().name))?;
         let mode = mode_override.unwrap_or(0o644);
         return Ok(vec![finish(
             staged,
             install,
             mode,
-            f.artifact.sha256.clone(),
-            f.artifact.name.clone(),
+            f.artifact().sha256.clone(),
+            f.artifact().name.clone(),
         )?]);
     };
     let format = extract
         .format
-        .or_else(|| archive_format_of(&f.artifact.name))
+        .or_else(|| archive_format_of(&f.artifact().name))
         .ok_or_else(|| {
             miette!(
                 "cannot tell the archive format of {}; set `extract.format`",
-                f.artifact.name
+                f.artifact().name
             )
         })?;
     let member = inst
@@ -269,7 +232,7 @@ fn stage_instance(
             install,
             mode,
             e.sha256,
-            f.artifact.name.clone(),
+            f.artifact().name.clone(),
         )?]);
     }
     let is_glob = archive::is_glob(&member);
@@ -300,7 +263,7 @@ fn stage_instance(
                 dest,
                 mode,
                 e.sha256,
-                format!("{}!{}", f.artifact.name, e.member),
+                format!("{}!{}", f.artifact().name, e.member),
             )
         })
         .collect()

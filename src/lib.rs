@@ -12,6 +12,7 @@ pub mod cmd;
 pub mod diag;
 pub mod fetch;
 pub mod fsx;
+pub mod gate;
 pub mod hash;
 pub mod inspect;
 pub mod install;

@@ -9,11 +9,12 @@ use miette::{Result, miette};
 
 use crate::checksum;
 use crate::fetch::Client;
+use crate::gate::Evidence;
 use crate::lock::{LockedItem, Resolved, Trust, TrustKind};
 use crate::manifest::model::{Checksum, Item, Source};
 use crate::plan::{AssetInstance, asset_instances, item_vars};
 use crate::source::github::{self, RawUrl};
-use crate::trust::{AssetSignature, Upstream};
+use crate::trust::Upstream;
 
 /// Largest checksum file read into memory.
 const CHECKSUM_FILE_LIMIT: u64 = 4 << 20;
@@ -48,9 +49,13 @@ pub struct Pending {
     pub trust: Trust,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_http: bool,
-    /// Signatures to verify once downloaded.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub signatures: Vec<AssetSignature>,
+    /// Signatures and signed checksum files for the gate to check.
+    #[serde(flatten)]
+    pub evidence: Evidence,
+    /// The sha256 and trust are the lock's (a reinstall). Never read from
+    /// a plan file or the cache: only [`Pending::from_locked`] sets it.
+    #[serde(skip)]
+    pub locked: bool,
 }
 
 impl Pending {
@@ -64,7 +69,8 @@ impl Pending {
             sha256: Some(a.sha256.clone()),
             trust: a.trust.clone(),
             allow_http,
-            signatures: Vec::new(),
+            evidence: Evidence::default(),
+            locked: true,
         }
     }
 }
@@ -263,7 +269,7 @@ async fn release_asset(
             None => {
                 return Err(miette!(
                     code = "vendor::resolve::no-digest",
-                    help = "this release predates GitHub's asset digests; use `checksum: {{file: …}}` \
+                    help = "this release predates GitHub's asset digests; use `checksum: {file: …}` \
                             or `first-use`",
                     "GitHub publishes no digest for {name} in release {tag} of {repo}"
                 ));
@@ -280,7 +286,7 @@ async fn release_asset(
             None => {
                 return Err(miette!(
                     code = "vendor::resolve::no-checksum",
-                    help = "set the asset's `checksum`: `{{file: NAME}}` for an upstream checksum \
+                    help = "set the asset's `checksum`: `{file: NAME}` for an upstream checksum \
                             file, `sha256: HEX`, or `first-use` to trust the first download",
                     "nothing establishes the sha256 of {name} (release {tag} of {repo})"
                 ));
@@ -306,7 +312,8 @@ async fn release_asset(
         sha256,
         trust,
         allow_http: false,
-        signatures: Vec::new(),
+        evidence: Evidence::default(),
+        locked: false,
     })
 }
 
@@ -332,7 +339,8 @@ async fn repo_file(
         sha256,
         trust,
         allow_http: false,
-        signatures: Vec::new(),
+        evidence: Evidence::default(),
+        locked: false,
     })
 }
 
@@ -361,7 +369,8 @@ async fn url_asset(
         sha256,
         trust,
         allow_http,
-        signatures: Vec::new(),
+        evidence: Evidence::default(),
+        locked: false,
     })
 }
 
@@ -399,10 +408,16 @@ async fn plain_checksum(
         None if crate::trust::signs_assets(item) => Ok((None, trust(TrustKind::Signature, ""))),
         Some(Checksum::GithubDigest) | None => Err(miette!(
             code = "vendor::resolve::no-checksum",
-            help = "set the asset's `checksum`: `{{file: NAME}}`, `sha256: HEX` or `first-use`",
+            help = "set the asset's `checksum`: `{file: NAME}`, `sha256: HEX` or `first-use`",
             "nothing establishes the sha256 of {name}"
         )),
     }
+}
+
+/// The last path segment of a URL or path.
+pub fn file_name(url: &str) -> &str {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// Whether a template expanded to a full URL rather than a name.

@@ -131,6 +131,15 @@ pub enum SignatureError {
     },
 }
 
+impl SignatureError {
+    /// The diagnostic's help, for callers that wrap this error in their own.
+    pub fn help_text(&self) -> String {
+        miette::Diagnostic::help(self)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    }
+}
+
 const ROTATION_HELP: &str = "the publisher may have changed keys, or the file was signed by \
     someone else; confirm a new key through a trusted channel before committing it";
 

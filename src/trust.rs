@@ -2,39 +2,30 @@
 //! signature file is, fetching it, and verifying it with a key committed in
 //! the tree, never one fetched from beside the artifact.
 //!
-//! A signature over a checksum file is verified during resolution, and the
-//! trust of every artifact the file lists becomes that signature's. A
-//! signature over an asset is fetched during resolution and verified once
-//! the artifact is downloaded, before anything is extracted or installed.
+//! Resolution fetches every configured signature and attaches it, with the
+//! signed checksum file where there is one, to the artifact as evidence
+//! (carried in plans and cached resolutions). The gate ([`crate::gate`])
+//! verifies it on every path once the artifact is downloaded, before
+//! anything is extracted or installed; a signature over a checksum file is
+//! also checked here, so that a bad one fails before any download.
 
 use std::path::Path;
 
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use miette::{Result, miette};
-use serde::{Deserialize, Serialize};
 
 use crate::fetch::{Client, FetchError};
+use crate::gate::{SignatureFile, SignedChecksums};
 use crate::lock::{Trust, TrustKind};
 use crate::manifest::model::{Item, Signature, SignatureKind, SignedObject};
 use crate::plan::item_vars;
-use crate::resolve::{Pending, is_url};
-use crate::signature::{self, PublicKey, Verified, kind_name};
+use crate::resolve::{Pending, file_name, is_url};
+use crate::signature::{PublicKey, kind_name};
 use crate::source::github::{self, Release};
 
 /// Largest signature file read.
 const SIGNATURE_LIMIT: u64 = 256 << 10;
-
-/// A signature to check over a downloaded artifact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AssetSignature {
-    pub kind: SignatureKind,
-    /// The key file, relative to the manifest's directory.
-    pub key: String,
-    /// Where the signature was fetched from.
-    pub url: String,
-    /// The signature file, base64.
-    pub signature: String,
-}
 
 /// Where an item's upstream keeps files beside the signed ones.
 pub enum Upstream<'a> {
@@ -48,12 +39,6 @@ pub enum Upstream<'a> {
     Files { repo: &'a str, commit: &'a str },
     /// Plain URLs: beside the signed file.
     Urls { allow_http: bool },
-}
-
-/// The last path segment of a URL or path.
-fn file_name(url: &str) -> &str {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// Reads and parses the `kind` key at `key` (relative to `root`).
@@ -74,13 +59,6 @@ pub fn load_key(root: &Path, id: &str, kind: SignatureKind, key: &str) -> Result
             kind_name(kind)
         )
     })
-}
-
-fn label(v: &Verified) -> Trust {
-    Trust {
-        kind: TrustKind::Signature,
-        by: Some(v.trust_label()),
-    }
 }
 
 /// The signature file's name for a signed file, from the template.
@@ -114,7 +92,7 @@ async fn fetch_signature(
     sig: &Signature,
     name: &str,
     signed_url: &str,
-) -> Result<(String, Vec<u8>)> {
+) -> Result<SignatureFile> {
     let what = format!("{} signature `{name}`", kind_name(sig.kind));
     let url = if is_url(name) {
         name.to_owned()
@@ -153,7 +131,12 @@ async fn fetch_signature(
         client.get_small(&url, SIGNATURE_LIMIT, allow_http).await
     };
     match got {
-        Ok(bytes) => Ok((url, bytes)),
+        Ok(bytes) => Ok(SignatureFile {
+            kind: sig.kind,
+            key: sig.key.clone(),
+            url,
+            signature: BASE64.encode(bytes),
+        }),
         Err(FetchError::NotFound { .. }) => Err(miette!(
             code = "vendor::verify::signature-missing",
             help = "nothing was installed. Fix `verify.signatures`, or ask upstream to publish it",
@@ -164,10 +147,11 @@ async fn fetch_signature(
     }
 }
 
-/// Applies the item's signatures to its resolved artifacts: checksum
-/// files are verified now (`checksum_file(url)` gives a checksum file's
-/// bytes as fetched), asset signatures are fetched and attached for
-/// verification after download.
+/// Attaches the item's signatures to its resolved artifacts as evidence
+/// for the gate (see [`crate::gate`]). `checksum_file(url)` gives a
+/// checksum file's bytes as fetched. Signatures over checksum files are
+/// also checked now, so that a bad one fails before any download; only the
+/// gate's check produces trust.
 pub async fn resolve_signatures(
     client: &Client,
     root: &Path,
@@ -180,115 +164,87 @@ pub async fn resolve_signatures(
     let Some(verify) = &item.verify else {
         return Ok(());
     };
-    // Checksum files first: an asset signature replaces the artifact's
-    // trust, and with it the checksum file it names.
-    let mut ordered: Vec<&Signature> = verify.signatures.iter().collect();
-    ordered.sort_by_key(|s| s.over == SignedObject::Asset);
-    for sig in ordered {
+    let mut fingerprints: Vec<String> = Vec::new();
+    for sig in &verify.signatures {
         let key = load_key(root, id, sig.kind, &sig.key)?;
+        fingerprints.push(format!(
+            "{}:{}",
+            kind_name(sig.kind),
+            key.fingerprints().join("|")
+        ));
         match sig.over {
             SignedObject::ChecksumFile => {
-                let mut done: Vec<(String, Trust)> = Vec::new();
+                // Each checksum file's signature is fetched and checked once.
+                let mut done: Vec<(String, SignatureFile)> = Vec::new();
                 for a in artifacts.iter_mut() {
                     let Some(sums) = checksum_url(a) else {
                         return Err(miette!(
                             code = "vendor::verify::no-checksum-file",
-                            help = "give the asset `checksum: {{file: …}}`, or sign `over: asset`",
+                            help = "give the asset `checksum: {file: …}`, or sign `over: asset`",
                             "{id}: a signature over the checksum file is configured, but {} has \
                              no checksum file",
                             a.name
                         ));
                     };
-                    if let Some((_, trust)) = done.iter().find(|(u, _)| *u == sums) {
-                        a.trust = trust.clone();
-                        continue;
-                    }
-                    let name =
-                        signature_name(id, item, sig, a.platform.as_deref(), file_name(&sums))?;
-                    let (url, bytes) =
-                        fetch_signature(client, upstream, id, sig, &name, &sums).await?;
-                    let data = checksum_file(&sums).unwrap_or_default();
-                    let verified = signature::verify_bytes(&key, &data, &bytes).map_err(|e| {
-                        miette!(
-                            code = "vendor::verify::bad-signature",
-                            help = "nothing was installed. The checksum file or its signature was \
-                                    changed, or it was signed with another key than the one in the tree",
-                            "{id}: the checksum file {} fails its {} signature {} (key {}, {}): {e}",
-                            file_name(&sums),
-                            kind_name(sig.kind),
-                            file_name(&url),
-                            sig.key,
-                            key.fingerprint()
-                        )
-                    })?;
-                    let trust = label(&verified);
-                    a.trust = trust.clone();
-                    done.push((sums, trust));
+                    let file = match done.iter().find(|(u, _)| *u == sums) {
+                        Some((_, file)) => file.clone(),
+                        None => {
+                            let name = signature_name(
+                                id,
+                                item,
+                                sig,
+                                a.platform.as_deref(),
+                                file_name(&sums),
+                            )?;
+                            let file =
+                                fetch_signature(client, upstream, id, sig, &name, &sums).await?;
+                            let content = checksum_file(&sums).unwrap_or_default();
+                            crate::gate::check_checksum_signature(
+                                id, &key, sig, &sums, &content, &file,
+                            )?;
+                            done.push((sums.clone(), file.clone()));
+                            file
+                        }
+                    };
+                    let content = checksum_file(&sums).unwrap_or_default();
+                    a.evidence
+                        .checksums
+                        .get_or_insert_with(|| SignedChecksums {
+                            url: sums.clone(),
+                            content: BASE64.encode(&content),
+                            signatures: Vec::new(),
+                        })
+                        .signatures
+                        .push(file);
                 }
             }
             SignedObject::Asset => {
                 for a in artifacts.iter_mut() {
                     let name =
                         signature_name(id, item, sig, a.platform.as_deref(), file_name(&a.name))?;
-                    let (url, bytes) =
-                        fetch_signature(client, upstream, id, sig, &name, &a.url).await?;
-                    a.signatures.push(AssetSignature {
-                        kind: sig.kind,
-                        key: sig.key.clone(),
-                        url,
-                        signature: base64::engine::general_purpose::STANDARD.encode(bytes),
-                    });
-                    // Until the download is checked: the pinned key.
-                    a.trust = label(&Verified {
-                        kind: sig.kind,
-                        key: key.fingerprint().to_owned(),
-                    });
+                    let file = fetch_signature(client, upstream, id, sig, &name, &a.url).await?;
+                    a.evidence.signatures.push(file);
                 }
             }
         }
+    }
+    // What the plan shows; the gate records what actually verified.
+    for a in artifacts.iter_mut() {
+        a.trust = Trust {
+            kind: TrustKind::Signature,
+            by: Some(fingerprints.join(", ")),
+        };
     }
     Ok(())
 }
 
 /// The checksum file an artifact's hash came from.
 fn checksum_url(a: &Pending) -> Option<String> {
-    match a.trust.kind {
-        TrustKind::ChecksumFile => a.trust.by.clone(),
+    match (&a.evidence.checksums, a.trust.kind) {
+        (Some(sums), _) => Some(sums.url.clone()),
+        (None, TrustKind::ChecksumFile) => a.trust.by.clone(),
         _ => None,
     }
-}
-
-/// Verifies the attached signatures of a downloaded artifact at `path`;
-/// returns the trust to record.
-pub fn verify_download(
-    root: &Path,
-    id: &str,
-    pending: &Pending,
-    path: &Path,
-    sha256: &str,
-) -> Result<Option<Trust>> {
-    let mut trust = None;
-    for s in &pending.signatures {
-        let key = load_key(root, id, s.kind, &s.key)?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&s.signature)
-            .map_err(|e| miette!("{id}: the recorded signature {} is not base64: {e}", s.url))?;
-        let verified = signature::verify_file(&key, path, Some(sha256), &bytes).map_err(|e| {
-            miette!(
-                code = "vendor::verify::bad-signature",
-                help = "nothing was installed. The file or its signature was changed, or it was \
-                        signed with another key than the one in the tree",
-                "{id}: {} fails its {} signature {} (key {}, {}): {e}",
-                pending.name,
-                kind_name(s.kind),
-                file_name(&s.url),
-                s.key,
-                key.fingerprint()
-            )
-        })?;
-        trust = Some(label(&verified));
-    }
-    Ok(trust)
 }
 
 /// Whether an item's assets may go without any checksum because a

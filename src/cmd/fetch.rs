@@ -1,9 +1,11 @@
 //! `vendor fetch`: fills the download cache for later offline runs,
-//! without touching the tree or the lock.
+//! without touching the tree or the lock. Every artifact passes the
+//! verification gate, signatures included, so what is cached for an
+//! offline run is what an online apply would accept.
 
 use miette::Result;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, CachedResolution};
 use crate::cli::{Cli, FetchArgs};
 use crate::resolve::Pending;
 
@@ -12,13 +14,17 @@ use super::{Exit, Io, Workspace};
 pub fn run(cli: &Cli, args: &FetchArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
     let mut state = super::plan::compute(ws, &args.items)?;
     super::plan::resolve(cli, io, &mut state)?;
-    let mut pending: Vec<Pending> = Vec::new();
+    let mut items: Vec<(&str, Vec<Pending>)> = Vec::new();
+    let mut resolutions: Vec<Option<(String, Option<crate::lock::Resolved>)>> = Vec::new();
     for item_plan in &state.planned.plan.items {
         let Some(item) = state.loaded.manifest.items.get(&item_plan.id) else {
             continue;
         };
         match &item_plan.resolve {
-            Some(r) if r.is_resolved() => pending.extend(r.artifacts.iter().cloned()),
+            Some(r) if r.is_resolved() => {
+                items.push((&item_plan.id, r.artifacts.clone()));
+                resolutions.push(Some((crate::lock::fingerprint(item), r.resolved.clone())));
+            }
             Some(r) => {
                 return Err(miette::miette!(
                     code = "vendor::fetch::unresolved",
@@ -30,26 +36,61 @@ pub fn run(cli: &Cli, args: &FetchArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
             None => {
                 let allow_http = item.source.allows_http();
                 if let Some(entry) = state.lock.items.get(&item_plan.id) {
-                    pending.extend(
+                    resolutions.push(None);
+                    items.push((
+                        &item_plan.id,
                         entry
                             .artifacts
                             .iter()
-                            .map(|a| Pending::from_locked(a, allow_http)),
-                    );
+                            .map(|a| Pending::from_locked(a, allow_http))
+                            .collect(),
+                    ));
                 }
             }
         }
     }
     let cache = Cache::from_env();
-    let cached = pending
+    let cached = items
         .iter()
+        .flat_map(|(_, p)| p)
         .filter(|p| p.sha256.as_deref().is_some_and(|s| cache.get(s).is_some()))
         .count();
+    let total: usize = items.iter().map(|(_, p)| p.len()).sum();
     let client = super::client(cli, io)?;
-    let total = pending.len();
     let runtime = super::runtime()?;
-    let fetched = runtime.block_on(crate::install::fetch_all(client.as_ref(), &cache, pending))?;
-    remember_resolutions(&state, &cache, &fetched);
+    let lock = state.lock.clone();
+    let verified = runtime.block_on(async {
+        for (id, pending) in &mut items {
+            if let Some(item) = state.loaded.manifest.items.get(*id) {
+                crate::apply::complete_evidence(
+                    client.as_ref(),
+                    &ws.root,
+                    &cache,
+                    id,
+                    item,
+                    &lock,
+                    pending,
+                )
+                .await?;
+            }
+        }
+        crate::apply::fetch_verified(
+            client.as_ref(),
+            &ws.root,
+            &cache,
+            &state.loaded.manifest,
+            &items,
+        )
+        .await
+    })?;
+    // Only once everything verified: a later offline apply re-checks the
+    // evidence anyway, through the same gate.
+    for ((saved, (_, pending)), verified) in resolutions.into_iter().zip(&items).zip(&verified) {
+        if let Some((fingerprint, resolved)) = saved {
+            let entry = CachedResolution::verified(resolved, pending, verified);
+            let _ = cache.save_resolution(&fingerprint, &entry);
+        }
+    }
     io.print(&format!(
         "Fetched {} artifact{} into {} ({cached} already cached).\n",
         total,
@@ -57,36 +98,4 @@ pub fn run(cli: &Cli, args: &FetchArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
         cache.dir().display()
     ))?;
     Ok(Exit::Ok)
-}
-
-/// Records what each newly resolved item resolved to, so a later offline
-/// apply can use the fetched artifacts (as `apply` does after installing).
-fn remember_resolutions(
-    state: &super::plan::State,
-    cache: &Cache,
-    fetched: &[crate::install::Fetched],
-) {
-    let mut rest = fetched;
-    for item_plan in &state.planned.plan.items {
-        let n = match &item_plan.resolve {
-            Some(r) => r.artifacts.len(),
-            None => state
-                .lock
-                .items
-                .get(&item_plan.id)
-                .map_or(0, |e| e.artifacts.len()),
-        };
-        let (mine, tail) = rest.split_at(n.min(rest.len()));
-        rest = tail;
-        let (Some(r), Some(entry)) = (
-            &item_plan.resolve,
-            state.planned.lock.items.get(&item_plan.id),
-        ) else {
-            continue;
-        };
-        let mut entry = entry.clone();
-        entry.resolved = r.resolved.clone();
-        entry.artifacts = mine.iter().map(|f| f.artifact.clone()).collect();
-        let _ = cache.save_resolution(&entry);
-    }
 }
