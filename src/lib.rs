@@ -28,6 +28,7 @@ pub mod signature;
 pub mod smoke;
 pub mod source;
 pub mod template;
+pub mod term;
 pub mod trust;
 pub mod updates;
 pub mod upstream;
