@@ -24,6 +24,7 @@ pub mod pin;
 pub mod plan;
 pub mod report;
 pub mod resolve;
+pub mod secret;
 pub mod signature;
 pub mod smoke;
 pub mod source;
