@@ -18,8 +18,16 @@
 //!   the limit resets and that a token raises it;
 //! - downloads stream to disk while hashing; bodies are never held whole.
 //!
+//! - the token never leaves in a URL: a URL that carries it (raw or
+//!   encoded, anywhere: path, query, userinfo, host) is refused before any
+//!   request, a redirect to one is refused, and an API answer that holds
+//!   it (a server reflecting it into `browser_download_url` or an error
+//!   message) is refused whole, so nothing of it is planned, locked or
+//!   cached ([`crate::secret`]).
+//!
 //! Errors show URLs without userinfo or token-like query parameters and
-//! never include request headers. The module is async throughout and never
+//! never include request headers; the token is redacted from every
+//! message. The module is async throughout and never
 //! builds a runtime: callers own it.
 
 use std::fmt;
@@ -283,12 +291,18 @@ pub enum FetchError {
     )]
     NotFound { url: String },
 
-    #[error("HTTP {status} from {url}")]
+    #[error("HTTP {status} from {url}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     #[diagnostic(
         code("vendor::fetch::status"),
         help("{}", status_help(*status))
     )]
-    Status { url: String, status: u16 },
+    Status {
+        url: String,
+        status: u16,
+        /// The `message` of GitHub's error JSON, when the server sent one
+        /// (shortened, secrets redacted).
+        message: Option<String>,
+    },
 
     #[error("{}", rate_limit_message(url, *reset_at))]
     #[diagnostic(
@@ -406,6 +420,24 @@ pub enum FetchError {
     #[error("cannot set up the HTTP client: {message}")]
     #[diagnostic(code("vendor::fetch::setup"))]
     Setup { message: String },
+
+    #[error("refusing to request a URL that carries the GitHub token: {url}")]
+    #[diagnostic(
+        code("vendor::fetch::token-in-url"),
+        help(
+            "nothing was sent. The token must only travel in the Authorization header to the API host; a server that hands out URLs holding it is misconfigured or hostile: check GITHUB_API_URL, VENDOR_MIRRORS and any proxy in between"
+        )
+    )]
+    TokenInUrl { url: String },
+
+    #[error("{url} answered with the GitHub token in its response; refusing it")]
+    #[diagnostic(
+        code("vendor::fetch::token-reflected"),
+        help(
+            "a server that echoes the token back (into download URLs, messages or any other field) is misconfigured or hostile; nothing of its answer was used or written: check GITHUB_API_URL, VENDOR_MIRRORS and any proxy in between"
+        )
+    )]
+    TokenReflected { url: String },
 }
 
 impl FetchError {
@@ -427,6 +459,8 @@ impl FetchError {
         "vendor::fetch::connect",
         "vendor::fetch::invalid-response",
         "vendor::fetch::setup",
+        "vendor::fetch::token-in-url",
+        "vendor::fetch::token-reflected",
     ];
 }
 
@@ -658,6 +692,9 @@ impl Client {
     pub fn new(config: Config) -> Result<Client, FetchError> {
         // Fails only when a provider is already installed, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        if let Some(token) = &config.token {
+            crate::secret::register(token);
+        }
         let http = reqwest::Client::builder()
             .user_agent(concat!("vendor/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
@@ -735,7 +772,9 @@ impl Client {
         let target = self.target(url, allow_http)?;
         self.retrying(|| async {
             let response = self.send(&target, "*/*", false).await?;
-            read_limited(response, &target, limit, &self.inner.config).await
+            let body = read_limited(response, &target, limit, &self.inner.config).await?;
+            refuse_reflected(&target, &body)?;
+            Ok(body)
         })
         .await
     }
@@ -821,6 +860,11 @@ impl Client {
     fn target(&self, url: &str, allow_http: bool) -> Result<Target, FetchError> {
         let config = &self.inner.config;
         let rewritten = rewrite(&config.mirrors, url);
+        if crate::secret::carries(url) || crate::secret::carries(&rewritten) {
+            return Err(FetchError::TokenInUrl {
+                url: crate::secret::redact(&redact_str(&rewritten)).into_owned(),
+            });
+        }
         if config.offline {
             return Err(FetchError::Offline {
                 url: redact_str(&rewritten),
@@ -830,7 +874,7 @@ impl Client {
             url: redact_str(&rewritten),
             reason: e.to_string(),
         })?;
-        let shown = shown(&parsed, url, &rewritten);
+        let shown = crate::secret::redact(&shown(&parsed, url, &rewritten)).into_owned();
         match parsed.scheme() {
             "https" => {}
             "http" if allow_http || is_loopback(&parsed) => {}
@@ -911,12 +955,12 @@ impl Client {
         if status.is_success() {
             return Ok(response);
         }
-        Err(status_failure(
-            &target.shown,
-            status,
-            response.headers(),
-            token.is_some(),
-        ))
+        let mut failure =
+            status_failure(&target.shown, status, response.headers(), token.is_some());
+        if let FetchError::Status { message, .. } = &mut failure.error {
+            *message = error_message(response, self.inner.config.read_timeout).await;
+        }
+        Err(failure)
     }
 
     async fn api_once(
@@ -928,6 +972,7 @@ impl Client {
         let response = self.send(target, accept, true).await?;
         let next = next_link(response.headers(), &target.url);
         let body = read_limited(response, target, limit, &self.inner.config).await?;
+        refuse_reflected(target, &body)?;
         Ok((body, next))
     }
 
@@ -1017,9 +1062,12 @@ impl Client {
             "{prefix:.bold} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
+        // Progress bars draw on stderr directly: the label (a file or
+        // asset name) gets the same treatment as everything printed.
+        let label = crate::term::escape(&crate::secret::redact(label)).into_owned();
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
             .with_style(style)
-            .with_prefix(label.to_owned());
+            .with_prefix(label);
         Some(multi.add(bar))
     }
 }
@@ -1086,11 +1134,14 @@ fn shown(parsed: &Url, original: &str, rewritten: &str) -> String {
 }
 
 /// Refuses redirects that downgrade https to plain http on a non-loopback
-/// host, leave http(s), or loop.
+/// host, leave http(s), loop, or carry the token.
 fn check_redirect(attempt: redirect::Attempt<'_>) -> redirect::Action {
     let next = attempt.url();
     if attempt.previous().len() >= MAX_REDIRECTS {
         return attempt.error("too many redirects");
+    }
+    if crate::secret::carries(next.as_str()) {
+        return attempt.error("refusing a redirect to a URL that carries the GitHub token");
     }
     let downgrade = next.scheme() == "http"
         && !is_loopback(next)
@@ -1130,6 +1181,51 @@ fn check_complete(
         }));
     }
     Ok(())
+}
+
+/// Refuses a body that holds the token (see the module doc).
+fn refuse_reflected(target: &Target, body: &[u8]) -> Result<(), Failure> {
+    if crate::secret::carries_bytes(body) {
+        return Err(Failure::fatal(FetchError::TokenReflected {
+            url: target.shown.clone(),
+        }));
+    }
+    Ok(())
+}
+
+/// Longest error body read for its message.
+const MAX_ERROR_BODY: usize = 16 << 10;
+/// Longest server message shown, in characters.
+const MAX_ERROR_MESSAGE: usize = 300;
+
+/// The `message` of GitHub's error JSON (`{"message": "Bad credentials",
+/// …}`), read from at most [`MAX_ERROR_BODY`] bytes within `timeout`,
+/// shortened, with secrets redacted. `None` for anything else (an HTML
+/// error page says nothing useful).
+async fn error_message(response: reqwest::Response, timeout: Duration) -> Option<String> {
+    let read = async {
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(Ok(chunk)) = stream.next().await {
+            let room = MAX_ERROR_BODY.saturating_sub(body.len());
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() >= MAX_ERROR_BODY {
+                break;
+            }
+        }
+        body
+    };
+    let body = tokio::time::timeout(timeout, read).await.ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    let message = value.get("message")?.as_str()?.trim();
+    if message.is_empty() {
+        return None;
+    }
+    let mut short: String = message.chars().take(MAX_ERROR_MESSAGE).collect();
+    if short.len() < message.len() {
+        short.push('…');
+    }
+    Some(crate::secret::redact(&short).into_owned())
 }
 
 /// Reads a whole body of at most `limit` bytes.
@@ -1281,6 +1377,7 @@ fn status_error(url: &str, status: u16) -> FetchError {
     FetchError::Status {
         url: url.to_owned(),
         status,
+        message: None,
     }
 }
 
@@ -1461,6 +1558,44 @@ mod tests {
         }
     }
 
+    /// A URL carrying the client's token is refused before any I/O (the
+    /// port is closed: reaching it would be a connect error), and the
+    /// error does not show the token.
+    #[tokio::test]
+    async fn urls_carrying_the_token_are_refused_before_any_request() {
+        const TOKEN: &str = "ghp_unitTestToken0123456789";
+        let client = Client::new(Config {
+            api_url: "http://127.0.0.1:9/api/v3".into(),
+            token: Some(TOKEN.into()),
+            retries: 0,
+            ..Config::default()
+        })
+        .expect("client");
+        let encoded: String = TOKEN.bytes().map(|b| format!("%{b:02X}")).collect();
+        let dest = std::env::temp_dir().join("vendor-token-refusal-never-written");
+        for url in [
+            format!("http://127.0.0.1:9/dl/{TOKEN}/tool.tar.gz"),
+            format!("http://127.0.0.1:9/dl/tool.tar.gz?x=Bearer%20{TOKEN}"),
+            format!("http://127.0.0.1:9/dl/{encoded}"),
+            format!("http://x:{TOKEN}@127.0.0.1:9/dl/tool"),
+            format!("http://{TOKEN}.example.test/dl/tool"),
+        ] {
+            let err = client
+                .download(&url, &dest, None, false, "tool")
+                .await
+                .expect_err("refused");
+            assert!(matches!(err, FetchError::TokenInUrl { .. }), "{url}: {err}");
+            let shown = err.to_string();
+            assert!(
+                !shown.contains(TOKEN) && !shown.contains(&encoded),
+                "{shown}"
+            );
+            let api = client.api_json::<serde_json::Value>(&url).await;
+            assert!(matches!(api, Err(FetchError::TokenInUrl { .. })), "{url}");
+        }
+        assert!(!dest.exists());
+    }
+
     #[test]
     fn redaction() {
         let url = Url::parse("https://user:pw@h.example/p?a=1&access_token=s3&X-Amz-Signature=z")
@@ -1581,6 +1716,7 @@ mod tests {
             FetchError::Status {
                 url: url(),
                 status: 500,
+                message: None,
             },
             FetchError::RateLimited {
                 url: url(),
@@ -1633,6 +1769,8 @@ mod tests {
             FetchError::Setup {
                 message: String::new(),
             },
+            FetchError::TokenInUrl { url: url() },
+            FetchError::TokenReflected { url: url() },
         ];
         for e in &all {
             match e {
@@ -1651,7 +1789,9 @@ mod tests {
                 | FetchError::Env { .. }
                 | FetchError::Connect { .. }
                 | FetchError::InvalidResponse { .. }
-                | FetchError::Setup { .. } => {}
+                | FetchError::Setup { .. }
+                | FetchError::TokenInUrl { .. }
+                | FetchError::TokenReflected { .. } => {}
             }
         }
         all

@@ -1,16 +1,24 @@
 //! The `vendor` binary: parse arguments, run, map the outcome to an exit
 //! code. Everything else lives in the library.
+//!
+//! It owns the terminal: command output and logs reach it through
+//! [`Io`], diagnostics through [`render`]; both redact secrets and escape
+//! control characters ([`vendor::secret`], [`vendor::term`]).
 
+use std::fmt;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 use clap::error::ErrorKind;
+use miette::{Diagnostic, MietteHandler, ReportHandler};
 use vendor::cli::Cli;
 use vendor::cmd::{self, Exit, Io, UsageError, use_color};
 use vendor::report::Paint;
+use vendor::{secret, term};
 
 fn main() -> ExitCode {
+    secret::register_env();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -29,20 +37,21 @@ fn main() -> ExitCode {
 
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr();
-    let mut io = Io {
-        out: &mut stdout,
-        err: &mut stderr,
-        paint: Paint { enabled: out_color },
-        paint_err: Paint { enabled: err_color },
-        progress: std::io::stderr().is_terminal(),
-    };
+    let mut io = Io::new(
+        &mut stdout,
+        &mut stderr,
+        Paint { enabled: out_color },
+        Paint { enabled: err_color },
+        std::io::stderr().is_terminal(),
+    );
     match cmd::run(&cli, &mut io) {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(report) => {
             let usage = report.downcast_ref::<UsageError>().is_some();
+            let text = render(&report, err_color);
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("{report:?}");
+                eprintln!("{text}");
             }
             ExitCode::from(if usage { Exit::Usage as u8 } else { 1 })
         }
@@ -51,19 +60,50 @@ fn main() -> ExitCode {
 
 /// miette renders diagnostics with or without colours, never with a
 /// backtrace or terminal links, so output stays stable in logs.
+fn handler(color: bool) -> MietteHandler {
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    miette::MietteHandlerOpts::new()
+        .graphical_theme(theme)
+        .terminal_links(false)
+        .width(100)
+        .build()
+}
+
 fn install_report_handler(color: bool) {
-    let _ = miette::set_hook(Box::new(move |_| {
-        let theme = if color {
-            miette::GraphicalTheme::unicode()
-        } else {
-            miette::GraphicalTheme::unicode_nocolor()
-        };
-        Box::new(
-            miette::MietteHandlerOpts::new()
-                .graphical_theme(theme)
-                .terminal_links(false)
-                .width(100)
-                .build(),
-        )
-    }));
+    let _ = miette::set_hook(Box::new(move |_| Box::new(handler(color))));
+}
+
+/// A diagnostic as one handler renders it.
+struct Rendered<'a>(&'a MietteHandler, &'a dyn Diagnostic);
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.debug(self.1, f)
+    }
+}
+
+/// The text of a diagnostic for stderr, secrets redacted. Messages quote
+/// names, tags and bodies from upstream and archives, so the report is
+/// first rendered without colours: when that holds any control character
+/// it is shown escaped, colourless. Otherwise every escape sequence of the
+/// coloured rendering is miette's own (checked: without them it is the
+/// plain rendering) and it is shown as is.
+fn render(report: &miette::Report, color: bool) -> String {
+    let diagnostic: &dyn Diagnostic = report.as_ref();
+    let plain = Rendered(&handler(false), diagnostic).to_string();
+    let plain = secret::redact(&plain).into_owned();
+    if !color || term::has_controls(&plain) {
+        return term::escape(&plain).into_owned();
+    }
+    let colored = Rendered(&handler(true), diagnostic).to_string();
+    let colored = secret::redact(&colored).into_owned();
+    if term::strip_sgr(&colored) == plain {
+        colored
+    } else {
+        term::escape(&plain).into_owned()
+    }
 }

@@ -189,15 +189,14 @@ impl Policy {
     }
 
     fn github(&self) -> String {
+        use crate::report::annotation::command;
         let mut out = String::new();
         if self.violated() {
-            out.push_str(&format!(
-                "::error title=vendor policy::{}\n",
-                self.bundled_message()
-            ));
+            let title = [("title", "vendor policy")];
+            out.push_str(&command("error", &title, &self.bundled_message()));
         }
         for m in self.sign_off_messages() {
-            out.push_str(&format!("::notice title=vendor sign-off::{m}\n"));
+            out.push_str(&command("notice", &[("title", "vendor sign-off")], &m));
         }
         out
     }

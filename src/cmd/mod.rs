@@ -39,9 +39,15 @@ pub enum Exit {
 }
 
 /// Output streams and how to style them.
+///
+/// The streams are private: every byte for stdout and stderr goes through
+/// [`Io::print`] or [`Io::note`], which redact secrets
+/// ([`crate::secret::redact`]) and escape control characters
+/// ([`crate::term::for_stream`], passing only `Paint`'s own colour codes
+/// and only when that stream's colours are on).
 pub struct Io<'a> {
-    pub out: &'a mut dyn Write,
-    pub err: &'a mut dyn Write,
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
     /// Styling for stdout.
     pub paint: Paint,
     /// Styling for stderr.
@@ -50,9 +56,26 @@ pub struct Io<'a> {
     pub progress: bool,
 }
 
-impl Io<'_> {
+impl<'a> Io<'a> {
+    pub fn new(
+        out: &'a mut dyn Write,
+        err: &'a mut dyn Write,
+        paint: Paint,
+        paint_err: Paint,
+        progress: bool,
+    ) -> Io<'a> {
+        Io {
+            out,
+            err,
+            paint,
+            paint_err,
+            progress,
+        }
+    }
+
     /// Writes a command's result to stdout.
     pub fn print(&mut self, text: &str) -> Result<()> {
+        let text = shown(text, self.paint);
         self.out
             .write_all(text.as_bytes())
             .into_diagnostic()
@@ -61,8 +84,16 @@ impl Io<'_> {
 
     /// Writes a log line to stderr (ignored when stderr is gone).
     pub fn note(&mut self, text: &str) {
+        let text = shown(text, self.paint_err);
         let _ = writeln!(self.err, "{text}");
     }
+}
+
+/// What a stream styled by `paint` may show of `text`: secrets redacted,
+/// control characters escaped.
+pub fn shown(text: &str, paint: Paint) -> String {
+    let text = crate::secret::redact(text);
+    crate::term::for_stream(&text, paint.enabled).into_owned()
 }
 
 /// Decides whether a stream gets colours.

@@ -18,7 +18,10 @@ pub fn run(cli: &Cli, args: &PlanArgs, ws: &Workspace, io: &mut Io<'_>) -> Resul
     let plan = &state.planned.plan;
     if let Some(path) = &args.out {
         let path = &ws.user_path(cli, path);
-        crate::fsx::write_atomic(path, report::plan_json(plan).as_bytes(), None)
+        // Like everything printed, the plan file never holds the token.
+        let text = report::plan_json(plan);
+        let text = crate::secret::redact(&text);
+        crate::fsx::write_atomic(path, text.as_bytes(), None)
             .into_diagnostic()
             .wrap_err_with(|| format!("cannot write the plan to {}", path.display()))?;
     }

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::plan::{Drift, ItemPlan};
 
 use super::Paint;
+use super::annotation;
 use super::plan::drift_text;
 
 type Finding<'a> = (&'a ItemPlan, &'a Drift);
@@ -74,29 +75,25 @@ pub fn check_github(
 ) -> String {
     let mut out = String::new();
     for (item, d) in findings {
-        let mut props = Vec::new();
         let (file, line) = match (location(d), d) {
             ((None, None), Drift::LockOutdated { .. } | Drift::UpstreamChanged { .. }) => {
                 (Some(manifest.file), manifest.lines.get(&item.id).copied())
             }
             (found, _) => found,
         };
-        if let Some(file) = file {
-            props.push(format!("file={}", escape_property(&join(prefix, file))));
+        let file = file.map(|f| join(prefix, f));
+        let line = line.map(|l| l.to_string());
+        let title = format!("vendor {}", d.kind());
+        let mut props = Vec::new();
+        if let Some(file) = &file {
+            props.push(("file", file.as_str()));
         }
-        if let Some(line) = line {
-            props.push(format!("line={line}"));
+        if let Some(line) = &line {
+            props.push(("line", line.as_str()));
         }
-        props.push(format!(
-            "title={}",
-            escape_property(&format!("vendor {}", d.kind()))
-        ));
-        let _ = writeln!(
-            out,
-            "::error {}::{}",
-            props.join(","),
-            escape_data(&format!("{}: {}", item.id, drift_text(d)))
-        );
+        props.push(("title", title.as_str()));
+        let message = format!("{}: {}", item.id, drift_text(d));
+        out.push_str(&annotation::command("error", &props, &message));
     }
     out
 }
@@ -107,16 +104,6 @@ fn join(prefix: &str, path: &str) -> String {
     } else {
         format!("{}/{path}", prefix.trim_end_matches('/'))
     }
-}
-
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// Findings as stable JSON.
@@ -141,15 +128,4 @@ pub fn check_json(findings: &[Finding<'_>], items: usize) -> String {
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn github_escapes() {
-        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
-        assert_eq!(escape_data("x\ny"), "x%0Ay");
-    }
 }

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::lock::{Artifact, InstalledFile, Trust, TrustKind};
 use crate::lockdiff::{ArtifactChange, Change, FileChange, ItemDiff, LockDiff, PinChange, Status};
+use crate::term::Shown;
 
 use super::Paint;
 use super::plan::human_size;
@@ -229,10 +230,12 @@ fn notes_markdown(out: &mut String, item: &ItemDiff) {
         item.item,
         item.notes.len()
     );
+    // Notes, tags and URLs are upstream's text: escaped here too, so even
+    // a colour code shows as text.
     for note in &item.notes {
-        let _ = writeln!(out, "#### [{}]({})\n", note.tag, note.url);
+        let _ = writeln!(out, "#### [{}]({})\n", Shown(&note.tag), Shown(&note.url));
         for line in &note.summary {
-            let _ = writeln!(out, "> {line}");
+            let _ = writeln!(out, "> {}", Shown(line));
         }
         out.push('\n');
     }
@@ -423,9 +426,9 @@ pub fn diff_commit(item: &ItemDiff, smoke: Option<SmokeEvidence<'_>>) -> String 
         let _ = writeln!(out, "Changelog: see {link}\n");
     }
     for note in &item.notes {
-        let _ = writeln!(out, "{} ({}):", note.tag, note.url);
+        let _ = writeln!(out, "{} ({}):", Shown(&note.tag), Shown(&note.url));
         for line in &note.summary {
-            let _ = writeln!(out, "    {line}");
+            let _ = writeln!(out, "    {}", Shown(line));
         }
         out.push('\n');
     }

@@ -68,3 +68,29 @@ impl Paint {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::term::for_stream;
+
+    /// The output layer lets through exactly these codes
+    /// ([`crate::term::PAINT_SGR`]); a new style must be added there.
+    #[test]
+    fn every_style_passes_the_output_layer() {
+        let on = Paint { enabled: true };
+        let styled = [
+            on.bold("x"),
+            on.dim("x"),
+            on.red("x"),
+            on.green("x"),
+            on.yellow("x"),
+            on.cyan("x"),
+            on.diff("+++ a\n--- b\n+x\n-y\n@@ z\n"),
+        ];
+        for text in styled {
+            assert_eq!(for_stream(&text, true), text);
+            assert!(for_stream(&text, false).contains("\\x1b["));
+        }
+    }
+}

@@ -148,7 +148,8 @@ fn resolution_human(out: &mut String, r: &Resolution, paint: Paint) {
             "  {} {} {}",
             paint.cyan("? resolve"),
             r.what,
-            paint.dim(&format!("({why})"))
+            // May quote an upstream's error message.
+            paint.dim(&format!("({})", crate::term::Shown(why)))
         );
         for d in &r.downloads {
             let _ = writeln!(

@@ -20,7 +20,9 @@
 //! `https://github.com/` and `https://raw.githubusercontent.com/` here.
 //! Faults are injected per request path ([`FakeGithub::fail`]); every
 //! request is logged ([`FakeGithub::requests`]) with whether it carried
-//! an `Authorization` header.
+//! an `Authorization` header. [`FakeGithub::reflect`] turns it into a
+//! hostile server that copies the `Authorization` value of API requests
+//! back into what it answers.
 //!
 //! Include it from a test file with
 //! `#[path = "support/fake_github.rs"] mod fake_github;`.
@@ -103,6 +105,23 @@ pub enum Fault {
     Stall(Duration),
     /// The normal status and headers with these bytes as the body.
     WrongBytes(Vec<u8>),
+    /// This status with GitHub's error JSON carrying this `message`.
+    Message(u16, String),
+}
+
+/// Where a hostile server copies the `Authorization` value of an API
+/// request to ([`FakeGithub::reflect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reflect {
+    /// Into every asset's `browser_download_url`, percent-encoded in the
+    /// query (`?auth=Bearer%20…`).
+    DownloadQuery,
+    /// The token alone, raw, as a path segment of every asset's
+    /// `browser_download_url`.
+    DownloadPath,
+    /// Every authorized API request fails (403) with GitHub's error JSON
+    /// whose `message` quotes it.
+    ErrorMessage,
 }
 
 /// One request the server saw.
@@ -408,6 +427,13 @@ impl FakeGithub {
         self.state().requests.clear();
     }
 
+    /// Makes the server hostile: it reflects each API request's
+    /// `Authorization` value as `mode` says.
+    pub fn reflect(&self, mode: Reflect) -> &Self {
+        self.state().reflect = Some(mode);
+        self
+    }
+
     fn state(&self) -> MutexGuard<'_, ServerState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -432,6 +458,7 @@ struct ServerState {
     faults: Vec<FaultRule>,
     requests: Vec<Logged>,
     ids: u64,
+    reflect: Option<Reflect>,
 }
 
 #[derive(Default)]
@@ -630,6 +657,7 @@ async fn respond(reply: Reply, fault: Option<Fault>) -> Response {
             body: Bytes::from(bytes),
             ..reply
         }),
+        Fault::Message(code, message) => build(error(code, &message)),
     }
 }
 
@@ -706,12 +734,26 @@ fn route(state: &ServerState, raw_path: &str, query: Option<&str>, headers: &Hea
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
     let accept = header_text(headers, header::ACCEPT).unwrap_or_default();
     let query = parse_query(query.unwrap_or(""));
+    let authorization = header_text(headers, header::AUTHORIZATION);
+    if let (Some(Reflect::ErrorMessage), Some(auth), ["api", ..]) =
+        (state.reflect, &authorization, parts.as_slice())
+    {
+        return Reply::json(
+            403,
+            &json!({
+                "message": format!("Resource not accessible with {auth}"),
+                "documentation_url": "https://docs.github.com/rest",
+                "status": "403"
+            }),
+        );
+    }
     let api = Api {
         state,
         base: &state.base,
         accept: &accept,
         query: &query,
         path: raw_path,
+        reflected: state.reflect.zip(authorization.as_deref()),
     };
     match parts.as_slice() {
         ["api", "v3", "repos", owner, name, rest @ ..] => match state.repo(owner, name) {
@@ -754,6 +796,8 @@ struct Api<'a> {
     accept: &'a str,
     query: &'a HashMap<String, String>,
     path: &'a str,
+    /// The reflection mode and the request's `Authorization` value.
+    reflected: Option<(Reflect, &'a str)>,
 }
 
 impl Api<'_> {
@@ -986,9 +1030,26 @@ impl Api<'_> {
     fn asset_json(&self, repo: &FakeRepo, stored: &StoredRelease, index: usize) -> Value {
         let asset = &stored.release.assets[index];
         let id = stored.asset_ids[index];
+        let mut browser_url = download_url(self.base, &repo.name, &stored.release.tag, &asset.name);
+        match self.reflected {
+            Some((Reflect::DownloadQuery, auth)) => {
+                browser_url = format!("{browser_url}?auth={}", encode(auth));
+            }
+            Some((Reflect::DownloadPath, auth)) => {
+                let token = auth.rsplit(' ').next().unwrap_or(auth);
+                browser_url = format!(
+                    "{}/dl/{}/releases/download/{}/{token}/{}",
+                    self.base,
+                    repo.name,
+                    encode(&stored.release.tag),
+                    encode(&asset.name)
+                );
+            }
+            _ => {}
+        }
         json!({
             "url": format!("{}/api/v3/repos/{}/releases/assets/{id}", self.base, repo.name),
-            "browser_download_url": download_url(self.base, &repo.name, &stored.release.tag, &asset.name),
+            "browser_download_url": browser_url,
             "id": id,
             "node_id": format!("RA_{id}"),
             "name": asset.name,
