@@ -100,6 +100,17 @@ pub struct Trust {
     pub by: Option<String>,
 }
 
+impl Trust {
+    /// The signers of a `signature` trust, as `kind:fingerprint` (the lock
+    /// joins several with `, `); empty for other kinds.
+    pub fn signers(&self) -> Vec<&str> {
+        match (self.kind, &self.by) {
+            (TrustKind::Signature, Some(by)) => by.split(", ").filter(|s| !s.is_empty()).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Trust sources, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

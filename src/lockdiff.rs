@@ -5,7 +5,10 @@
 //!
 //! - a **trust downgrade**: an artifact whose hash is now trusted by a
 //!   weaker source than before (DESIGN §6; [`TrustKind`] is ordered
-//!   strongest first), e.g. `checksum-file` → `first-use`;
+//!   strongest first), e.g. `checksum-file` → `first-use`; by fewer
+//!   signature kinds than before; or by a **new key** of a kind it was
+//!   signed with before (a key rotation: a reviewer must confirm the new
+//!   key, so it is flagged the same way);
 //! - a **possible re-tag**: the same version and tag, but an artifact's
 //!   sha256 (or the tag's commit) changed.
 //!
@@ -16,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::lock::{Artifact, InstalledFile, Lock, LockedItem, LockedPin};
+use crate::lock::{Artifact, InstalledFile, Lock, LockedItem, LockedPin, Trust};
 
 /// Every item whose lock entry differs, sorted by id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,8 +121,11 @@ pub struct ArtifactChange {
     pub status: Status,
     /// Which of `name`, `url`, `size`, `sha256`, `trust` differ.
     pub changed: Vec<&'static str>,
-    /// The new trust source is weaker than the old one.
+    /// The new trust source is weaker than the old one, or signed by a new
+    /// key (see `key_rotation`).
     pub trust_downgrade: bool,
+    /// A signature kind that signed before is now made with another key.
+    pub key_rotation: bool,
     /// The sha256 changed under the same version and tag.
     pub retag: bool,
     pub old: Option<Artifact>,
@@ -494,9 +500,9 @@ fn artifact_change(
         return None;
     }
     let named = new.or(old)?;
-    let weaker = match (old, new) {
-        (Some(o), Some(n)) => n.trust.kind > o.trust.kind,
-        _ => false,
+    let (weaker, rotation) = match (old, new) {
+        (Some(o), Some(n)) => trust_finding(&o.trust, &n.trust),
+        _ => (false, false),
     };
     Some(ArtifactChange {
         platform: named.platform.clone(),
@@ -505,12 +511,35 @@ fn artifact_change(
             .map(|o| o.name.clone())
             .filter(|name| *name != named.name),
         status,
-        trust_downgrade: weaker,
+        trust_downgrade: weaker || rotation,
+        key_rotation: rotation,
         retag: same_release && changed.contains(&"sha256"),
         changed,
         old: old.cloned(),
         new: new.cloned(),
     })
+}
+
+/// `(weaker, rotated)`: the new trust is a weaker kind or drops a
+/// signature kind; or a kind signed by both is signed by another key.
+fn trust_finding(old: &Trust, new: &Trust) -> (bool, bool) {
+    if new.kind != old.kind {
+        return (new.kind > old.kind, false);
+    }
+    let kind_of = |s: &str| s.split_once(':').map_or(s, |(k, _)| k).to_owned();
+    let kinds = |t: &Trust| -> BTreeMap<String, BTreeSet<String>> {
+        let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for s in t.signers() {
+            m.entry(kind_of(s)).or_default().insert(s.to_owned());
+        }
+        m
+    };
+    let (o, n) = (kinds(old), kinds(new));
+    let dropped = o.keys().any(|k| !n.contains_key(k));
+    let rotated = o
+        .iter()
+        .any(|(k, keys)| n.get(k).is_some_and(|new_keys| new_keys != keys));
+    (dropped, rotated)
 }
 
 fn artifact_fields(old: &Artifact, new: &Artifact) -> Vec<&'static str> {
@@ -620,6 +649,59 @@ mod tests {
         assert!(!a.retag, "a new version is not a re-tag");
         assert!(d.items[0].trust_downgrade);
         assert_eq!(d.trust_downgrades().count(), 1);
+    }
+
+    fn signed(by: &str) -> Trust {
+        Trust {
+            kind: TrustKind::Signature,
+            by: Some(by.into()),
+        }
+    }
+
+    #[test]
+    fn key_rotation_and_dropped_signers_are_flagged() {
+        let cases = [
+            ("minisign:A", "minisign:B", (false, true)),
+            ("minisign:A", "minisign:A", (false, false)),
+            ("minisign:A, pgp:F", "pgp:F", (true, false)),
+            ("minisign:A", "minisign:A, pgp:F", (false, false)),
+            (
+                "cosign:sha256:1, pgp:F",
+                "cosign:sha256:2, pgp:F",
+                (false, true),
+            ),
+        ];
+        for (old, new, want) in cases {
+            assert_eq!(
+                trust_finding(&signed(old), &signed(new)),
+                want,
+                "{old} → {new}"
+            );
+        }
+        let old = lock(&[(
+            "t",
+            item(
+                "1.0.0",
+                vec![Artifact {
+                    trust: signed("minisign:A"),
+                    ..artifact("linux/amd64", "t.tgz", "aa", TrustKind::Signature)
+                }],
+            ),
+        )]);
+        let new = lock(&[(
+            "t",
+            item(
+                "1.1.0",
+                vec![Artifact {
+                    trust: signed("minisign:B"),
+                    ..artifact("linux/amd64", "t.tgz", "bb", TrustKind::Signature)
+                }],
+            ),
+        )]);
+        let d = diff(&old, &new);
+        let a = &d.items[0].artifacts[0];
+        assert!(a.key_rotation && a.trust_downgrade);
+        assert!(d.items[0].trust_downgrade);
     }
 
     #[test]

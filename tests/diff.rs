@@ -679,3 +679,39 @@ fn colours_only_when_asked() {
     let coloured = diff(&tree, &["--color", "always"]);
     coloured.code(0).stdout_has("\x1b[31m");
 }
+
+#[test]
+fn a_new_signing_key_is_flagged_like_a_trust_downgrade() {
+    // Same kind of trust (a minisign signature) before and after, but the
+    // release is now signed by another key: a reviewer must confirm it.
+    let by = |key: &str| format!("        kind: signature\n        by: minisign:{key}\n");
+    let old = traefik(
+        "3.3.4",
+        &by("AAAAAAAAAAAAAAAA"),
+        "traefik v3.3.4 linux amd64 archive",
+    );
+    let new = traefik(
+        "3.3.5",
+        &by("BBBBBBBBBBBBBBBB"),
+        "traefik v3.3.5 linux amd64 archive",
+    );
+    let tree = repo_with(&lock(&[old]));
+    tree.write(LOCK, lock(&[new]));
+    let warning = "trust downgrade: traefik_v3.3.5_linux_amd64.tar.gz (linux/amd64) was signed \
+                   by minisign:AAAAAAAAAAAAAAAA, now by minisign:BBBBBBBBBBBBBBBB: a new signing \
+                   key, to confirm through a trusted channel";
+    diff(&tree, &[])
+        .code(0)
+        .stdout_has(&format!("  ! {warning}\n"))
+        .stdout_has("1 trust downgrade");
+    diff(&tree, &["--format", "markdown"])
+        .code(0)
+        .stdout_has("> **Trust downgrade**");
+    let doc = json(&diff(&tree, &["--format", "json"]).stdout);
+    assert_eq!(doc["key_rotation"], true);
+    assert_eq!(doc["items"][0]["artifacts"][0]["key_rotation"], true);
+    assert_eq!(doc["items"][0]["artifacts"][0]["trust_downgrade"], true);
+    diff(&tree, &["--format", "commit"])
+        .code(0)
+        .stdout_has(&format!("WARNING: {warning}"));
+}

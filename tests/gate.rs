@@ -222,7 +222,9 @@ fn revoked_key() -> Setup {
     let fpr = keys.pgp_key("release");
     let bytes = archive("a");
     let sig = keys.pgp(&fpr, &bytes, true);
-    let rev = keys.path("gnupg/openpgp-revocs.d").join(format!("{fpr}.rev"));
+    let rev = keys
+        .path("gnupg/openpgp-revocs.d")
+        .join(format!("{fpr}.rev"));
     let text = std::fs::read_to_string(rev)
         .unwrap()
         .replace(":-----BEGIN", "-----BEGIN");
@@ -298,8 +300,14 @@ fn path_runs(tree: &Tree, fake: &FakeGithub, steps: &[&[&str]]) -> Output {
 
 const PATHS: &[(&str, &[&[&str]])] = &[
     ("online apply", &[&["apply"]]),
-    ("fetch, then offline apply", &[&["fetch"], &["--offline", "apply"]]),
-    ("saved plan", &[&["plan", "--out", "{plan}"], &["apply", "{plan}"]]),
+    (
+        "fetch, then offline apply",
+        &[&["fetch"], &["--offline", "apply"]],
+    ),
+    (
+        "saved plan",
+        &[&["plan", "--out", "{plan}"], &["apply", "{plan}"]],
+    ),
 ];
 
 #[test]
@@ -410,10 +418,7 @@ fn three_over_the_asset() -> (Setup, String) {
         needle: String::new(),
         _keys: keys,
     };
-    (
-        setup,
-        format!("cosign:{cosign}, minisign:{id}, pgp:{fpr}"),
-    )
+    (setup, format!("cosign:{cosign}, minisign:{id}, pgp:{fpr}"))
 }
 
 #[test]

@@ -18,10 +18,9 @@ mod build;
 #[path = "support/keys.rs"]
 mod keys;
 
-
 use build::{sha256_hex, sha256sums, tar_gz};
-use keys::Keys;
 use fake_github::{FakeAsset, FakeGithub, FakeRelease};
+use keys::Keys;
 use serde_yaml::Value as Yaml;
 use support::Tree;
 use support::tree::Output;

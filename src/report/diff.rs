@@ -168,6 +168,7 @@ pub fn diff_json(diff: &LockDiff, sides: Sides<'_>) -> String {
         "target": sides.target,
         "changed": !diff.is_empty(),
         "trust_downgrade": diff.trust_downgrades().next().is_some(),
+        "key_rotation": diff.trust_downgrades().any(|(_, a)| a.key_rotation),
         "retag": diff.items.iter().any(|i| i.retag),
         "items": diff.items,
     });
@@ -543,13 +544,35 @@ fn downgrade_text(a: &ArtifactChange, markdown: bool) -> String {
     } else {
         a.name.clone()
     };
-    let kinds = a.old.as_ref().zip(a.new.as_ref());
-    let (old, new) = kinds.map_or(("?", "?"), |(o, n)| {
-        (trust_name(o.trust.kind), trust_name(n.trust.kind))
-    });
+    let Some((o, n)) = a.old.as_ref().zip(a.new.as_ref()) else {
+        return format!("{name}{}", platform(a));
+    };
+    let signers = |t: &crate::lock::Trust| {
+        let s = t.signers().join(", ");
+        if markdown { code(&s) } else { s }
+    };
+    if a.key_rotation {
+        return format!(
+            "{name}{} was signed by {}, now by {}: a new signing key, to confirm through a \
+             trusted channel",
+            platform(a),
+            signers(&o.trust),
+            signers(&n.trust)
+        );
+    }
+    if o.trust.kind == n.trust.kind {
+        return format!(
+            "{name}{} was signed by {}, now only by {}",
+            platform(a),
+            signers(&o.trust),
+            signers(&n.trust)
+        );
+    }
     format!(
-        "{name}{} was trusted by {old}, now only by {new}",
-        platform(a)
+        "{name}{} was trusted by {}, now only by {}",
+        platform(a),
+        trust_name(o.trust.kind),
+        trust_name(n.trust.kind)
     )
 }
 
