@@ -126,8 +126,8 @@ impl Cache {
     /// Remembers what an item fingerprint resolved to.
     pub fn save_resolution(&self, fingerprint: &str, entry: &CachedResolution) -> io::Result<()> {
         let path = self.resolution_path(fingerprint);
-        let json = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
-        crate::fsx::write_atomic(&path, &json, None)
+        let json = serde_json::to_string_pretty(entry).map_err(io::Error::other)?;
+        crate::fsx::write_atomic(&path, crate::secret::redact(&json).as_bytes(), None)
     }
 
     /// What a fingerprint resolved to before, if this cache saw it.

@@ -197,7 +197,9 @@ impl Lock {
         }
         // Serialising plain structs, maps and strings cannot fail.
         let body = serde_yaml::to_string(&sorted).unwrap_or_default();
-        format!("{HEADER}{body}")
+        // A second guard: answers carrying the token are refused before
+        // anything of them is locked.
+        format!("{HEADER}{}", crate::secret::redact(&body))
     }
 }
 
