@@ -585,3 +585,32 @@ fn a_locked_repair_without_cached_evidence_fetches_the_signatures_again() {
     tree.assert_unchanged(&before);
     assert!(!tree.exists("bin/tool"));
 }
+
+#[test]
+fn a_keyring_of_several_keys_locks_the_key_that_signed_on_every_path() {
+    for (path_name, steps) in PATHS {
+        let keys = Keys::new();
+        let first = keys.pgp_key("first");
+        let second = keys.pgp_key("release");
+        let keyring = keys.gpg(&["--armor", "--export", &first, &second]);
+        let bytes = archive("a");
+        let sig = keys.pgp(&second, &bytes, true);
+        let setup = Setup {
+            checksum: String::new(),
+            verify: pgp_over("asset"),
+            keys: vec![("release.asc".into(), keyring)],
+            assets: vec![(ARCHIVE.into(), bytes), (format!("{ARCHIVE}.asc"), sig)],
+            needle: String::new(),
+            _keys: keys,
+        };
+        let fake = FakeGithub::start();
+        setup.publish(&fake);
+        let tree = setup.tree();
+        path_runs(&tree, &fake, steps).code(0);
+        assert_eq!(
+            trust(&tree),
+            ("signature".into(), format!("pgp:{second}")),
+            "{path_name}: the lock must name the key that signed, not the keyring's first"
+        );
+    }
+}
