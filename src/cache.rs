@@ -119,7 +119,12 @@ impl Cache {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)?;
         }
+        // The bytes reach the disk before the entry is named by its hash.
+        crate::fsx::sync_file(&verified)?;
         verified.persist(&path).map_err(|e| e.error)?;
+        if let Some(parent) = path.parent() {
+            crate::fsx::sync_dir(parent)?;
+        }
         Ok(path)
     }
 

@@ -14,7 +14,7 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> io::Resu
     let dir = parent_dir(path);
     fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".vendor-tmp-")
+        .prefix(TMP_PREFIX)
         .tempfile_in(dir)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
@@ -23,8 +23,48 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> io::Resu
         mode.or_else(|| existing_mode(path)).unwrap_or(0o644),
     )?;
     tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    sync_dir(dir)
 }
+
+/// Flushes a directory's entries (a rename or a new file in it) to disk.
+/// Where directories cannot be opened (not Unix), a no-op.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Flushes a file's data to disk.
+pub fn sync_file(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
+}
+
+/// Removes `.vendor-tmp-*` files that a killed run left in `dir`: the
+/// temporary files of [`write_atomic`] and [`copy_atomic`]. Call with the
+/// tree lock held. Returns how many were removed.
+pub fn remove_leftovers(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let leftover = entry.file_name().to_string_lossy().starts_with(TMP_PREFIX)
+            && entry.file_type().is_ok_and(|t| t.is_file());
+        if leftover && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The name prefix of temporary files beside the files they replace.
+pub const TMP_PREFIX: &str = ".vendor-tmp-";
 
 /// Copies `src` over `dest` atomically (streamed, never read whole): a
 /// temporary file beside `dest` is filled, synced, given `mode` and renamed.
@@ -32,12 +72,13 @@ pub fn copy_atomic(src: &Path, dest: &Path, mode: u32) -> io::Result<()> {
     let dir = parent_dir(dest);
     fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".vendor-tmp-")
+        .prefix(TMP_PREFIX)
         .tempfile_in(dir)?;
     io::copy(&mut File::open(src)?, tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
     set_mode(tmp.path(), mode)?;
     tmp.persist(dest).map_err(|e| e.error)?;
+    sync_dir(dir)?;
     Ok(())
 }
 

@@ -291,13 +291,18 @@ fn finish(
 }
 
 /// Moves a staged file to its destination under `root` by rename (a copy
-/// then rename when staging is on another file system).
+/// then rename when staging is on another file system). The data is on
+/// disk before the rename; the caller syncs the directories
+/// ([`crate::fsx::sync_dir`]) before it writes the lock.
 pub fn commit_file(root: &Path, file: &StagedFile) -> Result<()> {
     let dest = root.join(&file.record.path);
     let parent = dest.parent().unwrap_or(root);
     std::fs::create_dir_all(parent)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create {}", parent.display()))?;
+    crate::fsx::sync_file(&file.staged)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot flush {}", file.staged.display()))?;
     if std::fs::rename(&file.staged, &dest).is_ok() {
         return Ok(());
     }
