@@ -316,9 +316,13 @@ pub fn commit(
     }
     let mut lock = planned.lock.clone();
     let mut removals: Vec<String> = Vec::new();
+    let mut dirs: std::collections::BTreeSet<std::path::PathBuf> = Default::default();
     for item in staged {
         for f in &item.files {
             install::commit_file(root, f)?;
+            if let Some(dir) = root.join(&f.record.path).parent() {
+                dirs.insert(dir.to_path_buf());
+            }
             pause();
         }
         // Files the previous entry installed that the new one does not.
@@ -342,6 +346,9 @@ pub fn commit(
     );
     for rel in removals {
         let path = root.join(&rel);
+        if let Some(dir) = path.parent() {
+            dirs.insert(dir.to_path_buf());
+        }
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -351,6 +358,12 @@ pub fn commit(
                     .wrap_err_with(|| format!("cannot remove {}", path.display()));
             }
         }
+    }
+    // Durable before the lock names them: every renamed or removed entry.
+    for dir in &dirs {
+        crate::fsx::sync_dir(dir)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot flush {}", dir.display()))?;
     }
     write_lock(lock_path, &lock)
 }

@@ -38,6 +38,9 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
             state
         }
     };
+    // Whatever a killed run left, before anything else (see crate::tidy).
+    let cache = Cache::from_env();
+    crate::tidy::tidy(&ws.root, &state.loaded.manifest, &state.lock, &cache);
     refuse_lock_change(cli, &state.planned.plan)?;
     let plan = &state.planned.plan;
     if !plan.has_changes() {
@@ -49,35 +52,53 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
         return Ok(Exit::Ok);
     }
 
-    let cache = Cache::from_env();
     let client = super::client(cli, io)?;
     let work = fsx::work_dir(&ws.root)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create the work directory in {}", ws.root.display()))?;
-    apply::clean_stale_staging(&work);
     let stage_dir = tempfile::Builder::new()
         .prefix("staging-")
         .tempdir_in(&work)
         .into_diagnostic()
         .wrap_err("cannot create the staging directory")?;
+    // Removed by the signal thread if a signal forces the run to end
+    // before it unwinds (see crate::interrupt).
+    let _abort_guard = crate::interrupt::remove_on_abort(stage_dir.path());
     let runtime = super::runtime()?;
-    let staged = runtime.block_on(apply::stage(
-        client.as_ref(),
-        &ws.root,
-        &cache,
-        &state.loaded.manifest,
-        &state.planned,
-        &state.lock,
-        stage_dir.path(),
-    ))?;
+    let staged = runtime.block_on(async {
+        tokio::select! {
+            staged = apply::stage(
+                client.as_ref(),
+                &ws.root,
+                &cache,
+                &state.loaded.manifest,
+                &state.planned,
+                &state.lock,
+                stage_dir.path(),
+            ) => staged,
+            stop = crate::interrupt::interrupted() => Err(stop.into()),
+        }
+    })?;
+    crate::interrupt::check()?;
     let smoked = if args.no_smoke {
         Vec::new()
     } else {
         smoke_staged(cli, ws, io, &state, &staged)?
     };
     let installed: usize = staged.iter().map(|s| s.files.len()).sum();
+    crate::interrupt::check()?;
     apply::remember(&cache, &staged);
-    apply::commit(&ws.root, &ws.lock, &state.planned, &state.lock, staged)?;
+    // Once the tree starts changing, a signal waits for the commit to end.
+    crate::interrupt::critical(|| {
+        apply::commit(&ws.root, &ws.lock, &state.planned, &state.lock, staged)
+    })?;
+    if let Some(signal) = crate::interrupt::signal() {
+        return Err(crate::interrupt::Interrupted {
+            signal,
+            committed: true,
+        }
+        .into());
+    }
 
     let s = state.planned.plan.summary();
     let installs = if installed > 0 {
@@ -135,6 +156,8 @@ fn smoke_staged(
             })
             .collect();
         let record = smoke::run_item(&s.id, item, &s.entry.version, &targets);
+        // A smoke command killed by Ctrl-C is no verdict on the item.
+        crate::interrupt::check()?;
         if let Err(e) = smoke::save(&ws.root, &record) {
             io.note(&format!(
                 "warning: cannot save the smoke record of {}: {e}",

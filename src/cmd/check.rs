@@ -13,6 +13,12 @@ use super::{Exit, Io, UsageError, Workspace, format};
 pub fn run(cli: &Cli, args: &CheckArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
     let format = format(cli, &[Format::Human, Format::Json, Format::Github])?;
     let mut state = super::plan::compute(ws, &args.items)?;
+    crate::tidy::tidy_if_idle(
+        &ws.root,
+        &state.loaded.manifest,
+        &state.lock,
+        &crate::cache::Cache::from_env(),
+    );
     if args.upstream {
         upstream(cli, io, &mut state)?;
     }

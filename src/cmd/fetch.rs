@@ -13,6 +13,12 @@ use super::{Exit, Io, Workspace};
 
 pub fn run(cli: &Cli, args: &FetchArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
     let mut state = super::plan::compute(ws, &args.items)?;
+    crate::tidy::tidy_if_idle(
+        &ws.root,
+        &state.loaded.manifest,
+        &state.lock,
+        &crate::cache::Cache::from_env(),
+    );
     super::plan::resolve(cli, io, &mut state)?;
     let mut items: Vec<(&str, Vec<Pending>)> = Vec::new();
     let mut resolutions: Vec<Option<(String, Option<crate::lock::Resolved>)>> = Vec::new();
@@ -74,14 +80,16 @@ pub fn run(cli: &Cli, args: &FetchArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
                 .await?;
             }
         }
-        crate::apply::fetch_verified(
-            client.as_ref(),
-            &ws.root,
-            &cache,
-            &state.loaded.manifest,
-            &items,
-        )
-        .await
+        tokio::select! {
+            verified = crate::apply::fetch_verified(
+                client.as_ref(),
+                &ws.root,
+                &cache,
+                &state.loaded.manifest,
+                &items,
+            ) => verified,
+            stop = crate::interrupt::interrupted() => Err(stop.into()),
+        }
     })?;
     // Only once everything verified: a later offline apply re-checks the
     // evidence anyway, through the same gate.

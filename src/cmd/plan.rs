@@ -14,6 +14,12 @@ use super::{Exit, Io, Workspace, format};
 pub fn run(cli: &Cli, args: &PlanArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
     let format = format(cli, &[Format::Human, Format::Json, Format::Markdown])?;
     let mut state = compute(ws, &args.items)?;
+    crate::tidy::tidy_if_idle(
+        &ws.root,
+        &state.loaded.manifest,
+        &state.lock,
+        &crate::cache::Cache::from_env(),
+    );
     resolve(cli, io, &mut state)?;
     let plan = &state.planned.plan;
     if let Some(path) = &args.out {

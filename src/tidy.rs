@@ -1,0 +1,96 @@
+//! Leftovers of killed runs: removed by the next run, under the tree lock.
+//!
+//! A run killed by SIGKILL or a power cut cannot clean up after itself.
+//! What it may leave, and who removes it:
+//!
+//! - `.vendor-tmp-*` beside the lock, the manifest, pin files and installed
+//!   files (the temporary half of an atomic write): removed by every run
+//!   that holds the tree lock, in every directory the manifest and the
+//!   lock name;
+//! - `.vendor/staging-*` (an apply's staging area): likewise;
+//! - in the shared cache, `tmp/download-*` and `.vendor-tmp-*` under
+//!   `resolved/` and `evidence/`: removed once untouched for
+//!   [`CACHE_TMP_AGE`], since the cache is shared by every tree on the
+//!   machine and a download in flight elsewhere keeps writing to its file.
+//!
+//! `apply` tidies with the lock it holds; `plan`, `check` and `fetch`
+//! tidy only when the lock is free at once, and never create `.vendor/`
+//! to do so.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cache::Cache;
+use crate::fsx;
+use crate::lock::Lock;
+use crate::manifest::model::Manifest;
+
+/// How long a cache temporary file must sit untouched before it counts as
+/// a leftover. Downloads in flight write continuously, and stalled ones are
+/// cut off by the HTTP deadlines long before this.
+pub const CACHE_TMP_AGE: Duration = Duration::from_secs(600);
+
+/// Removes every leftover this tree and the cache may hold. The caller
+/// holds the tree lock.
+pub fn tidy(root: &Path, manifest: &Manifest, lock: &Lock, cache: &Cache) {
+    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    dirs.insert(root.to_path_buf());
+    let parent = |rel: &str| root.join(rel).parent().map(Path::to_path_buf);
+    for item in manifest.items.values() {
+        dirs.extend(item.pins.iter().filter_map(|p| parent(&p.file)));
+    }
+    for item in lock.items.values() {
+        dirs.extend(item.files.iter().filter_map(|f| parent(&f.path)));
+        dirs.extend(item.pins.iter().filter_map(|p| parent(&p.file)));
+    }
+    for dir in dirs.iter().filter(|d| d.starts_with(root)) {
+        fsx::remove_leftovers(dir);
+    }
+    crate::apply::clean_stale_staging(&root.join(".vendor"));
+    tidy_cache(cache);
+}
+
+/// [`tidy`], when no other run holds the tree lock and a run has used the
+/// tree before (`.vendor/` exists); otherwise nothing.
+pub fn tidy_if_idle(root: &Path, manifest: &Manifest, lock: &Lock, cache: &Cache) {
+    if !root.join(".vendor").is_dir() {
+        return;
+    }
+    if let Ok(_guard) = fsx::TreeLock::acquire(root, false) {
+        tidy(root, manifest, lock, cache);
+    }
+}
+
+fn tidy_cache(cache: &Cache) {
+    let dir = cache.dir();
+    remove_old(&dir.join("tmp"), "download-");
+    remove_old(&dir.join("resolved"), fsx::TMP_PREFIX);
+    if let Ok(entries) = std::fs::read_dir(dir.join("evidence")) {
+        for entry in entries.flatten() {
+            remove_old(&entry.path(), fsx::TMP_PREFIX);
+        }
+    }
+}
+
+/// Removes files in `dir` named `prefix*` untouched for [`CACHE_TMP_AGE`].
+fn remove_old(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(prefix) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= CACHE_TMP_AGE);
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
