@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    vendor::interrupt::install();
     let out_color = use_color(cli.color, std::io::stdout().is_terminal());
     let err_color = use_color(cli.color, std::io::stderr().is_terminal());
     install_report_handler(err_color);
@@ -48,12 +49,19 @@ fn main() -> ExitCode {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(report) => {
             let usage = report.downcast_ref::<UsageError>().is_some();
+            let interrupted = report
+                .downcast_ref::<vendor::interrupt::Interrupted>()
+                .map(|i| i.exit_code());
             let text = render(&report, err_color);
             #[allow(clippy::print_stderr)]
             {
                 eprintln!("{text}");
             }
-            ExitCode::from(if usage { Exit::Usage as u8 } else { 1 })
+            ExitCode::from(match (usage, interrupted) {
+                (true, _) => Exit::Usage as u8,
+                (false, Some(code)) => code,
+                (false, None) => 1,
+            })
         }
     }
 }

@@ -436,6 +436,8 @@ fn execute(command: &mut Command, timeout: Duration) -> std::io::Result<Outcome>
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(command, 0);
     let mut child = command.spawn()?;
+    // Ctrl-C or SIGTERM kills the command's whole group at once.
+    let _group = crate::interrupt::kill_on_signal(i32::try_from(child.id()).unwrap_or(0));
     let collect = |pipe: Option<Box<dyn std::io::Read + Send>>| {
         std::thread::spawn(move || {
             // Keep the head; drain the rest so the command never blocks

@@ -1392,6 +1392,15 @@ fn killed_apply_leaves_every_file_old_or_new_and_a_rerun_converges() {
         run(&tree, &up, &["apply"]).code(0);
         run(&tree, &up, &["check", "--installed"]).code(0);
         let converged = tree.hashes();
+        let left: Vec<&String> = converged
+            .keys()
+            .filter(|p| p.contains(".vendor-tmp-"))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "killed at {kill_at:?} ms: the re-run left {left:?}"
+        );
+        assert_no_leftovers(&tree);
         let differ: Vec<&&String> = tracked
             .iter()
             .filter(|p| converged.get(**p) != after.get(**p))
@@ -1401,6 +1410,132 @@ fn killed_apply_leaves_every_file_old_or_new_and_a_rerun_converges() {
             "killed at {kill_at:?} ms, the re-run did not converge: {differ:?}"
         );
     }
+}
+
+/// Sends `signal` (`INT`, `TERM`) to a process.
+fn send(signal: &str, child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+/// Waits for a child, killing it if it outlives `limit` (a hang fails the
+/// test rather than stalling the suite).
+fn wait_within(mut child: std::process::Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("vendor did not stop within {limit:?} of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Output::from_process(&["apply".into()], &child.wait_with_output().unwrap())
+}
+
+fn spawn_apply(tree: &Tree, up: &Upstream, delay_ms: u64) -> std::process::Child {
+    vendor(tree, up, &["apply"])
+        .env("VENDOR_TEST_COMMIT_DELAY_MS", delay_ms.to_string())
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_signal_during_downloads_stops_cleanly_with_130_or_143() {
+    for (signal, code, name) in [("INT", 130, "SIGINT"), ("TERM", 143, "SIGTERM")] {
+        let up = Upstream::with_next();
+        let tree = two_bumps(&up);
+        let before = tree.hashes();
+        let t = Traefik::new("3.3.5");
+        let archive = archive_path(&up, &t, "amd64");
+        up.fake
+            .fail(&archive, Fault::Stall(Duration::from_secs(60)));
+        let child = spawn_apply(&tree, &up, 0);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while up.fake.requests_to(&archive).is_empty() {
+            assert!(Instant::now() < deadline, "the download never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Half the body is in a temporary file now.
+        std::thread::sleep(Duration::from_millis(100));
+        send(signal, &child);
+        let out = wait_within(child, Duration::from_secs(20));
+        out.code(code)
+            .stderr_mentions(&format!("interrupted by {name}"));
+        tree.assert_unchanged(&before);
+        assert_no_leftovers(&tree);
+    }
+}
+
+#[test]
+fn sigint_during_the_commit_lets_it_finish_then_exits_130() {
+    let up = Upstream::with_next();
+    let reference = two_bumps(&up);
+    run(&reference, &up, &["apply"]).code(0);
+
+    let tree = two_bumps(&up);
+    let makefile = tree.read_bytes(MAKEFILE);
+    let child = spawn_apply(&tree, &up, 100);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read(tree.path(MAKEFILE)).unwrap() == makefile {
+        assert!(Instant::now() < deadline, "apply never started committing");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    send("INT", &child);
+    let out = wait_within(child, Duration::from_secs(30));
+    out.code(130)
+        .stderr_mentions("the changes had been applied in full");
+    let differ = reference.changed_since(&tree.hashes());
+    assert!(differ.is_empty(), "the commit was cut short: {differ:?}");
+    run(&tree, &up, &["check", "--installed"]).code(0);
+    assert_no_leftovers(&tree);
+}
+
+#[test]
+fn leftovers_of_killed_runs_are_removed_by_the_next_run() {
+    // What SIGKILL or a power cut leaves: temporary halves of atomic
+    // writes beside the lock, a pin file and an installed file, a staging
+    // area, and an old download in the cache.
+    let up = Upstream::current();
+    let tree = applied(&up);
+    let planted = [
+        ".vendor-tmp-lock1".to_owned(),
+        format!("{}/.vendor-tmp-pin2", parent_of(MAKEFILE)),
+        format!("{}/.vendor-tmp-bin3", parent_of(&k3s_install("amd64"))),
+        ".vendor/staging-old/0/file".to_owned(),
+    ];
+    for p in &planted {
+        tree.write(p, "half-written\n");
+    }
+    let old = tree.cache().join("tmp/download-old");
+    let fresh = tree.cache().join("tmp/download-in-flight");
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    std::fs::write(&old, "stale").unwrap();
+    std::fs::write(&fresh, "someone else's download").unwrap();
+    let status = std::process::Command::new("touch")
+        .args(["-d", "2 hours ago"])
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    // A read-only command tidies too, when the tree lock is free.
+    run(&tree, &up, &["check"]).code(0);
+    for p in &planted {
+        assert!(!tree.exists(p), "{p} is still there");
+    }
+    assert!(!tree.exists(".vendor/staging-old"));
+    assert!(!old.exists(), "an old cache download is still there");
+    assert!(fresh.exists(), "a recent cache file may be another run's");
+}
+
+fn parent_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or(".", |(dir, _)| dir)
 }
 
 #[test]

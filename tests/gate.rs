@@ -258,7 +258,10 @@ fn cosign_tampered() -> Setup {
     }
 }
 
-fn bad_setups() -> Vec<(&'static str, fn() -> Setup)> {
+/// A named way to build a setup.
+type MakeSetup = (&'static str, fn() -> Setup);
+
+fn bad_setups() -> Vec<MakeSetup> {
     vec![
         ("missing signature", missing_signature),
         ("another key", another_key),

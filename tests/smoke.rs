@@ -389,3 +389,98 @@ fn commit_message_quotes_the_smoke_evidence() {
         .stdout_has("- passed run: `bin/tool-amd64 --version` (native): exit 0, output matches")
         .stdout_has("- skipped run: `bin/tool-arm64 --version`");
 }
+
+#[test]
+fn sigterm_during_a_smoke_command_kills_it_and_installs_nothing() {
+    // The smoke command hangs (a script that records its pid, then waits);
+    // SIGTERM to vendor must kill it, leave the tree unchanged and exit 143.
+    let fake = FakeGithub::start();
+    let scratch = tempfile::tempdir().unwrap();
+    let pid_file = scratch.path().join("pid");
+    let sleep = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v sleep"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let script = format!(
+        "#!/bin/sh\necho $$ > {}\nexec {} 120\n",
+        pid_file.display(),
+        sleep.trim()
+    );
+    fake.release(
+        REPO,
+        FakeRelease::new("v1.2.3").asset(
+            "tool_v1.2.3_linux_amd64.tar.gz",
+            tar_gz(&[("tool", script.as_bytes(), 0o755)]),
+        ),
+    );
+    fake.tag(REPO, "v1.2.3", &"a".repeat(40));
+    let tree = Tree::new();
+    tree.write(
+        "vendor.yaml",
+        MANIFEST
+            .replace("[linux/amd64, linux/arm64]", "[linux/amd64]")
+            .replace(
+                "      inspect:\n        format: elf\n        static: true\n",
+                "",
+            ),
+    );
+    let before = tree.hashes();
+    let path = no_qemu();
+    let mut child = vendor(&tree, &fake, path.path(), &["apply"])
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let pid = loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .filter(|p| p.ends_with('\n'))
+        {
+            break pid.trim().to_owned();
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "vendor ended before the smoke ran"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the smoke command never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("vendor did not stop on SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = Output::from_process(&["apply".into()], &child.wait_with_output().unwrap());
+    out.code(143).stderr_mentions("interrupted by SIGTERM");
+    // The smoke command is gone (give the kernel a moment to reap it).
+    let gone = (0..200).any(|_| {
+        let alive = Command::new("kill")
+            .args(["-0", &pid])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if alive {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        !alive
+    });
+    assert!(gone, "the smoke command {pid} outlived vendor");
+    tree.assert_unchanged(&before);
+    assert!(!tree.exists("bin/tool-amd64"));
+}
