@@ -32,6 +32,7 @@ static STATE: Mutex<State> = Mutex::new(State {
     dirs: Vec::new(),
     groups: Vec::new(),
     critical: 0,
+    left_critical: None,
 });
 
 struct State {
@@ -41,6 +42,9 @@ struct State {
     groups: Vec<i32>,
     /// Nesting depth of critical sections.
     critical: usize,
+    /// When the last critical section ended: the run gets its grace
+    /// period again from there, to report.
+    left_critical: Option<Instant>,
 }
 
 fn state() -> std::sync::MutexGuard<'static, State> {
@@ -148,6 +152,7 @@ pub fn critical<T>(f: impl FnOnce() -> T) -> T {
         fn drop(&mut self) {
             let mut s = state();
             s.critical = s.critical.saturating_sub(1);
+            s.left_critical = Some(Instant::now());
         }
     }
     let _leave = Leave;
@@ -189,14 +194,16 @@ async fn listen() {
         kill_group(pgid);
     }
     NOTIFY.notify_waiters();
-    let deadline = Instant::now() + GRACE;
-    // A run with nothing to clean gets a moment to print its own message.
-    let idle_until = Instant::now() + Duration::from_millis(200);
+    let start = Instant::now();
     loop {
-        let (busy, critical) = {
+        let (busy, critical, since) = {
             let s = state();
-            (!s.dirs.is_empty(), s.critical > 0)
+            let since = s.left_critical.map_or(start, |t| t.max(start));
+            (!s.dirs.is_empty(), s.critical > 0, since)
         };
+        let deadline = since + GRACE;
+        // A run with nothing to clean gets a moment to print its message.
+        let idle_until = since + Duration::from_millis(200);
         let now = Instant::now();
         if !critical && (now >= deadline || (!busy && now >= idle_until)) {
             abort(first);
