@@ -36,14 +36,13 @@ pub async fn resolve_plan(
     planned: &mut Planned,
 ) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
-    for item_plan in &mut planned.plan.items {
-        let Some(resolution) = &mut item_plan.resolve else {
-            continue;
-        };
-        let Some(item) = manifest.items.get(&item_plan.id) else {
-            continue;
-        };
-        let Some(client) = client else {
+    let Some(client) = client else {
+        for item_plan in &mut planned.plan.items {
+            let (Some(resolution), Some(item)) =
+                (&mut item_plan.resolve, manifest.items.get(&item_plan.id))
+            else {
+                continue;
+            };
             // Offline: a resolution this cache saw before (a rollback)
             // needs no network.
             match cache.resolution(&crate::lock::fingerprint(item)) {
@@ -55,17 +54,32 @@ pub async fn resolve_plan(
                     resolution.unknown = Some("offline: not resolved before on this machine".into())
                 }
             }
+        }
+        return Ok(warnings);
+    };
+    // Every item at once (crate::jobs); results in plan order.
+    let wanted: Vec<(usize, &crate::manifest::model::Item)> = planned
+        .plan
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.resolve.is_some())
+        .filter_map(|(n, p)| Some((n, manifest.items.get(&p.id)?)))
+        .collect();
+    let results = crate::jobs::ordered(wanted, |(n, item)| {
+        let id = planned.plan.items[n].id.clone();
+        async move {
+            let r = resolve::resolve(client, root, &id, item, lock.items.get(&id)).await;
+            (n, r)
+        }
+    })
+    .await;
+    for (n, result) in results {
+        let item_plan = &mut planned.plan.items[n];
+        let Some(resolution) = &mut item_plan.resolve else {
             continue;
         };
-        match resolve::resolve(
-            client,
-            root,
-            &item_plan.id,
-            item,
-            lock.items.get(&item_plan.id),
-        )
-        .await
-        {
+        match result {
             Ok(r) => {
                 resolution.resolved = r.resolved;
                 resolution.artifacts = r.artifacts;

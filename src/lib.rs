@@ -17,6 +17,7 @@ pub mod hash;
 pub mod inspect;
 pub mod install;
 pub mod interrupt;
+pub mod jobs;
 pub mod lock;
 pub mod lockdiff;
 pub mod manifest;

@@ -99,8 +99,12 @@ pub async fn resolve(
     let mut checksums = ChecksumFiles::default();
     let (resolved, mut artifacts) = match &item.source {
         Source::GithubRelease { repo, .. } => {
-            let release = github::release_by_tag(client, repo, &tag).await?;
-            let commit = github::commit_for_ref(client, repo, &tag).await?;
+            // Independent requests: both at once.
+            let (release, commit) = tokio::join!(
+                github::release_by_tag(client, repo, &tag),
+                github::commit_for_ref(client, repo, &tag)
+            );
+            let (release, commit) = (release?, commit?);
             let mut out = Vec::new();
             for inst in asset_instances(&vars, item) {
                 out.push(

@@ -83,19 +83,33 @@ fn upstream(cli: &Cli, io: &mut Io<'_>, state: &mut super::plan::State) -> Resul
     let runtime = super::runtime()?;
     let manifest = &state.loaded.manifest;
     let lock = &state.lock;
-    for plan in &mut state.planned.plan.items {
-        let (Some(item), Some(locked)) = (manifest.items.get(&plan.id), lock.items.get(&plan.id))
-        else {
-            continue;
-        };
-        let found = runtime
-            .block_on(crate::upstream::recheck(
-                &client,
-                item,
-                locked,
-                scratch.path(),
-            ))
-            .map_err(|e| e.wrap_err(format!("{}: cannot re-check upstream", plan.id)))?;
+    let wanted: Vec<(
+        usize,
+        &crate::manifest::model::Item,
+        &crate::lock::LockedItem,
+    )> = state
+        .planned
+        .plan
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(n, p)| Some((n, manifest.items.get(&p.id)?, lock.items.get(&p.id)?)))
+        .collect();
+    // Every item at once; drift (and the first failure) in plan order.
+    let results = runtime.block_on(crate::jobs::ordered(wanted, |(n, item, locked)| {
+        let scratch = scratch.path();
+        let client = &client;
+        async move {
+            (
+                n,
+                crate::upstream::recheck(client, item, locked, scratch).await,
+            )
+        }
+    }));
+    for (n, result) in results {
+        let plan = &mut state.planned.plan.items[n];
+        let found =
+            result.map_err(|e| e.wrap_err(format!("{}: cannot re-check upstream", plan.id)))?;
         plan.drift.extend(found);
     }
     Ok(())

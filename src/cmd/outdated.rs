@@ -44,14 +44,18 @@ pub fn rows(
     };
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let mut rows = Vec::new();
-        for (id, item) in &loaded.manifest.items {
-            if !selected.is_empty() && !selected.contains(id) {
-                continue;
-            }
+        let wanted = loaded
+            .manifest
+            .items
+            .iter()
+            .filter(|(id, _)| selected.is_empty() || selected.contains(id));
+        // Every item at once; rows (and the first failure) in manifest order.
+        crate::jobs::ordered(wanted, |(id, item)| {
             let locked = lock.items.get(id).map(|l| l.version.clone());
-            rows.push(updates::outdated(&client, id, item, locked).await?);
-        }
-        Ok(rows)
+            updates::outdated(&client, id, item, locked)
+        })
+        .await
+        .into_iter()
+        .collect()
     })
 }
