@@ -1355,3 +1355,31 @@ fn plan_fails_when_the_server_answers_wrongly() {
     let out = plan(&tree, &fake.api_url(), &[("VENDOR_HTTP_DEADLINE", "1")]);
     out.code(1).stderr_has("vendor::fetch::deadline");
 }
+
+#[test]
+fn a_malformed_digest_is_called_malformed() {
+    let fake = FakeGithub::start();
+    let bytes = b"tool".to_vec();
+    fake.release(
+        "acme/tool",
+        FakeRelease::new("v1.0.0")
+            .with_asset(FakeAsset::new("tool-1.0.0.bin", bytes.clone()).digest("sha256:zz"))
+            .asset(
+                "SHA256SUMS",
+                format!("{}  tool-1.0.0.bin\n", sha256_hex(&bytes)).into_bytes(),
+            ),
+    );
+    fake.tag("acme/tool", "v1.0.0", &"a".repeat(40));
+    for checksum in ["github-digest", "{file: SHA256SUMS}", "first-use"] {
+        let tree = tool_tree(checksum);
+        let out = plan(&tree, &fake.api_url(), &[]);
+        out.code(1)
+            .stderr_has("vendor::resolve::malformed-digest")
+            .stderr_mentions("`sha256:zz`");
+        assert!(
+            !out.stderr.contains("disagree"),
+            "{checksum}: {}",
+            out.streams()
+        );
+    }
+}
