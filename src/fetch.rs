@@ -11,9 +11,21 @@
 //! - the GitHub token is sent only by the API calls, and only when both the
 //!   requested and the (mirror-)rewritten URL are on the API's origin —
 //!   never to a download, a mirror or a redirect target on another host;
-//! - timeouts (connect, and idle time between body chunks), bounded retries
-//!   with jittered exponential backoff on 5xx, resets, timeouts, truncated
-//!   bodies and 429, honouring `Retry-After`;
+//! - every hop of a redirect is held to the rules of a URL given directly
+//!   (plain `http://` only to a loopback host or an opted-in item, never
+//!   down from `https://`, nothing but http(s)), before it is connected
+//!   to: a refused hop is [`FetchError::RedirectRefused`], naming where it
+//!   led;
+//! - timeouts: connect, idle time between body chunks, an overall deadline
+//!   for the response headers and for the whole of every API answer and
+//!   small file ([`Config::deadline`]), and a minimum transfer rate for
+//!   streamed downloads ([`Config::min_rate`] over [`Config::rate_window`])
+//!   so a body that trickles in is cut off while a slow but steady link
+//!   still finishes;
+//! - bounded retries with jittered exponential backoff on 5xx, resets,
+//!   timeouts, truncated bodies and 429, honouring a `Retry-After` of at
+//!   most [`MAX_RETRY_AFTER`] (a longer one is an error saying how long
+//!   the server asked for);
 //! - GitHub rate limits end in [`FetchError::RateLimited`], which says when
 //!   the limit resets and that a token raises it;
 //! - downloads stream to disk while hashing; bodies are never held whole.
@@ -40,7 +52,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reqwest::header::{ACCEPT, HeaderMap, HeaderName, LINK, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderName, LINK, LOCATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url, redirect};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -60,10 +72,22 @@ pub const ACCEPT_SHA: &str = "application/vnd.github.sha";
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Headers, API answers and small files: generous for a few MB of JSON
+/// or a checksum file on a slow link, short enough that a server dripping
+/// bytes cannot hold a run for long.
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
+/// 1 KiB/s averaged over 30 s: far below any working link (a mobile
+/// edge connection still does tens of KiB/s), far above a trickle.
+const DEFAULT_MIN_RATE: u64 = 1024;
+const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(30);
 const DEFAULT_RETRIES: u32 = 3;
 /// The longest `Retry-After` worth waiting for; beyond it the request fails
-/// with the rate-limit error instead of hanging the run.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// with an error saying how long the server asked for, instead of hanging
+/// the run.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// GitHub's primary rate limits reset within the hour; a reset time
+/// further out than this is not believed.
+const MAX_PLAUSIBLE_RESET: u64 = 86_400;
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
 const BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// Largest JSON document the API may answer with (a page of 100 releases
@@ -101,6 +125,16 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Longest wait for the response headers or the next body chunk.
     pub read_timeout: Duration,
+    /// Longest time for the response headers of any request, and for the
+    /// whole of an API answer or small file (`VENDOR_HTTP_DEADLINE`).
+    pub deadline: Duration,
+    /// Streamed downloads must bring at least this many bytes per second,
+    /// averaged over [`Config::rate_window`]; `0` turns the check off
+    /// (`VENDOR_HTTP_MIN_RATE`).
+    pub min_rate: u64,
+    /// The window [`Config::min_rate`] is averaged over
+    /// (`VENDOR_HTTP_RATE_WINDOW`).
+    pub rate_window: Duration,
     /// Retries after the first attempt.
     pub retries: u32,
     /// Draw progress bars on stderr.
@@ -116,6 +150,9 @@ impl Default for Config {
             offline: false,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             read_timeout: DEFAULT_READ_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
+            min_rate: DEFAULT_MIN_RATE,
+            rate_window: DEFAULT_RATE_WINDOW,
             retries: DEFAULT_RETRIES,
             progress: false,
         }
@@ -132,6 +169,9 @@ impl fmt::Debug for Config {
             .field("offline", &self.offline)
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
+            .field("deadline", &self.deadline)
+            .field("min_rate", &self.min_rate)
+            .field("rate_window", &self.rate_window)
             .field("retries", &self.retries)
             .field("progress", &self.progress)
             .finish()
@@ -139,20 +179,21 @@ impl fmt::Debug for Config {
 }
 
 impl FetchError {
-    /// The upstream could not be reached at all (no route, DNS, refused
-    /// connection, timeout): planning can go on with what is known offline.
+    /// No connection to the upstream could be made at all (refused, no
+    /// such host, no route, no answer to the connection attempt): planning
+    /// can go on with what is known offline. A server that was reached and
+    /// then answered wrongly, too slowly or not at all is not unreachable.
     pub fn is_unreachable(&self) -> bool {
-        matches!(
-            self,
-            FetchError::Connect { .. } | FetchError::Timeout { .. }
-        )
+        matches!(self, FetchError::Connect { .. })
     }
 }
 
 impl Config {
     /// Reads `GITHUB_API_URL`, `GITHUB_TOKEN`/`GH_TOKEN`, `VENDOR_MIRRORS`,
-    /// `VENDOR_OFFLINE`, `VENDOR_HTTP_TIMEOUT` (seconds, connect and read)
-    /// and `VENDOR_HTTP_RETRIES`. `offline` is or-ed with `VENDOR_OFFLINE`.
+    /// `VENDOR_OFFLINE`, `VENDOR_HTTP_TIMEOUT` (seconds, connect and read),
+    /// `VENDOR_HTTP_DEADLINE` (seconds), `VENDOR_HTTP_MIN_RATE` (bytes per
+    /// second, `0` for none), `VENDOR_HTTP_RATE_WINDOW` (seconds) and
+    /// `VENDOR_HTTP_RETRIES`. `offline` is or-ed with `VENDOR_OFFLINE`.
     pub fn from_env(offline: bool, progress: bool) -> Result<Config, FetchError> {
         Config::from_vars(|name| std::env::var(name).ok(), offline, progress)
     }
@@ -184,6 +225,20 @@ impl Config {
             let timeout = parse_seconds("VENDOR_HTTP_TIMEOUT", &timeout)?;
             config.connect_timeout = timeout;
             config.read_timeout = timeout;
+        }
+        if let Some(deadline) = set("VENDOR_HTTP_DEADLINE") {
+            config.deadline = parse_seconds("VENDOR_HTTP_DEADLINE", &deadline)?;
+        }
+        if let Some(rate) = set("VENDOR_HTTP_MIN_RATE") {
+            config.min_rate = rate.parse().map_err(|_| FetchError::Env {
+                var: "VENDOR_HTTP_MIN_RATE".into(),
+                message: format!(
+                    "`{rate}` is not a whole number of bytes per second (0 turns the check off)"
+                ),
+            })?;
+        }
+        if let Some(window) = set("VENDOR_HTTP_RATE_WINDOW") {
+            config.rate_window = parse_seconds("VENDOR_HTTP_RATE_WINDOW", &window)?;
         }
         if let Some(retries) = set("VENDOR_HTTP_RETRIES") {
             config.retries = retries.parse().map_err(|_| FetchError::Env {
@@ -291,10 +346,14 @@ pub enum FetchError {
     )]
     NotFound { url: String },
 
-    #[error("HTTP {status} from {url}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    #[error(
+        "HTTP {status} from {url}{}{}",
+        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(),
+        retry_after.map(|s| format!("; {}", asked_to_wait(s))).unwrap_or_default()
+    )]
     #[diagnostic(
         code("vendor::fetch::status"),
-        help("{}", status_help(*status))
+        help("{}", status_help(*status, *retry_after))
     )]
     Status {
         url: String,
@@ -302,17 +361,24 @@ pub enum FetchError {
         /// The `message` of GitHub's error JSON, when the server sent one
         /// (shortened, secrets redacted).
         message: Option<String>,
+        /// The server's `Retry-After` (seconds), when it asked for a
+        /// longer wait than [`MAX_RETRY_AFTER`].
+        retry_after: Option<u64>,
     },
 
-    #[error("{}", rate_limit_message(url, *reset_at))]
+    #[error("{}", rate_limit_message(url, *reset_at, *retry_after))]
     #[diagnostic(
         code("vendor::fetch::rate-limited"),
-        help("{}", rate_limit_help(*authenticated))
+        help("{}", rate_limit_help(*authenticated, *retry_after))
     )]
     RateLimited {
         url: String,
-        /// When the limit resets, in seconds since the Unix epoch.
+        /// When the limit resets, in seconds since the Unix epoch, as the
+        /// server said.
         reset_at: Option<u64>,
+        /// The server's `Retry-After` (seconds), when it asked for a
+        /// longer wait than [`MAX_RETRY_AFTER`].
+        retry_after: Option<u64>,
         /// Whether the request carried a token.
         authenticated: bool,
     },
@@ -321,10 +387,60 @@ pub enum FetchError {
     #[diagnostic(
         code("vendor::fetch::timeout"),
         help(
-            "the server stopped answering; try again later, or raise VENDOR_HTTP_TIMEOUT (seconds)"
+            "the server accepted the connection, then stopped answering (retried); try again later, or raise VENDOR_HTTP_TIMEOUT (seconds)"
         )
     )]
     Timeout { url: String, after: Duration },
+
+    #[error("{url} did not arrive within the {} deadline", show_duration(*after))]
+    #[diagnostic(
+        code("vendor::fetch::deadline"),
+        help(
+            "the server sent its answer too slowly (retried). Response headers, API answers and small files (checksum files, commit shas) must arrive whole within VENDOR_HTTP_DEADLINE seconds (default 120); raise it on a very slow link"
+        )
+    )]
+    Deadline { url: String, after: Duration },
+
+    #[error(
+        "{url}: the transfer fell below {min_rate} bytes/s (less than {} bytes in {}, {received} bytes in all)",
+        rate_quota(*min_rate, *window),
+        show_duration(*window)
+    )]
+    #[diagnostic(
+        code("vendor::fetch::too-slow"),
+        help(
+            "the server sent the file too slowly (retried). Downloads must average at least VENDOR_HTTP_MIN_RATE bytes per second (default 1024; 0 turns the check off) over every VENDOR_HTTP_RATE_WINDOW seconds (default 30); lower the rate or widen the window on a very slow link"
+        )
+    )]
+    TooSlow {
+        url: String,
+        min_rate: u64,
+        window: Duration,
+        received: u64,
+    },
+
+    #[error("{url} did not answer as an HTTP server: {message}")]
+    #[diagnostic(
+        code("vendor::fetch::protocol"),
+        help(
+            "a connection was made, but what came back is not a valid HTTP(S) answer, or the connection was dropped mid-answer (retried). Check GITHUB_API_URL, VENDOR_MIRRORS and any proxy in between"
+        )
+    )]
+    Protocol { url: String, message: String },
+
+    #[error("{url} redirected to {to}; refused: {reason}")]
+    #[diagnostic(
+        code("vendor::fetch::redirect-refused"),
+        help(
+            "nothing was requested from the redirect target. Every hop of a redirect is held to the rules of a URL given directly: https://, or plain http:// only to a loopback host (127.0.0.0/8, ::1, localhost) or for an item with `allow_http: true`; use a URL (or a VENDOR_MIRRORS entry) that does not redirect there"
+        )
+    )]
+    RedirectRefused {
+        url: String,
+        /// Where the refused hop led (without credentials).
+        to: String,
+        reason: String,
+    },
 
     #[error("refusing plain http:// to a non-loopback host: {url}")]
     #[diagnostic(
@@ -448,6 +564,10 @@ impl FetchError {
         "vendor::fetch::status",
         "vendor::fetch::rate-limited",
         "vendor::fetch::timeout",
+        "vendor::fetch::deadline",
+        "vendor::fetch::too-slow",
+        "vendor::fetch::protocol",
+        "vendor::fetch::redirect-refused",
         "vendor::fetch::insecure",
         "vendor::fetch::invalid-url",
         "vendor::fetch::size-mismatch",
@@ -472,32 +592,85 @@ fn progress(received: u64, expected: Option<u64>) -> String {
     }
 }
 
-fn status_help(status: u16) -> &'static str {
+fn status_help(status: u16, retry_after: Option<u64>) -> String {
+    if retry_after.is_some() {
+        return format!(
+            "vendor waits at most {} for a Retry-After; try again later",
+            show_duration(MAX_RETRY_AFTER)
+        );
+    }
     match status {
         401 => "the token was rejected: check GITHUB_TOKEN / GH_TOKEN",
         403 => "access denied: a private repository needs GITHUB_TOKEN with read access",
         500..=599 => "the server failed (retried); try again later",
         _ => "check the URL and the item's source in vendor.yaml",
     }
+    .to_owned()
 }
 
-fn rate_limit_message(url: &str, reset_at: Option<u64>) -> String {
-    match reset_at {
-        Some(reset) => format!(
-            "GitHub rate limit exceeded ({url}); it resets at {} ({})",
-            utc(reset),
-            from_now(reset, now_epoch())
-        ),
-        None => format!("GitHub rate limit exceeded ({url})"),
+/// "the server asked to wait 5 minutes before retrying, longer than …".
+fn asked_to_wait(secs: u64) -> String {
+    format!(
+        "the server asked to wait {} before retrying, longer than vendor waits",
+        wait_phrase(secs)
+    )
+}
+
+/// A `Retry-After` in words: "45 s", "60 minutes", "about 3 hours",
+/// "12 days", or the bare number of seconds beyond a year.
+fn wait_phrase(secs: u64) -> String {
+    let minutes = secs.div_ceil(60);
+    match secs {
+        0..120 => format!("{secs} s"),
+        120..5_400 => format!("{minutes} minutes"),
+        5_400..172_800 => format!("about {} hours", (minutes + 30) / 60),
+        172_800..31_622_400 => format!("{} days", secs / 86_400),
+        _ => format!("{secs} s (more than a year)"),
     }
 }
 
-fn rate_limit_help(authenticated: bool) -> &'static str {
-    if authenticated {
+fn rate_limit_message(url: &str, reset_at: Option<u64>, retry_after: Option<u64>) -> String {
+    let head = format!("GitHub rate limit exceeded ({url})");
+    if let Some(secs) = retry_after {
+        return format!("{head}; {}", asked_to_wait(secs));
+    }
+    let Some(reset) = reset_at else {
+        return head;
+    };
+    let now = now_epoch();
+    if reset <= now {
+        format!(
+            "{head}; the limit has already reset ({}), so trying again should work",
+            utc(reset)
+        )
+    } else if reset - now > MAX_PLAUSIBLE_RESET {
+        format!(
+            "{head}; the server's reset time (x-ratelimit-reset: {reset}) is implausible, so vendor does not wait for it"
+        )
+    } else {
+        format!(
+            "{head}; it resets at {} ({})",
+            utc(reset),
+            from_now(reset, now)
+        )
+    }
+}
+
+fn rate_limit_help(authenticated: bool, retry_after: Option<u64>) -> String {
+    let wait = if retry_after.is_some() {
+        format!(
+            "vendor waits at most {} for a Retry-After; try again later. ",
+            show_duration(MAX_RETRY_AFTER)
+        )
+    } else {
+        String::new()
+    };
+    let token = if authenticated {
         "wait for the reset, or use a token with a higher limit"
     } else {
         "set GITHUB_TOKEN (or GH_TOKEN) to a token: authenticated requests get 5,000 requests an hour instead of 60"
-    }
+    };
+    format!("{wait}{token}")
 }
 
 fn show_duration(d: Duration) -> String {
@@ -600,14 +773,78 @@ pub fn rewrite(mirrors: &[(String, String)], url: &str) -> String {
         )
 }
 
-/// Whether `url`'s host is loopback: 127.0.0.0/8, `::1` or `localhost`.
+/// Whether `url`'s host is loopback: 127.0.0.0/8, `::1` or `localhost`,
+/// and nothing else. `0.0.0.0` (which some systems connect to the local
+/// host), IPv4-mapped IPv6 such as `::ffff:127.0.0.1` and names that merely
+/// resolve to a loopback address are not: a URL is judged by what it
+/// says, before any connection, and there is one way to spell "this
+/// machine".
 pub fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };
+    // `Url` has already normalised the host: `127.1` and `0x7f.0.0.1` read
+    // `127.0.0.1`, `[::ffff:127.0.0.1]` reads `[::ffff:7f00:1]`.
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Why a URL may not be requested (directly or as a redirect hop), or
+/// `None` when it may: https, or plain http to a loopback host or for an
+/// item that opted in (`allow_http`), never anything else.
+fn scheme_refusal(url: &Url, allow_http: bool) -> Option<String> {
+    match url.scheme() {
+        "https" => None,
+        "http" if allow_http || is_loopback(url) => None,
+        "http" => Some(
+            "plain http:// is allowed only to a loopback host (127.0.0.0/8, ::1, localhost)"
+                .to_owned(),
+        ),
+        other => Some(format!("`{other}:` is not http(s)")),
+    }
+}
+
+/// Why the redirect hop to `next` (after the URLs in `previous`) is
+/// refused: [`scheme_refusal`], a downgrade from https to plain http off
+/// loopback even where the item allows http, a URL carrying the token, or
+/// too many hops.
+fn hop_refusal(next: &Url, previous: &[Url], allow_http: bool) -> Option<String> {
+    if previous.len() >= MAX_REDIRECTS {
+        return Some(format!("more than {MAX_REDIRECTS} redirects"));
+    }
+    if crate::secret::carries(next.as_str()) {
+        return Some("the URL carries the GitHub token".to_owned());
+    }
+    if let Some(reason) = scheme_refusal(next, allow_http) {
+        return Some(reason);
+    }
+    let downgrade = next.scheme() == "http"
+        && !is_loopback(next)
+        && previous.iter().any(|u| u.scheme() == "https");
+    downgrade.then(|| "a redirect from https:// down to plain http://".to_owned())
+}
+
+/// A redirect hop [`hop_refusal`] refused; travels through reqwest's
+/// error to [`transport_failure`].
+#[derive(Debug)]
+struct RefusedHop {
+    /// The target, redacted.
+    to: String,
+    reason: String,
+}
+
+impl fmt::Display for RefusedHop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "refused a redirect to {}: {}", self.to, self.reason)
+    }
+}
+
+impl std::error::Error for RefusedHop {}
+
+/// A redirect target for messages: no credentials, no token.
+fn shown_hop(url: &Url) -> String {
+    crate::secret::redact(&redact(url)).into_owned()
 }
 
 /// Scheme, host and port: what "the same host" means for the token.
@@ -635,6 +872,8 @@ struct Target {
     /// Origin of the URL before mirror rewriting.
     requested: Option<Origin>,
     shown: String,
+    /// The item opted in to plain http (also on redirect hops).
+    allow_http: bool,
 }
 
 /// One failed attempt and whether it is worth another.
@@ -673,6 +912,9 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
+    /// The same for items that allow plain http: only the redirect rule
+    /// differs.
+    http_lax: reqwest::Client,
     config: Config,
     api: Option<Origin>,
     bars: Option<MultiProgress>,
@@ -695,15 +937,8 @@ impl Client {
         if let Some(token) = &config.token {
             crate::secret::register(token);
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("vendor/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
-            .redirect(redirect::Policy::custom(check_redirect))
-            .build()
-            .map_err(|e| FetchError::Setup {
-                message: error_chain(&e.without_url()),
-            })?;
+        let http = http_client(&config, false)?;
+        let http_lax = http_client(&config, true)?;
         let api = Url::parse(&config.api_url)
             .ok()
             .as_ref()
@@ -714,6 +949,7 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                http_lax,
                 config,
                 api,
                 bars,
@@ -770,11 +1006,13 @@ impl Client {
         allow_http: bool,
     ) -> Result<Vec<u8>, FetchError> {
         let target = self.target(url, allow_http)?;
-        self.retrying(|| async {
-            let response = self.send(&target, "*/*", false).await?;
-            let body = read_limited(response, &target, limit, &self.inner.config).await?;
-            refuse_reflected(&target, &body)?;
-            Ok(body)
+        self.retrying(|| {
+            self.within_deadline(&target, async {
+                let response = self.send(&target, "*/*", false).await?;
+                let body = read_limited(response, &target, limit, &self.inner.config).await?;
+                refuse_reflected(&target, &body)?;
+                Ok(body)
+            })
         })
         .await
     }
@@ -875,22 +1113,21 @@ impl Client {
             reason: e.to_string(),
         })?;
         let shown = crate::secret::redact(&shown(&parsed, url, &rewritten)).into_owned();
-        match parsed.scheme() {
-            "https" => {}
-            "http" if allow_http || is_loopback(&parsed) => {}
-            "http" => return Err(FetchError::Insecure { url: shown }),
-            other => {
-                return Err(FetchError::InvalidUrl {
+        if scheme_refusal(&parsed, allow_http).is_some() {
+            return Err(match parsed.scheme() {
+                "http" => FetchError::Insecure { url: shown },
+                other => FetchError::InvalidUrl {
                     url: shown,
                     reason: format!("unsupported scheme `{other}`"),
-                });
-            }
+                },
+            });
         }
         let requested = Url::parse(url).ok().as_ref().and_then(Origin::of);
         Ok(Target {
             url: parsed,
             requested,
             shown,
+            allow_http,
         })
     }
 
@@ -928,6 +1165,23 @@ impl Client {
         }
     }
 
+    /// Runs one attempt under [`Config::deadline`].
+    async fn within_deadline<T>(
+        &self,
+        target: &Target,
+        attempt: impl Future<Output = Result<T, Failure>>,
+    ) -> Result<T, Failure> {
+        let after = self.inner.config.deadline;
+        tokio::time::timeout(after, attempt)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failure::transient(FetchError::Deadline {
+                    url: target.shown.clone(),
+                    after,
+                }))
+            })
+    }
+
     /// Sends one GET; a non-2xx status becomes a classified failure.
     async fn send(
         &self,
@@ -935,11 +1189,12 @@ impl Client {
         accept: &str,
         api: bool,
     ) -> Result<reqwest::Response, Failure> {
-        let mut request = self
-            .inner
-            .http
-            .get(target.url.clone())
-            .header(ACCEPT, accept);
+        let http = if target.allow_http {
+            &self.inner.http_lax
+        } else {
+            &self.inner.http
+        };
+        let mut request = http.get(target.url.clone()).header(ACCEPT, accept);
         let token = if api { self.token_for(target) } else { None };
         if api {
             request = request.header("X-GitHub-Api-Version", API_VERSION);
@@ -955,6 +1210,9 @@ impl Client {
         if status.is_success() {
             return Ok(response);
         }
+        if let Some(refused) = unfollowed_redirect(&response, target) {
+            return Err(Failure::fatal(refused));
+        }
         let mut failure =
             status_failure(&target.shown, status, response.headers(), token.is_some());
         if let FetchError::Status { message, .. } = &mut failure.error {
@@ -969,11 +1227,14 @@ impl Client {
         accept: &str,
         limit: u64,
     ) -> Result<(Vec<u8>, Option<String>), Failure> {
-        let response = self.send(target, accept, true).await?;
-        let next = next_link(response.headers(), &target.url);
-        let body = read_limited(response, target, limit, &self.inner.config).await?;
-        refuse_reflected(target, &body)?;
-        Ok((body, next))
+        self.within_deadline(target, async {
+            let response = self.send(target, accept, true).await?;
+            let next = next_link(response.headers(), &target.url);
+            let body = read_limited(response, target, limit, &self.inner.config).await?;
+            refuse_reflected(target, &body)?;
+            Ok((body, next))
+        })
+        .await
     }
 
     async fn download_once(
@@ -982,7 +1243,11 @@ impl Client {
         bar: &Option<ProgressBar>,
     ) -> Result<Downloaded, Failure> {
         let target = request.target;
-        let response = self.send(target, request.accept, request.api).await?;
+        // The headers are held to the deadline; the body, however large,
+        // to the minimum rate (see `receive`).
+        let response = self
+            .within_deadline(target, self.send(target, request.accept, request.api))
+            .await?;
         let length = response.content_length();
         if let (Some(length), Some(expected)) = (length, request.expected_size)
             && length != expected
@@ -1020,7 +1285,8 @@ impl Client {
 
     /// Feeds the body to `sink`; returns the bytes received. Stops early
     /// when the body exceeds the expected size or the writer failed (its
-    /// error comes from [`Sink::finish`]).
+    /// error comes from [`Sink::finish`]), and fails when it arrives slower
+    /// than [`Config::min_rate`].
     async fn receive(
         &self,
         response: reqwest::Response,
@@ -1030,13 +1296,33 @@ impl Client {
         bar: &Option<ProgressBar>,
     ) -> Result<u64, Failure> {
         let target = request.target;
+        let config = &self.inner.config;
         let mut size = 0u64;
         let mut body = response.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk =
-                chunk.map_err(|e| body_failure(e, target, size, length, &self.inner.config))?;
+        let mut pace = Pace::new(config.min_rate, config.rate_window);
+        let too_slow = tokio::time::sleep_until(pace.due);
+        tokio::pin!(too_slow);
+        loop {
+            let next = tokio::select! {
+                next = body.next() => next,
+                () = &mut too_slow, if pace.enabled() => {
+                    return Err(Failure::transient(FetchError::TooSlow {
+                        url: target.shown.clone(),
+                        min_rate: config.min_rate,
+                        window: config.rate_window,
+                        received: size,
+                    }));
+                }
+            };
+            let Some(chunk) = next else {
+                break;
+            };
+            let chunk = chunk.map_err(|e| body_failure(e, target, size, length, config))?;
             let n = chunk.len() as u64;
             size += n;
+            if pace.add(n) {
+                too_slow.as_mut().reset(pace.due);
+            }
             if let Some(expected) = request.expected_size
                 && size > expected
             {
@@ -1070,6 +1356,61 @@ impl Client {
             .with_prefix(label);
         Some(multi.add(bar))
     }
+}
+
+/// The minimum-rate check of a download: every window must bring
+/// `min_rate × window` bytes. A window starts with the body and again each
+/// time the previous one's quota is met, so a steady transfer never comes
+/// near the limit and a trickle is cut off one window after it starts.
+struct Pace {
+    /// Bytes each window must bring (0: no check).
+    quota: u64,
+    window: Duration,
+    /// Bytes so far in this window.
+    bytes: u64,
+    /// When this window ends.
+    due: tokio::time::Instant,
+}
+
+impl Pace {
+    fn new(min_rate: u64, window: Duration) -> Pace {
+        Pace {
+            quota: rate_quota(min_rate, window),
+            window,
+            bytes: 0,
+            due: deadline_after(window),
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        self.quota > 0
+    }
+
+    /// Counts `n` bytes; true when a new window started (`due` moved).
+    fn add(&mut self, n: u64) -> bool {
+        self.bytes = self.bytes.saturating_add(n);
+        if self.bytes < self.quota {
+            return false;
+        }
+        self.bytes = 0;
+        self.due = deadline_after(self.window);
+        true
+    }
+}
+
+/// The bytes `min_rate` per second makes over `window` (at least 1 when
+/// the rate is not 0).
+fn rate_quota(min_rate: u64, window: Duration) -> u64 {
+    u64::try_from(u128::from(min_rate).saturating_mul(window.as_millis()) / 1000)
+        .unwrap_or(u64::MAX)
+        .max(u64::from(min_rate > 0))
+}
+
+/// Now plus `d`, saturating far in the future.
+fn deadline_after(d: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30))
 }
 
 /// What one streamed download asks for.
@@ -1133,26 +1474,31 @@ fn shown(parsed: &Url, original: &str, rewritten: &str) -> String {
     }
 }
 
-/// Refuses redirects that downgrade https to plain http on a non-loopback
-/// host, leave http(s), loop, or carry the token.
-fn check_redirect(attempt: redirect::Attempt<'_>) -> redirect::Action {
-    let next = attempt.url();
-    if attempt.previous().len() >= MAX_REDIRECTS {
-        return attempt.error("too many redirects");
+/// The reqwest client; `allow_http` is the redirect rule's opt-in.
+fn http_client(config: &Config, allow_http: bool) -> Result<reqwest::Client, FetchError> {
+    reqwest::Client::builder()
+        .user_agent(concat!("vendor/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(config.connect_timeout)
+        .read_timeout(config.read_timeout)
+        .redirect(redirect::Policy::custom(move |attempt| {
+            check_redirect(attempt, allow_http)
+        }))
+        .build()
+        .map_err(|e| FetchError::Setup {
+            message: error_chain(&e.without_url()),
+        })
+}
+
+/// Follows a redirect hop only if [`hop_refusal`] has nothing against it;
+/// reqwest asks before it connects to the hop.
+fn check_redirect(attempt: redirect::Attempt<'_>, allow_http: bool) -> redirect::Action {
+    match hop_refusal(attempt.url(), attempt.previous(), allow_http) {
+        None => attempt.follow(),
+        Some(reason) => {
+            let to = shown_hop(attempt.url());
+            attempt.error(RefusedHop { to, reason })
+        }
     }
-    if crate::secret::carries(next.as_str()) {
-        return attempt.error("refusing a redirect to a URL that carries the GitHub token");
-    }
-    let downgrade = next.scheme() == "http"
-        && !is_loopback(next)
-        && attempt.previous().iter().any(|u| u.scheme() == "https");
-    if downgrade {
-        return attempt.error("refusing a redirect from https:// to plain http://");
-    }
-    if !matches!(next.scheme(), "http" | "https") {
-        return attempt.error("refusing a redirect to a non-http(s) URL");
-    }
-    attempt.follow()
 }
 
 /// A failed body (truncated or stalled), or a body that ended short.
@@ -1260,20 +1606,42 @@ async fn read_limited(
     Ok(body)
 }
 
-/// Sending failed: a connection error, a timeout or a refused redirect.
+/// Sending failed: no connection could be made ([`FetchError::Connect`],
+/// the only "unreachable"), a refused redirect hop, a timeout after
+/// connecting, or a server that broke the exchange
+/// ([`FetchError::Protocol`]).
 fn transport_failure(error: reqwest::Error, target: &Target, config: &Config) -> Failure {
     let url = target.shown.clone();
-    if error.is_timeout() {
-        let after = if error.is_connect() {
-            config.connect_timeout
-        } else {
-            config.read_timeout
-        };
-        return Failure::transient(FetchError::Timeout { url, after });
+    if let Some(hop) = find_source::<RefusedHop>(&error) {
+        return Failure::fatal(FetchError::RedirectRefused {
+            url,
+            to: hop.to.clone(),
+            reason: hop.reason.clone(),
+        });
     }
+    let (timeout, connect) = (error.is_timeout(), error.is_connect());
     let (redirect, builder) = (error.is_redirect(), error.is_builder());
-    let final_attempt = error.is_connect() && refused(&error);
+    let kind = if connect {
+        connect_failure(&error)
+    } else {
+        None
+    };
     let message = error_chain(&error.without_url());
+    if timeout && connect {
+        return Failure::transient(FetchError::Connect {
+            url,
+            message: format!(
+                "no connection within {}",
+                show_duration(config.connect_timeout)
+            ),
+        });
+    }
+    if timeout {
+        return Failure::transient(FetchError::Timeout {
+            url,
+            after: config.read_timeout,
+        });
+    }
     if redirect {
         return Failure::fatal(FetchError::InvalidResponse { url, message });
     }
@@ -1283,26 +1651,77 @@ fn transport_failure(error: reqwest::Error, target: &Target, config: &Config) ->
             reason: message,
         });
     }
-    // No name resolution or a refused connection will not change within
-    // the seconds a retry waits; resets and other transport errors might.
-    if final_attempt || message.contains("dns error") {
-        return Failure::fatal(FetchError::Connect { url, message });
+    let dns = connect && message.contains("dns error");
+    match kind {
+        // No name resolution or a refused connection will not change
+        // within the seconds a retry waits; a missing route might.
+        _ if dns => Failure::fatal(FetchError::Connect { url, message }),
+        Some(ConnectFailure::Refused) => Failure::fatal(FetchError::Connect { url, message }),
+        Some(ConnectFailure::NoRoute) => Failure::transient(FetchError::Connect { url, message }),
+        // Connected (a reset, a TLS failure, an answer that is not HTTP,
+        // a connection closed without one): the server answered wrongly.
+        None => Failure::transient(FetchError::Protocol { url, message }),
     }
-    Failure::transient(FetchError::Connect { url, message })
 }
 
-/// Whether the connection was actively refused.
-fn refused(error: &(dyn std::error::Error + 'static)) -> bool {
+/// The first error of type `E` in `error`'s source chain.
+fn find_source<'e, E: std::error::Error + 'static>(
+    error: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e E> {
     let mut source = Some(error);
     while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::ConnectionRefused
-        {
-            return true;
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
         }
         source = e.source();
     }
-    false
+    None
+}
+
+/// How a connection attempt failed, when it failed before any answer.
+enum ConnectFailure {
+    Refused,
+    /// No route, network down, no local address, or a firewall's denial.
+    NoRoute,
+}
+
+fn connect_failure(error: &(dyn std::error::Error + 'static)) -> Option<ConnectFailure> {
+    use std::io::ErrorKind;
+    match find_source::<std::io::Error>(error)?.kind() {
+        ErrorKind::ConnectionRefused => Some(ConnectFailure::Refused),
+        ErrorKind::HostUnreachable
+        | ErrorKind::NetworkUnreachable
+        | ErrorKind::NetworkDown
+        | ErrorKind::AddrNotAvailable
+        | ErrorKind::PermissionDenied
+        | ErrorKind::TimedOut => Some(ConnectFailure::NoRoute),
+        _ => None,
+    }
+}
+
+/// A 3xx answer reqwest handed back instead of following (its target is
+/// not a URL it would follow, such as `file:`): refused like any hop.
+fn unfollowed_redirect(response: &reqwest::Response, target: &Target) -> Option<FetchError> {
+    if !matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = response.headers().get(LOCATION)?.to_str().ok()?;
+    let (to, reason) = match response.url().join(location) {
+        Ok(next) => (
+            shown_hop(&next),
+            scheme_refusal(&next, target.allow_http)
+                .unwrap_or_else(|| "it could not be followed".to_owned()),
+        ),
+        Err(e) => (
+            crate::secret::redact(&redact_str(location)).into_owned(),
+            format!("not a valid URL ({e})"),
+        ),
+    };
+    Some(FetchError::RedirectRefused {
+        url: target.shown.clone(),
+        to,
+        reason,
+    })
 }
 
 /// Reading the body failed after `received` bytes.
@@ -1338,24 +1757,32 @@ fn status_failure(
     let code = status.as_u16();
     let remaining = header_u64(headers, &HeaderName::from_static("x-ratelimit-remaining"));
     let reset = header_u64(headers, &HeaderName::from_static("x-ratelimit-reset"));
-    let retry_after = header_u64(headers, &RETRY_AFTER);
-    let rate_limited = |reset_at| FetchError::RateLimited {
+    let retry_after = retry_after_secs(headers);
+    let rate_limited = |reset_at, retry_after| FetchError::RateLimited {
         url: url.to_owned(),
         reset_at,
+        retry_after,
         authenticated,
     };
     let limit_status = matches!(code, 403 | 429);
     if limit_status && remaining == Some(0) {
-        return Failure::fatal(rate_limited(reset));
+        return Failure::fatal(rate_limited(reset, None));
     }
     if let Some(secs) = retry_after.filter(|_| limit_status || code >= 500) {
         let wait = Duration::from_secs(secs);
-        let error = if limit_status {
-            rate_limited(Some(now_epoch() + secs))
-        } else {
-            status_error(url, code)
+        // Too long to wait: an error that says how long was asked.
+        let refused = wait > MAX_RETRY_AFTER;
+        let error = match (limit_status, refused) {
+            (true, true) => rate_limited(None, Some(secs)),
+            (true, false) => rate_limited(Some(now_epoch().saturating_add(secs)), None),
+            (false, refused) => FetchError::Status {
+                url: url.to_owned(),
+                status: code,
+                message: None,
+                retry_after: refused.then_some(secs),
+            },
         };
-        if wait > MAX_RETRY_AFTER {
+        if refused {
             return Failure::fatal(error);
         }
         return Failure {
@@ -1364,7 +1791,7 @@ fn status_failure(
         };
     }
     match code {
-        429 => Failure::transient(rate_limited(reset)),
+        429 => Failure::transient(rate_limited(reset, None)),
         404 => Failure::fatal(FetchError::NotFound {
             url: url.to_owned(),
         }),
@@ -1378,7 +1805,19 @@ fn status_error(url: &str, status: u16) -> FetchError {
         url: url.to_owned(),
         status,
         message: None,
+        retry_after: None,
     }
+}
+
+/// `Retry-After` in seconds; a number too large for a `u64` saturates (it
+/// is refused all the same). The HTTP-date form is not used by GitHub and
+/// reads as absent (plain backoff).
+fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.parse().unwrap_or(u64::MAX))
 }
 
 fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
@@ -1597,6 +2036,149 @@ mod tests {
     }
 
     #[test]
+    fn zero_and_mapped_addresses_are_not_loopback() {
+        for url in [
+            "http://0.0.0.0/",
+            "http://0.0.0.0:8080/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::]/",
+            "http://127.0.0.1.example/",
+        ] {
+            let url = Url::parse(url).expect("url");
+            assert!(!is_loopback(&url), "{url}");
+        }
+        // The host is judged as `Url` normalises it.
+        for url in [
+            "http://127.1/",
+            "http://0x7f.0.0.1/",
+            "http://[0:0:0:0:0:0:0:1]/",
+        ] {
+            let url = Url::parse(url).expect("url");
+            assert!(is_loopback(&url), "{url}");
+        }
+    }
+
+    #[test]
+    fn every_redirect_hop_follows_the_rules_of_a_direct_url() {
+        let u = |s: &str| Url::parse(s).expect("url");
+        let http_start = [u("http://127.0.0.1:1/start")];
+        let https_start = [u("https://a.example/start")];
+        // Followed.
+        for (next, previous, allow_http) in [
+            ("https://b.example/x", &http_start, false),
+            ("http://localhost:2/x", &http_start, false),
+            ("http://127.0.0.2/x", &https_start, false),
+            ("http://mirror.example/x", &http_start, true),
+        ] {
+            assert_eq!(
+                hop_refusal(&u(next), previous, allow_http),
+                None,
+                "{next} after {previous:?}"
+            );
+        }
+        // Refused.
+        for (next, previous, allow_http, why) in [
+            ("http://0.0.0.0:1/x", &http_start, false, "plain http://"),
+            (
+                "http://[::ffff:127.0.0.1]/x",
+                &http_start,
+                false,
+                "plain http://",
+            ),
+            ("http://10.255.255.1/x", &http_start, false, "plain http://"),
+            (
+                "http://10.255.255.1/x",
+                &https_start,
+                false,
+                "plain http://",
+            ),
+            (
+                "http://mirror.example/x",
+                &https_start,
+                true,
+                "down to plain",
+            ),
+            ("file:///etc/passwd", &http_start, true, "`file:`"),
+            ("ftp://127.0.0.1/x", &http_start, true, "`ftp:`"),
+        ] {
+            let reason = hop_refusal(&u(next), previous, allow_http).expect(next);
+            assert!(reason.contains(why), "{next}: {reason}");
+        }
+        let many: Vec<Url> = (0..MAX_REDIRECTS)
+            .map(|i| u(&format!("https://a.example/{i}")))
+            .collect();
+        let reason = hop_refusal(&u("https://a.example/x"), &many, false).expect("limit");
+        assert!(reason.contains("more than 10 redirects"), "{reason}");
+    }
+
+    #[test]
+    fn retry_after_in_words() {
+        assert_eq!(wait_phrase(0), "0 s");
+        assert_eq!(wait_phrase(90), "90 s");
+        assert_eq!(wait_phrase(3600), "60 minutes");
+        assert_eq!(wait_phrase(3 * 3600), "about 3 hours");
+        assert_eq!(wait_phrase(5 * 86_400), "5 days");
+        assert_eq!(
+            wait_phrase(u64::MAX),
+            "18446744073709551615 s (more than a year)"
+        );
+        let mut headers = HeaderMap::new();
+        for (value, secs) in [
+            ("5", Some(5)),
+            (" 7 ", Some(7)),
+            ("18446744073709551616", Some(u64::MAX)),
+            ("-1", None),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+            ("", None),
+        ] {
+            headers.insert(RETRY_AFTER, value.parse().expect("header"));
+            assert_eq!(retry_after_secs(&headers), secs, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn huge_retry_after_never_overflows_and_is_not_waited_for() {
+        for code in [429, 403, 503] {
+            let f = classify(code, &[("retry-after", "18446744073709551615")]);
+            assert!(matches!(f.retry, Retry::No), "{code}");
+            let text = f.error.to_string();
+            assert!(
+                text.contains("asked to wait 18446744073709551615 s"),
+                "{code}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn reset_times_in_the_past_and_far_future() {
+        let now = now_epoch();
+        let past = rate_limit_message("u", Some(now - 5), None);
+        assert!(past.contains("already reset"), "{past}");
+        let soon = rate_limit_message("u", Some(now + 600), None);
+        assert!(soon.contains("(in 10 minutes)"), "{soon}");
+        for far in [now + 2 * 86_400, u64::MAX] {
+            let text = rate_limit_message("u", Some(far), None);
+            assert!(
+                text.contains("implausible") && !text.contains("UTC"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn rate_quota_per_window() {
+        assert_eq!(rate_quota(1024, Duration::from_secs(30)), 30_720);
+        assert_eq!(rate_quota(1000, Duration::from_millis(500)), 500);
+        assert_eq!(
+            rate_quota(1, Duration::from_millis(1)),
+            1,
+            "at least a byte"
+        );
+        assert_eq!(rate_quota(0, Duration::from_secs(30)), 0, "off");
+        assert_eq!(rate_quota(u64::MAX, Duration::MAX), u64::MAX);
+    }
+
+    #[test]
     fn redaction() {
         let url = Url::parse("https://user:pw@h.example/p?a=1&access_token=s3&X-Amz-Signature=z")
             .expect("url");
@@ -1717,15 +2299,36 @@ mod tests {
                 url: url(),
                 status: 500,
                 message: None,
+                retry_after: None,
             },
             FetchError::RateLimited {
                 url: url(),
                 reset_at: None,
+                retry_after: None,
                 authenticated: false,
             },
             FetchError::Timeout {
                 url: url(),
                 after: Duration::from_secs(1),
+            },
+            FetchError::Deadline {
+                url: url(),
+                after: Duration::from_secs(1),
+            },
+            FetchError::TooSlow {
+                url: url(),
+                min_rate: 1,
+                window: Duration::from_secs(1),
+                received: 0,
+            },
+            FetchError::Protocol {
+                url: url(),
+                message: String::new(),
+            },
+            FetchError::RedirectRefused {
+                url: url(),
+                to: url(),
+                reason: String::new(),
             },
             FetchError::Insecure { url: url() },
             FetchError::InvalidUrl {
@@ -1779,6 +2382,10 @@ mod tests {
                 | FetchError::Status { .. }
                 | FetchError::RateLimited { .. }
                 | FetchError::Timeout { .. }
+                | FetchError::Deadline { .. }
+                | FetchError::TooSlow { .. }
+                | FetchError::Protocol { .. }
+                | FetchError::RedirectRefused { .. }
                 | FetchError::Insecure { .. }
                 | FetchError::InvalidUrl { .. }
                 | FetchError::SizeMismatch { .. }
@@ -1839,6 +2446,7 @@ mod tests {
         let err = FetchError::RateLimited {
             url: "https://api.github.com/x".into(),
             reset_at: Some(reset),
+            retry_after: None,
             authenticated: false,
         };
         let text = err.to_string();

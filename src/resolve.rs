@@ -241,10 +241,8 @@ async fn release_asset(
         return Err(github::asset_missing(repo, tag, &name, &release.assets).into());
     };
     let digest = asset
-        .digest
-        .as_deref()
-        .and_then(|d| d.strip_prefix("sha256:"))
-        .map(str::to_ascii_lowercase);
+        .checked_sha256()
+        .map_err(|text| malformed_digest(&name, tag, repo, &text))?;
     let (sha256, trust) = match &inst.asset.checksum {
         Some(Checksum::File(t)) => {
             let file = expand(inst, t, "checksum file")?;
@@ -319,6 +317,25 @@ async fn release_asset(
         evidence: Evidence::default(),
         locked: false,
     })
+}
+
+/// Longest part of a malformed digest shown.
+const MAX_SHOWN_DIGEST: usize = 100;
+
+/// GitHub's answer held a `digest` that is no digest: the answer is
+/// broken, not a second opinion on the file's hash.
+fn malformed_digest(name: &str, tag: &str, repo: &str, text: &str) -> miette::Report {
+    let mut shown: String = text.chars().take(MAX_SHOWN_DIGEST).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    miette!(
+        code = "vendor::resolve::malformed-digest",
+        help = "GitHub's asset digests read `sha256:` and 64 hex digits; nothing was trusted from \
+                this one. The API (or a proxy or mirror in between) answered wrongly: check \
+                GITHUB_API_URL and VENDOR_MIRRORS, or report it to the server's operator",
+        "{name} (release {tag} of {repo}): the asset's digest `{shown}` is malformed"
+    )
 }
 
 async fn repo_file(

@@ -6,7 +6,9 @@
 
 #[path = "support/fake_github.rs"]
 mod fake_github;
+mod support;
 
+use std::future::Future;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -15,6 +17,8 @@ use fake_github::{FakeAsset, FakeGithub, FakeRelease, Fault, sha256_hex};
 use miette::Diagnostic;
 use vendor::fetch::{Client, Config, FetchError};
 use vendor::source::github::{self, GithubError, RawUrl};
+
+use support::Tree;
 
 const TOKEN: &str = "ghp_secret123";
 const REPO: &str = "traefik/traefik";
@@ -906,4 +910,476 @@ fn the_fake_server_works_from_blocking_code() {
         .block_on(github::release_by_tag(&client(&fake), REPO, "v1"))
         .unwrap();
     assert_eq!(release.assets.len(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// Servers that answer too slowly, redirect badly or answer wrongly
+// ---------------------------------------------------------------------------
+
+/// A client configured from these environment variables (and the fake's
+/// API URL), as `vendor` itself reads them.
+fn env_client(fake: &FakeGithub, vars: &[(&str, &str)]) -> Client {
+    let api = fake.api_url();
+    let config = Config::from_vars(
+        |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+                .or_else(|| (name == "GITHUB_API_URL").then(|| api.clone()))
+        },
+        false,
+        false,
+    )
+    .unwrap();
+    Client::new(config).unwrap()
+}
+
+/// Guards a request that must be cut off: without the cut-off it would
+/// run for minutes. Not a timing assertion, only a generous bound so a
+/// regression fails instead of hanging the suite.
+async fn cut_off<T>(what: &str, request: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), request)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: a trickling body was never cut off"))
+}
+
+/// One byte every 50 ms: each chunk resets an idle timeout, and 2,000
+/// bytes would take 100 s.
+const TRICKLE: Fault = Fault::Trickle {
+    chunk: 1,
+    every: Duration::from_millis(50),
+};
+
+#[tokio::test]
+async fn trickling_api_answers_and_small_files_hit_the_deadline() {
+    let fake = FakeGithub::start();
+    fake.release(
+        REPO,
+        FakeRelease::new("v3.3.4")
+            .body(&"notes ".repeat(300))
+            .asset("a.tar.gz", payload(100)),
+    );
+    let release = "/api/v3/repos/traefik/traefik/releases/tags/v3.3.4";
+    fake.fail(release, TRICKLE);
+    let sums = fake.file("/files/sums.txt", vec![b'0'; 2000]);
+    fake.fail("/files/sums.txt", TRICKLE);
+    let c = env_client(
+        &fake,
+        &[("VENDOR_HTTP_DEADLINE", "1"), ("VENDOR_HTTP_RETRIES", "0")],
+    );
+
+    let err = cut_off("release JSON", github::release_by_tag(&c, REPO, "v3.3.4"))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "vendor::fetch::deadline", "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains(release) && text.contains("1 s"), "{text}");
+    assert!(
+        help(&err).contains("VENDOR_HTTP_DEADLINE"),
+        "{}",
+        help(&err)
+    );
+
+    let err = cut_off("checksum file", c.get_small(&sums, 1 << 20, false))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "vendor::fetch::deadline", "{err:?}");
+    assert!(err.to_string().contains(&sums), "{err}");
+    assert_eq!(fake.requests_to(release).len(), 1, "retries were off");
+}
+
+#[tokio::test]
+async fn trickling_downloads_fall_below_the_minimum_rate() {
+    let fake = FakeGithub::start();
+    fake.release(REPO, FakeRelease::new("v1").asset("a.bin", payload(2000)));
+    let path = "/dl/traefik/traefik/releases/download/v1/a.bin";
+    fake.fail(path, TRICKLE);
+    let c = env_client(
+        &fake,
+        &[
+            ("VENDOR_HTTP_MIN_RATE", "1000"),
+            ("VENDOR_HTTP_RATE_WINDOW", "1"),
+            ("VENDOR_HTTP_RETRIES", "1"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake.download_url(REPO, "v1", "a.bin");
+    let dest = dir.path().join("a.bin");
+    let err = cut_off("asset", c.download(&url, &dest, Some(2000), false, "a"))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "vendor::fetch::too-slow", "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&url) && text.contains("1000 bytes/s"),
+        "{text}"
+    );
+    assert!(
+        help(&err).contains("VENDOR_HTTP_MIN_RATE"),
+        "{}",
+        help(&err)
+    );
+    assert_eq!(fake.requests_to(path).len(), 2, "retried once");
+
+    // The same through the API (private release assets).
+    let release = github::release_by_tag(&c, REPO, "v1").await.unwrap();
+    let api_path = release.assets[0].url.replace(&fake.url(), "");
+    fake.fail(&api_path, TRICKLE);
+    let err = cut_off(
+        "API asset",
+        c.download_api(
+            &release.assets[0].url,
+            "application/octet-stream",
+            &dest,
+            Some(2000),
+            "a",
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(code(&err), "vendor::fetch::too-slow", "{err:?}");
+}
+
+#[tokio::test]
+async fn slow_but_steady_downloads_are_not_cut_off() {
+    // ~3 s at ~2,000 bytes/s: longer than the deadline for small answers,
+    // far above the minimum rate.
+    let fake = FakeGithub::start();
+    let bytes = payload(6000);
+    fake.release(REPO, FakeRelease::new("v1").asset("a.bin", bytes.clone()));
+    let path = "/dl/traefik/traefik/releases/download/v1/a.bin";
+    fake.fail(
+        path,
+        Fault::Trickle {
+            chunk: 200,
+            every: Duration::from_millis(100),
+        },
+    );
+    let c = env_client(
+        &fake,
+        &[
+            ("VENDOR_HTTP_DEADLINE", "1"),
+            ("VENDOR_HTTP_MIN_RATE", "100"),
+            ("VENDOR_HTTP_RATE_WINDOW", "1"),
+            ("VENDOR_HTTP_RETRIES", "0"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("a.bin");
+    let done = c
+        .download(
+            &fake.download_url(REPO, "v1", "a.bin"),
+            &dest,
+            Some(6000),
+            false,
+            "a",
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.sha256, sha256_hex(&bytes));
+    assert_eq!(fake.requests_to(path).len(), 1);
+}
+
+#[tokio::test]
+async fn deadline_and_rate_settings_come_from_the_environment() {
+    let vars = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    };
+    let c = Config::from_vars(
+        vars(&[
+            ("VENDOR_HTTP_DEADLINE", "2.5"),
+            ("VENDOR_HTTP_MIN_RATE", "4096"),
+            ("VENDOR_HTTP_RATE_WINDOW", "10"),
+        ]),
+        false,
+        false,
+    )
+    .unwrap();
+    let shown = format!("{c:?}");
+    assert!(shown.contains("2.5s") && shown.contains("4096"), "{shown}");
+    // A minimum rate of 0 turns the check off; nonsense is an error.
+    assert!(Config::from_vars(vars(&[("VENDOR_HTTP_MIN_RATE", "0")]), false, false).is_ok());
+    for (var, value) in [
+        ("VENDOR_HTTP_DEADLINE", "0"),
+        ("VENDOR_HTTP_DEADLINE", "soon"),
+        ("VENDOR_HTTP_MIN_RATE", "fast"),
+        ("VENDOR_HTTP_MIN_RATE", "-1"),
+        ("VENDOR_HTTP_RATE_WINDOW", "0"),
+    ] {
+        let pairs: &'static [(&'static str, &'static str)] =
+            Box::leak(vec![(var, value)].into_boxed_slice());
+        let err = Config::from_vars(vars(pairs), false, false).unwrap_err();
+        assert_eq!(code(&err), "vendor::fetch::env", "{var}={value}");
+        assert!(err.to_string().contains(var), "{err}");
+    }
+}
+
+/// Redirect targets that must be refused, in an order that puts the ones
+/// a regression would send to the local host first, so a regression fails
+/// there before anything is tried against `10.255.255.1`.
+fn refused_redirects(port: u16) -> Vec<(String, &'static str)> {
+    vec![
+        (format!("http://0.0.0.0:{port}/files/ok"), "plain http://"),
+        (
+            format!("http://[::ffff:127.0.0.1]:{port}/files/ok"),
+            "plain http://",
+        ),
+        ("file:///etc/passwd".to_owned(), "file:"),
+        (format!("ftp://127.0.0.1:{port}/files/ok"), "ftp:"),
+        ("http://10.255.255.1/files/ok".to_owned(), "plain http://"),
+    ]
+}
+
+#[tokio::test]
+async fn redirects_off_loopback_http_and_other_schemes_are_refused_before_connecting() {
+    let fake = FakeGithub::start();
+    let start = fake.file("/files/start", b"start".to_vec());
+    fake.file("/files/ok", b"followed".to_vec());
+    let port: u16 = fake.url().rsplit(':').next().unwrap().parse().unwrap();
+    let c = client_with(&fake, |c| c.retries = 2);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("x");
+    for (target, why) in refused_redirects(port) {
+        for streamed in [false, true] {
+            fake.clear_faults().clear_requests();
+            fake.fail("/files/start", Fault::Redirect(target.clone()));
+            let result = if streamed {
+                c.download(&start, &dest, None, false, "x").await.map(drop)
+            } else {
+                c.get_small(&start, 100, false).await.map(drop)
+            };
+            let paths: Vec<String> = fake.requests().into_iter().map(|r| r.path).collect();
+            assert_eq!(paths, ["/files/start"], "{target}: followed, or retried");
+            let err = result.expect_err(&target);
+            assert_eq!(
+                code(&err),
+                "vendor::fetch::redirect-refused",
+                "{target}: {err:?}"
+            );
+            let text = err.to_string();
+            let shown = target.replace("[::ffff:127.0.0.1]", "[::ffff:7f00:1]");
+            assert!(
+                text.contains("redirect")
+                    && text.contains(&start)
+                    && text.contains(&shown)
+                    && text.contains(why),
+                "{target}: {text}"
+            );
+        }
+    }
+    // Loopback http is followed.
+    fake.clear_faults();
+    fake.fail(
+        "/files/start",
+        Fault::Redirect(format!("http://localhost:{port}/files/ok")),
+    );
+    assert_eq!(c.get_small(&start, 100, false).await.unwrap(), b"followed");
+}
+
+#[tokio::test]
+async fn absurd_retry_after_is_an_error_saying_how_long_was_asked() {
+    let fake = FakeGithub::start();
+    let url = fake.file("/files/sums.txt", b"sums".to_vec());
+    let c = client(&fake);
+    fake.fail(
+        "/files/sums.txt",
+        Fault::TooManyRequests {
+            retry_after: u64::MAX,
+        },
+    );
+    let err = c.get_small(&url, 100, false).await.unwrap_err();
+    assert_eq!(code(&err), "vendor::fetch::rate-limited", "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("asked to wait 18446744073709551615 s") && !text.contains("resets at"),
+        "{text}"
+    );
+    assert_eq!(
+        fake.requests_to("/files/sums.txt").len(),
+        1,
+        "not waited for"
+    );
+
+    // More than a u64, and on a 503: the same refusal.
+    for value in ["18446744073709551616", "99999999999999999999999"] {
+        fake.clear_faults().clear_requests();
+        fake.fail(
+            "/files/sums.txt",
+            Fault::RetryAfter {
+                status: 503,
+                value: value.to_owned(),
+            },
+        );
+        let err = c.get_small(&url, 100, false).await.unwrap_err();
+        assert_eq!(code(&err), "vendor::fetch::status", "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("HTTP 503") && text.contains("asked to wait"),
+            "{text}"
+        );
+        assert_eq!(fake.requests_to("/files/sums.txt").len(), 1, "{value}");
+    }
+
+    // An hour: clearly worded, not waited for.
+    fake.clear_faults().clear_requests();
+    fake.fail(
+        "/files/sums.txt",
+        Fault::TooManyRequests { retry_after: 3600 },
+    );
+    let err = c.get_small(&url, 100, false).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("asked to wait 60 minutes"), "{text}");
+    assert!(help(&err).contains("60 s"), "{}", help(&err));
+}
+
+#[tokio::test]
+async fn rate_limit_resets_in_the_past_or_far_future_are_worded_sensibly() {
+    let fake = FakeGithub::start();
+    traefik(&fake);
+    let path = "/api/v3/repos/traefik/traefik/releases/tags/v3.3.4";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    fake.fail(path, Fault::RateLimited { reset: now - 600 });
+    let err = github::release_by_tag(&client(&fake), REPO, "v3.3.4")
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("already reset") && !text.contains("(now)"),
+        "{text}"
+    );
+
+    for reset in [u64::MAX, now + 400 * 86_400] {
+        fake.clear_faults();
+        fake.fail(path, Fault::RateLimited { reset });
+        let err = github::release_by_tag(&client(&fake), REPO, "v3.3.4")
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(code(&err), "vendor::fetch::rate-limited");
+        assert!(
+            text.contains("implausible") && !text.contains(" UTC"),
+            "{reset}: {text}"
+        );
+    }
+}
+
+// --- `vendor plan` against servers that fail in different ways ----------
+
+const TOOL_MANIFEST: &str = r#"version: 1
+items:
+  tool:
+    version: 1.0.0
+    source:
+      type: github-release
+      repo: acme/tool
+      tag: v{version}
+    assets:
+      - name: tool-{version}.bin
+        checksum: CHECKSUM
+        install: bin/tool
+"#;
+
+fn tool_tree(checksum: &str) -> Tree {
+    let tree = Tree::new();
+    tree.write("vendor.yaml", TOOL_MANIFEST.replace("CHECKSUM", checksum));
+    tree
+}
+
+fn plan(tree: &Tree, api_url: &str, env: &[(&str, &str)]) -> support::Output {
+    let mut run = tree
+        .vendor(["plan"])
+        .env("GITHUB_API_URL", api_url)
+        .env("VENDOR_HTTP_RETRIES", "0");
+    for (k, v) in env {
+        run = run.env(k, v);
+    }
+    run.output()
+}
+
+#[test]
+fn plan_goes_on_without_an_upstream_it_cannot_connect_to() {
+    // Refused: the one kind of failure that leaves the item unresolved.
+    let tree = tool_tree("github-digest");
+    let out = plan(&tree, support::tree::NOWHERE, &[]);
+    out.code(0)
+        .stdout_has("upstream unreachable")
+        .stderr_has("Connection refused");
+}
+
+#[test]
+fn plan_fails_when_the_server_answers_wrongly() {
+    let fake = FakeGithub::start();
+    fake.release(
+        "acme/tool",
+        FakeRelease::new("v1.0.0").asset("tool-1.0.0.bin", b"tool".to_vec()),
+    );
+    fake.tag("acme/tool", "v1.0.0", &"a".repeat(40));
+    let tree = tool_tree("github-digest");
+
+    // Not HTTP at all.
+    let garbage = fake.raw_endpoint(b"SSH-2.0-OpenSSH_9.6\r\n");
+    let out = plan(&tree, &format!("{garbage}/api/v3"), &[]);
+    out.code(1)
+        .stderr_has("cannot resolve tool")
+        .stderr_has("vendor::fetch::protocol")
+        .stderr_mentions(&garbage);
+    assert!(!out.stderr.contains("unreachable"), "{}", out.streams());
+
+    // Accepted, then closed without an answer.
+    let closed = fake.raw_endpoint(b"");
+    let out = plan(&tree, &format!("{closed}/api/v3"), &[]);
+    out.code(1).stderr_has("vendor::fetch::protocol");
+    assert!(!out.stderr.contains("unreachable"), "{}", out.streams());
+
+    // Connected, then no answer in time.
+    let release = "/api/v3/repos/acme/tool/releases/tags/v1.0.0";
+    fake.fail(release, Fault::Slow(Duration::from_secs(5)));
+    let out = plan(&tree, &fake.api_url(), &[("VENDOR_HTTP_TIMEOUT", "0.3")]);
+    out.code(1)
+        .stderr_has("cannot resolve tool")
+        .stderr_has("vendor::fetch::timeout")
+        .stderr_mentions(release);
+    assert!(!out.stderr.contains("unreachable"), "{}", out.streams());
+
+    // A body that trickles past the deadline.
+    fake.clear_faults();
+    fake.fail(release, TRICKLE);
+    let out = plan(&tree, &fake.api_url(), &[("VENDOR_HTTP_DEADLINE", "1")]);
+    out.code(1).stderr_has("vendor::fetch::deadline");
+}
+
+#[test]
+fn a_malformed_digest_is_called_malformed() {
+    let fake = FakeGithub::start();
+    let bytes = b"tool".to_vec();
+    fake.release(
+        "acme/tool",
+        FakeRelease::new("v1.0.0")
+            .with_asset(FakeAsset::new("tool-1.0.0.bin", bytes.clone()).digest("sha256:zz"))
+            .asset(
+                "SHA256SUMS",
+                format!("{}  tool-1.0.0.bin\n", sha256_hex(&bytes)).into_bytes(),
+            ),
+    );
+    fake.tag("acme/tool", "v1.0.0", &"a".repeat(40));
+    for checksum in ["github-digest", "{file: SHA256SUMS}", "first-use"] {
+        let tree = tool_tree(checksum);
+        let out = plan(&tree, &fake.api_url(), &[]);
+        out.code(1)
+            .stderr_has("vendor::resolve::malformed-digest")
+            .stderr_mentions("`sha256:zz`");
+        assert!(
+            !out.stderr.contains("disagree"),
+            "{checksum}: {}",
+            out.streams()
+        );
+    }
 }

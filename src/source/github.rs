@@ -68,12 +68,37 @@ impl Release {
 impl Asset {
     /// The lowercase sha256 of GitHub's `digest`, when it is a sha256.
     pub fn sha256(&self) -> Option<String> {
-        let digest = self.digest.as_deref()?;
-        let (algorithm, hex) = digest.split_once(':')?;
-        let valid = algorithm.eq_ignore_ascii_case("sha256")
-            && hex.len() == 64
-            && hex.bytes().all(|b| b.is_ascii_hexdigit());
-        valid.then(|| hex.to_ascii_lowercase())
+        self.checked_sha256().ok().flatten()
+    }
+
+    /// GitHub's `digest`, checked: the lowercase sha256 when it is one,
+    /// `None` when there is none or it uses another algorithm
+    /// (`sha512:…`), and the text itself as the error when it is not a
+    /// digest at all (`sha256:zz`, `sha256:` with a short value, no
+    /// `algorithm:` prefix), so a broken answer is named as such instead
+    /// of being compared with other sources.
+    pub fn checked_sha256(&self) -> Result<Option<String>, String> {
+        let Some(digest) = self.digest.as_deref() else {
+            return Ok(None);
+        };
+        let malformed = || Err(digest.to_owned());
+        let Some((algorithm, hex)) = digest.split_once(':') else {
+            return malformed();
+        };
+        let named = !algorithm.is_empty()
+            && algorithm
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !named || hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return malformed();
+        }
+        if !algorithm.eq_ignore_ascii_case("sha256") {
+            return Ok(None);
+        }
+        if hex.len() != 64 {
+            return malformed();
+        }
+        Ok(Some(hex.to_ascii_lowercase()))
     }
 }
 
@@ -547,10 +572,27 @@ mod tests {
         assert_eq!(asset.sha256(), Some("ab".repeat(32)));
         asset.digest = Some(format!("sha512:{}", "ab".repeat(64)));
         assert_eq!(asset.sha256(), None);
+        assert_eq!(asset.checked_sha256(), Ok(None));
         asset.digest = Some("sha256:short".into());
         assert_eq!(asset.sha256(), None);
+        for malformed in [
+            "sha256:zz",
+            "sha256:abc",
+            "sha256:",
+            "zz",
+            ":ab",
+            "sha 256:ab",
+        ] {
+            asset.digest = Some(malformed.into());
+            assert_eq!(
+                asset.checked_sha256(),
+                Err(malformed.to_owned()),
+                "{malformed}"
+            );
+        }
         asset.digest = None;
         assert_eq!(asset.sha256(), None);
+        assert_eq!(asset.checked_sha256(), Ok(None));
     }
 
     #[test]

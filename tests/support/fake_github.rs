@@ -22,7 +22,8 @@
 //! request is logged ([`FakeGithub::requests`]) with whether it carried
 //! an `Authorization` header. [`FakeGithub::reflect`] turns it into a
 //! hostile server that copies the `Authorization` value of API requests
-//! back into what it answers.
+//! back into what it answers. [`FakeGithub::raw_endpoint`] adds a loopback
+//! port that is no HTTP server at all (garbage, or a closed connection).
 //!
 //! Include it from a test file with
 //! `#[path = "support/fake_github.rs"] mod fake_github;`.
@@ -45,6 +46,8 @@ use sha2::{Digest, Sha256};
 pub struct FakeGithub {
     url: String,
     state: Shared,
+    /// The server's runtime, for [`FakeGithub::raw_endpoint`].
+    runtime: tokio::runtime::Handle,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -107,6 +110,14 @@ pub enum Fault {
     WrongBytes(Vec<u8>),
     /// This status with GitHub's error JSON carrying this `message`.
     Message(u16, String),
+    /// The normal status and headers (with `Content-Length`), then the
+    /// body `chunk` bytes at a time, one chunk every `every`: a server that
+    /// trickles.
+    Trickle { chunk: usize, every: Duration },
+    /// `302 Found` to this `Location`, verbatim.
+    Redirect(String),
+    /// This status with a `Retry-After` header of exactly this text.
+    RetryAfter { status: u16, value: String },
 }
 
 /// Where a hostile server copies the `Authorization` value of an API
@@ -251,7 +262,10 @@ impl FakeGithub {
                     .await
                     .expect("bind 127.0.0.1:0");
                 addr_tx
-                    .send(listener.local_addr().expect("local addr"))
+                    .send((
+                        listener.local_addr().expect("local addr"),
+                        tokio::runtime::Handle::current(),
+                    ))
                     .expect("report address");
                 // Dropping `serve` on shutdown stops accepting; the runtime's
                 // drop then cancels open connections (stalled ones too).
@@ -261,12 +275,13 @@ impl FakeGithub {
                 }
             });
         });
-        let addr = addr_rx.recv().expect("fake github started");
+        let (addr, runtime) = addr_rx.recv().expect("fake github started");
         let url = format!("http://{addr}");
         state.lock().expect("state").base = url.clone();
         FakeGithub {
             url,
             state,
+            runtime,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
         }
@@ -275,6 +290,31 @@ impl FakeGithub {
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         self.url.clone()
+    }
+
+    /// A second endpoint on `127.0.0.1:0` that is no HTTP server: it
+    /// reads (the start of) each request, writes exactly `reply` (nothing
+    /// at all: the connection is accepted and closed) and closes. Returns
+    /// `http://127.0.0.1:PORT`. It stops with the server.
+    pub fn raw_endpoint(&self, reply: &[u8]) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("local addr");
+        let reply = Bytes::copy_from_slice(reply);
+        self.runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let reply = reply.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let _ = socket.write_all(&reply).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        format!("http://{addr}")
     }
 
     /// The REST API base, for `GITHUB_API_URL`.
@@ -658,7 +698,39 @@ async fn respond(reply: Reply, fault: Option<Fault>) -> Response {
             ..reply
         }),
         Fault::Message(code, message) => build(error(code, &message)),
+        Fault::Trickle { chunk, every } => trickled(reply, chunk.max(1), every),
+        Fault::Redirect(location) => build(
+            Reply::bytes("text/plain", &b"moved"[..])
+                .status(302)
+                .header("location", location),
+        ),
+        Fault::RetryAfter { status, value } => {
+            build(error(status, "Please retry later").header("retry-after", value))
+        }
     }
+}
+
+/// The whole body under its `Content-Length`, `chunk` bytes per `every`.
+fn trickled(reply: Reply, chunk: usize, every: Duration) -> Response {
+    let full = reply.body.len();
+    let body = reply.body.clone();
+    let stream = futures_util::stream::unfold(0usize, move |sent| {
+        let body = body.clone();
+        async move {
+            if sent >= body.len() {
+                return None;
+            }
+            if sent > 0 {
+                tokio::time::sleep(every).await;
+            }
+            let end = (sent + chunk).min(body.len());
+            Some((Ok::<Bytes, std::io::Error>(body.slice(sent..end)), end))
+        }
+    });
+    builder(&reply)
+        .header(header::CONTENT_LENGTH, full.to_string())
+        .body(Body::from_stream(stream))
+        .expect("response")
 }
 
 fn builder(reply: &Reply) -> axum::http::response::Builder {
