@@ -110,12 +110,21 @@ pub enum SignatureError {
 
     /// A well-formed signature this implementation refuses.
     #[error("unsupported {} signature: {detail}", kind_name(*kind))]
-    #[diagnostic(code("vendor::signature::unsupported"))]
+    #[diagnostic(
+        code("vendor::signature::unsupported"),
+        help(
+            "this signature cannot be checked here; ask the publisher for a signature with \
+             current algorithms, or verify the file another way (a pinned sha256)"
+        )
+    )]
     Unsupported { kind: SignatureKind, detail: String },
 
     /// The caller's sha256 is not 64 hex digits.
     #[error("`{value}` is not a sha256 (64 hex digits)")]
-    #[diagnostic(code("vendor::signature::bad-digest"))]
+    #[diagnostic(
+        code("vendor::signature::bad-digest"),
+        help("a sha256 is written as 64 hexadecimal digits")
+    )]
     BadDigest { value: String },
 
     /// Reading the signed file failed.
@@ -1271,6 +1280,106 @@ QtKMXWyYcwdpZAlPF7tE2ENJkRd1ujvKjlj1m9RtHTBnZPa5WKU5uWRs5GoP5M/VqE81QFuMKI5k/SfN
         );
         assert_eq!(describe(b"aGVsbG8="), "base64 data (5 bytes)");
         assert_eq!(describe(b"hello world"), "text starting `hello world`");
+    }
+
+    /// One of each variant; the match has no catch-all, so that a new
+    /// variant cannot be forgotten here.
+    fn every_variant() -> Vec<SignatureError> {
+        let kind = SignatureKind::Pgp;
+        let text = || "x".to_owned();
+        let all = vec![
+            SignatureError::NotAKey {
+                kind,
+                found: text(),
+            },
+            SignatureError::NotASignature {
+                kind,
+                found: text(),
+            },
+            SignatureError::WrongKey {
+                kind,
+                signed_by: text(),
+                pinned: text(),
+            },
+            SignatureError::NotInKeyring {
+                keys: vec![text()],
+                issuer: text(),
+            },
+            SignatureError::BadSignature,
+            SignatureError::KeyUnusable { detail: text() },
+            SignatureError::Unsupported {
+                kind,
+                detail: text(),
+            },
+            SignatureError::BadDigest { value: text() },
+            SignatureError::Io {
+                path: PathBuf::from("x"),
+                source: io::Error::other("x"),
+            },
+        ];
+        for e in &all {
+            match e {
+                SignatureError::NotAKey { .. }
+                | SignatureError::NotASignature { .. }
+                | SignatureError::WrongKey { .. }
+                | SignatureError::NotInKeyring { .. }
+                | SignatureError::BadSignature
+                | SignatureError::KeyUnusable { .. }
+                | SignatureError::Unsupported { .. }
+                | SignatureError::BadDigest { .. }
+                | SignatureError::Io { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_error_has_a_help_and_its_own_code() {
+        let mut codes = Vec::new();
+        for e in every_variant() {
+            let help = e.help_text();
+            assert!(help.len() > 20, "{e:?}: help `{help}`");
+            let code = miette::Diagnostic::code(&e).unwrap().to_string();
+            assert!(code.starts_with("vendor::signature::"), "{code}");
+            assert!(!codes.contains(&code), "{code} twice");
+            codes.push(code);
+        }
+        for kind in KINDS {
+            for e in [
+                SignatureError::NotAKey {
+                    kind,
+                    found: String::new(),
+                },
+                SignatureError::NotASignature {
+                    kind,
+                    found: String::new(),
+                },
+            ] {
+                assert!(!e.help_text().is_empty(), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn existing_codes_are_stable() {
+        let codes: Vec<String> = every_variant()
+            .iter()
+            .map(|e| miette::Diagnostic::code(e).unwrap().to_string())
+            .collect();
+        for code in [
+            "not-a-key",
+            "not-a-signature",
+            "wrong-key",
+            "not-in-keyring",
+            "bad",
+            "key-unusable",
+            "unsupported",
+            "bad-digest",
+            "io",
+        ] {
+            let code = format!("vendor::signature::{code}");
+            assert!(codes.contains(&code), "{code}");
+        }
     }
 
     #[test]
