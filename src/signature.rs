@@ -18,6 +18,27 @@
 //!   revoked keys and subkeys may not. Fingerprint: the primary key's, as
 //!   uppercase hex.
 //!
+//! OpenPGP validity in time, checked once a signature verifies (its dates
+//! are signed, so not before):
+//!
+//! - A signature made at or after the expiry of the key that made it is
+//!   refused: the primary key's expiry, and for a subkey its own expiry and
+//!   its primary key's. Expiry is the key's creation time plus the key
+//!   expiration time of its newest valid self-signature (direct-key or user
+//!   id certification) or, for a subkey, of its newest valid binding
+//!   signature, which also decides whether the subkey may sign; no key
+//!   expiration time, or 0, means never. So a refreshed keyring whose
+//!   expiry the publisher extended admits what the old one refused.
+//! - A signature made while its key was valid stays valid after the key
+//!   expires (gpg, too, reports a good signature from an expired key):
+//!   releases signed in the past stay verifiable, for rollbacks.
+//! - A signature whose own expiration time has passed is refused.
+//! - A signature dated more than [`CLOCK_SKEW_SECS`] (5 minutes) after this
+//!   machine's clock is refused, and so is one dated before its key was
+//!   created.
+//! - Revocation wins: a revoked key or subkey is refused whatever the dates
+//!   (and whatever the revocation's reason).
+//!
 //! Files are streamed, except under a legacy minisign signature, which signs
 //! the whole file and so needs it in memory (up to [`LEGACY_MINISIGN_LIMIT`]).
 //! Nothing here panics on malformed input.
@@ -25,6 +46,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -33,10 +55,11 @@ use p256::pkcs8::DecodePublicKey as _;
 use p256::pkcs8::der::Decode as _;
 use pgp::composed::{Deserializable as _, DetachedSignature, SignedPublicKey};
 use pgp::crypto::hash::HashAlgorithm;
-use pgp::packet::SignatureType;
-use pgp::types::KeyDetails as _;
+use pgp::packet::{CERTIFICATION_SIGNATURE_TYPES, SignatureType};
+use pgp::types::{KeyDetails as _, Tag, Timestamp};
 use sha2::{Digest as _, Sha256};
 
+use crate::fetch::utc;
 use crate::hash::hex;
 use crate::manifest::model::SignatureKind;
 
@@ -108,6 +131,73 @@ pub enum SignatureError {
     )]
     KeyUnusable { detail: String },
 
+    /// The key (or, for a subkey, it or its primary key) had expired when
+    /// the signature was made (pgp).
+    #[error(
+        "the signature was made on {signed_at} by {signer}, {which} had expired on {expired_at}"
+    )]
+    #[diagnostic(
+        code("vendor::signature::key-expired"),
+        help(
+            "a signature made after its key expired is not valid. Ask the publisher for a \
+             signature by a current key; if they extended the key's validity, commit their \
+             refreshed keyring (e.g. `gpg --export --armor KEYID > keys.asc`)"
+        )
+    )]
+    KeyExpired {
+        /// `pgp key FPR` or `subkey SUB of pgp key FPR`.
+        signer: String,
+        /// `which` (the signer itself) or `whose primary key`.
+        which: String,
+        signed_at: String,
+        expired_at: String,
+    },
+
+    /// The signature's own validity period is over (pgp).
+    #[error("the pgp signature expired on {expired_at} (it was made on {signed_at})")]
+    #[diagnostic(
+        code("vendor::signature::signature-expired"),
+        help(
+            "the publisher gave this signature a limited lifetime, and it is over: ask for a \
+             fresh signature, or pin a release whose signature is still valid"
+        )
+    )]
+    SignatureExpired {
+        signed_at: String,
+        expired_at: String,
+    },
+
+    /// The signature is dated later than now, beyond the tolerated clock
+    /// skew (pgp).
+    #[error(
+        "the pgp signature is dated {signed_at}, later than this machine's clock ({now}) \
+         allows, even with {} minutes of clock skew",
+        CLOCK_SKEW_SECS / 60
+    )]
+    #[diagnostic(
+        code("vendor::signature::signature-in-future"),
+        help(
+            "check this machine's clock (`date -u`); if it is right, the signature's date is \
+             wrong: ask the publisher to sign again"
+        )
+    )]
+    SignatureInFuture { signed_at: String, now: String },
+
+    /// The signature is dated before the key that made it existed (pgp).
+    #[error("the signature is dated {signed_at}, before {signer} was created ({created_at})")]
+    #[diagnostic(
+        code("vendor::signature::key-newer-than-signature"),
+        help(
+            "a key cannot sign before it exists: the signer's clock was wrong, or the \
+             signature was not made by this key; ask the publisher to sign again"
+        )
+    )]
+    KeyNewerThanSignature {
+        signer: String,
+        signed_at: String,
+        created_at: String,
+    },
+
     /// A well-formed signature this implementation refuses.
     #[error("unsupported {} signature: {detail}", kind_name(*kind))]
     #[diagnostic(
@@ -148,6 +238,10 @@ impl SignatureError {
             .unwrap_or_default()
     }
 }
+
+/// How far in the future a pgp signature's date may be (the signer's clock
+/// ahead of ours) before it is refused.
+pub const CLOCK_SKEW_SECS: u32 = 5 * 60;
 
 const ROTATION_HELP: &str = "the publisher may have changed keys, or the file was signed by \
     someone else; confirm a new key through a trusted channel before committing it";
@@ -200,7 +294,7 @@ enum Inner {
     Pgp(Vec<Cert>),
 }
 
-/// One certificate of a pgp keyring, with what may sign.
+/// One certificate of a pgp keyring, with what may sign and until when.
 #[derive(Debug, Clone)]
 struct Cert {
     key: SignedPublicKey,
@@ -208,9 +302,21 @@ struct Cert {
     fingerprint: String,
     /// A valid key revocation signature is present.
     revoked: bool,
-    /// Per subkey: bound by a valid binding signature with the signing flag
-    /// and back-signature, and not revoked.
-    subkey_ok: Vec<bool>,
+    /// When the primary key expires (seconds since the epoch), from its
+    /// newest valid self-signature; `None`: never.
+    expires: Option<u64>,
+    /// Per subkey, in order.
+    subkeys: Vec<Subkey>,
+}
+
+/// What a subkey's newest valid binding signature says.
+#[derive(Debug, Clone)]
+struct Subkey {
+    /// That binding has the signing flag and a valid back-signature, and
+    /// the subkey is not revoked.
+    usable: bool,
+    /// When the subkey expires (seconds since the epoch); `None`: never.
+    expires: Option<u64>,
 }
 
 impl PublicKey {
@@ -675,13 +781,42 @@ fn parse_pgp_keyring(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
     })
 }
 
+/// When a key expires: its creation time plus the key expiration time of
+/// `binding` (its newest valid self-signature or binding signature), in
+/// seconds since the epoch; `None`: never (no subpacket, or 0).
+fn expiry(created: Timestamp, binding: Option<&pgp::packet::Signature>) -> Option<u64> {
+    let secs = binding?.key_expiration_time()?.as_secs();
+    (secs != 0).then(|| u64::from(created.as_secs()) + u64::from(secs))
+}
+
+/// The most recently created of `sigs`.
+fn newest<'a>(
+    sigs: impl Iterator<Item = &'a pgp::packet::Signature>,
+) -> Option<&'a pgp::packet::Signature> {
+    sigs.max_by_key(|s| s.created().map(Timestamp::as_secs).unwrap_or_default())
+}
+
 impl Cert {
     fn new(key: SignedPublicKey) -> Cert {
         let primary = &key.primary_key;
         let revoked = key.details.revocation_signatures.iter().any(|sig| {
             sig.typ() == Some(SignatureType::KeyRevocation) && sig.verify_key(primary).is_ok()
         });
-        let subkey_ok = key
+        let direct =
+            key.details.direct_signatures.iter().filter(|sig| {
+                sig.typ() == Some(SignatureType::Key) && sig.verify_key(primary).is_ok()
+            });
+        let certifications = key.details.users.iter().flat_map(|user| {
+            user.signatures.iter().filter(|sig| {
+                sig.typ()
+                    .is_some_and(|t| CERTIFICATION_SIGNATURE_TYPES.contains(&t))
+                    && sig
+                        .verify_certification(primary, Tag::UserId, &user.id)
+                        .is_ok()
+            })
+        });
+        let expires = expiry(primary.created_at(), newest(direct.chain(certifications)));
+        let subkeys = key
             .public_subkeys
             .iter()
             .map(|sub| {
@@ -689,22 +824,28 @@ impl Cert {
                     sig.typ() == Some(SignatureType::SubkeyRevocation)
                         && sig.verify_subkey_binding(primary, &sub.key).is_ok()
                 });
-                let bound = sub.signatures.iter().any(|sig| {
+                let binding = newest(sub.signatures.iter().filter(|sig| {
                     sig.typ() == Some(SignatureType::SubkeyBinding)
-                        && sig.key_flags().sign()
                         && sig.verify_subkey_binding(primary, &sub.key).is_ok()
+                }));
+                let signs = binding.is_some_and(|sig| {
+                    sig.key_flags().sign()
                         && sig.embedded_signature().is_some_and(|back| {
                             back.verify_primary_key_binding(&sub.key, primary).is_ok()
                         })
                 });
-                bound && !revoked
+                Subkey {
+                    usable: signs && !revoked,
+                    expires: expiry(sub.key.created_at(), binding),
+                }
             })
             .collect();
         Cert {
             fingerprint: format!("{:X}", primary.fingerprint()),
             key,
             revoked,
-            subkey_ok,
+            expires,
+            subkeys,
         }
     }
 }
@@ -712,12 +853,39 @@ impl Cert {
 /// A key of a keyring that may have made a signature.
 enum Component<'a> {
     Primary(&'a pgp::packet::PublicKey),
-    Subkey(&'a pgp::packet::PublicSubkey, bool),
+    Subkey(&'a pgp::packet::PublicSubkey, &'a Subkey),
+}
+
+impl Component<'_> {
+    /// `pgp key FPR` or `subkey SUB of pgp key FPR`, for messages.
+    fn name(&self, cert: &Cert) -> String {
+        match self {
+            Component::Primary(_) => format!("pgp key {}", cert.fingerprint),
+            Component::Subkey(k, _) => {
+                format!(
+                    "subkey {:X} of pgp key {}",
+                    k.fingerprint(),
+                    cert.fingerprint
+                )
+            }
+        }
+    }
+
+    fn created_at(&self) -> Timestamp {
+        match self {
+            Component::Primary(k) => k.created_at(),
+            Component::Subkey(k, _) => k.created_at(),
+        }
+    }
 }
 
 /// How close an attempt came; the closest failure is reported.
 fn rank(e: &SignatureError) -> u8 {
     match e {
+        SignatureError::KeyExpired { .. }
+        | SignatureError::SignatureExpired { .. }
+        | SignatureError::SignatureInFuture { .. }
+        | SignatureError::KeyNewerThanSignature { .. } => 5,
         SignatureError::BadSignature => 4,
         SignatureError::KeyUnusable { .. } => 3,
         SignatureError::Unsupported { .. } => 2,
@@ -726,9 +894,18 @@ fn rank(e: &SignatureError) -> u8 {
     }
 }
 
+/// Seconds since the epoch, now.
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
 fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String, SignatureError> {
     let kind = SignatureKind::Pgp;
     let sigs = parse_pgp_signatures(signature)?;
+    let now = now_secs();
     let mut failure: Option<SignatureError> = None;
     let mut fail = |e: SignatureError| {
         if failure.as_ref().is_none_or(|f| rank(&e) > rank(f)) {
@@ -771,13 +948,13 @@ fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String
             let components = std::iter::once(Component::Primary(&key.primary_key)).chain(
                 key.public_subkeys
                     .iter()
-                    .zip(&cert.subkey_ok)
-                    .map(|(s, ok)| Component::Subkey(&s.key, *ok)),
+                    .zip(&cert.subkeys)
+                    .map(|(s, state)| Component::Subkey(&s.key, state)),
             );
             for component in components {
                 let (matches, usable) = match &component {
                     Component::Primary(k) => (issued(*k), !cert.revoked),
-                    Component::Subkey(k, ok) => (issued(*k), *ok && !cert.revoked),
+                    Component::Subkey(k, state) => (issued(*k), state.usable && !cert.revoked),
                 };
                 if !matches {
                     continue;
@@ -793,10 +970,16 @@ fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String
                     Component::Primary(k) => check_pgp(sig, k, data)?,
                     Component::Subkey(k, _) => check_pgp(sig, k, data)?,
                 };
-                if outcome {
-                    return Ok(cert.fingerprint.clone());
+                if !outcome {
+                    fail(SignatureError::BadSignature);
+                    continue;
                 }
-                fail(SignatureError::BadSignature);
+                // Dates are only read once the signature verified: before
+                // that, they are anyone's words.
+                match check_pgp_time(sig, cert, &component, now) {
+                    Ok(()) => return Ok(cert.fingerprint.clone()),
+                    Err(e) => fail(e),
+                }
             }
         }
         if !tried {
@@ -811,6 +994,71 @@ fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String
         }
     }
     Err(failure.unwrap_or(SignatureError::BadSignature))
+}
+
+/// A verified signature's dates against the key that made it and `now`.
+fn check_pgp_time(
+    sig: &pgp::packet::Signature,
+    cert: &Cert,
+    component: &Component<'_>,
+    now: u64,
+) -> Result<(), SignatureError> {
+    let Some(created) = sig.created() else {
+        return Err(SignatureError::Unsupported {
+            kind: SignatureKind::Pgp,
+            detail: "a signature without a creation time".to_owned(),
+        });
+    };
+    let created = u64::from(created.as_secs());
+    if created > now + u64::from(CLOCK_SKEW_SECS) {
+        return Err(SignatureError::SignatureInFuture {
+            signed_at: utc(created),
+            now: utc(now),
+        });
+    }
+    if let Some(lifetime) = sig.signature_expiration_time().map(|d| d.as_secs())
+        && lifetime != 0
+    {
+        let expired = created + u64::from(lifetime);
+        if now >= expired {
+            return Err(SignatureError::SignatureExpired {
+                signed_at: utc(created),
+                expired_at: utc(expired),
+            });
+        }
+    }
+    let key_created = u64::from(component.created_at().as_secs());
+    if created < key_created {
+        return Err(SignatureError::KeyNewerThanSignature {
+            signer: component.name(cert),
+            signed_at: utc(created),
+            created_at: utc(key_created),
+        });
+    }
+    let expired = |which: &str, at: u64| SignatureError::KeyExpired {
+        signer: component.name(cert),
+        which: which.to_owned(),
+        signed_at: utc(created),
+        expired_at: utc(at),
+    };
+    if let Some(at) = cert.expires
+        && created >= at
+    {
+        return Err(expired(
+            match component {
+                Component::Primary(_) => "which",
+                Component::Subkey(..) => "whose primary key",
+            },
+            at,
+        ));
+    }
+    if let Component::Subkey(_, state) = component
+        && let Some(at) = state.expires
+        && created >= at
+    {
+        return Err(expired("which", at));
+    }
+    Ok(())
 }
 
 fn unusable(cert: &Cert, component: &Component<'_>) -> SignatureError {
@@ -1307,6 +1555,25 @@ QtKMXWyYcwdpZAlPF7tE2ENJkRd1ujvKjlj1m9RtHTBnZPa5WKU5uWRs5GoP5M/VqE81QFuMKI5k/SfN
             },
             SignatureError::BadSignature,
             SignatureError::KeyUnusable { detail: text() },
+            SignatureError::KeyExpired {
+                signer: text(),
+                which: text(),
+                signed_at: text(),
+                expired_at: text(),
+            },
+            SignatureError::SignatureExpired {
+                signed_at: text(),
+                expired_at: text(),
+            },
+            SignatureError::SignatureInFuture {
+                signed_at: text(),
+                now: text(),
+            },
+            SignatureError::KeyNewerThanSignature {
+                signer: text(),
+                signed_at: text(),
+                created_at: text(),
+            },
             SignatureError::Unsupported {
                 kind,
                 detail: text(),
@@ -1325,6 +1592,10 @@ QtKMXWyYcwdpZAlPF7tE2ENJkRd1ujvKjlj1m9RtHTBnZPa5WKU5uWRs5GoP5M/VqE81QFuMKI5k/SfN
                 | SignatureError::NotInKeyring { .. }
                 | SignatureError::BadSignature
                 | SignatureError::KeyUnusable { .. }
+                | SignatureError::KeyExpired { .. }
+                | SignatureError::SignatureExpired { .. }
+                | SignatureError::SignatureInFuture { .. }
+                | SignatureError::KeyNewerThanSignature { .. }
                 | SignatureError::Unsupported { .. }
                 | SignatureError::BadDigest { .. }
                 | SignatureError::Io { .. } => {}

@@ -736,6 +736,347 @@ fn pgp_malformed_inputs() {
     );
 }
 
+// ----------------------------------------------------------- pgp: time
+
+/// The UTC date-time of `time` (`20200101T000000`, or `@EPOCH`) as the
+/// messages write it, computed by `date`.
+fn utc(time: &str) -> String {
+    let spec = match time.strip_prefix('@') {
+        Some(epoch) => format!("@{epoch}"),
+        None => format!(
+            "{}-{}-{} {}:{}:{}",
+            &time[0..4],
+            &time[4..6],
+            &time[6..8],
+            &time[9..11],
+            &time[11..13],
+            &time[13..15]
+        ),
+    };
+    let out = run(
+        "coreutils",
+        Command::new("date")
+            .env("TZ", "UTC")
+            .args(["-u", "-d", &spec, "+%Y-%m-%d %H:%M:%S UTC"]),
+    );
+    String::from_utf8(out).unwrap().trim().to_owned()
+}
+
+/// Now plus `seconds`, in gpg's `--faked-system-time` form (without `!`).
+fn from_now(seconds: i64) -> String {
+    let out = run(
+        "coreutils",
+        Command::new("date").args(["-u", "-d", &format!("{seconds} seconds"), "+%Y%m%dT%H%M%S"]),
+    );
+    String::from_utf8(out).unwrap().trim().to_owned()
+}
+
+impl Gpg {
+    /// gpg with its clock at `time` (`20200101T000000`).
+    fn at(&self, time: &str, args: &[&str]) -> Vec<u8> {
+        let faked = format!("{time}!");
+        run(
+            "gnupg",
+            self.cmd().args(["--faked-system-time", &faked]).args(args),
+        )
+    }
+
+    /// A new ed25519 signing key made at `time`, valid for `expire` (`10d`,
+    /// `never`).
+    fn generate_at(&self, time: &str, uid: &str, expire: &str) -> String {
+        self.at(time, &["--quick-gen-key", uid, "ed25519", "sign", expire]);
+        self.fingerprints(uid)[0].clone()
+    }
+
+    /// A new ed25519 signing subkey made at `time`.
+    fn add_signing_subkey_at(&self, time: &str, primary: &str, expire: &str) -> String {
+        self.at(
+            time,
+            &["--quick-add-key", primary, "ed25519", "sign", expire],
+        );
+        self.fingerprints(primary).last().unwrap().clone()
+    }
+
+    /// Sets the expiry of `primary` (or of its `subkeys`) at `time`.
+    fn set_expire_at(&self, time: &str, primary: &str, expire: &str, subkeys: &[&str]) {
+        let mut args = vec!["--quick-set-expire", primary, expire];
+        args.extend_from_slice(subkeys);
+        self.at(time, &args);
+    }
+
+    /// An armored detached signature by exactly `signer`, made at `time`;
+    /// `extra`: more options (e.g. a signature expiry).
+    fn sign_at(&self, time: &str, signer: &str, file: &Path, extra: &[&str]) -> Vec<u8> {
+        let exact = format!("{signer}!");
+        let out = self.home.path().join("out.asc");
+        let mut args = vec!["--local-user", exact.as_str(), "--armor", "--detach-sign"];
+        args.extend_from_slice(extra);
+        let (out_str, file_str) = (out.to_str().unwrap(), file.to_str().unwrap());
+        args.extend_from_slice(&["--output", out_str, file_str]);
+        self.at(time, &args);
+        fs::read(out).unwrap()
+    }
+}
+
+/// gpg's status lines for `sig` over `file`, with only `ring` known and
+/// gpg's clock at `time` (`None`: now). Whatever the verdict.
+fn gpg_status(ring: &[u8], sig: &[u8], file: &Path, time: Option<&str>) -> String {
+    let gpg = Gpg::new();
+    let ring = write(gpg.home.path(), "ring.asc", ring);
+    let sig = write(gpg.home.path(), "sig.asc", sig);
+    gpg.gpg(&["--import", ring.to_str().unwrap()]);
+    let mut cmd = gpg.cmd();
+    if let Some(time) = time {
+        cmd.arg("--faked-system-time").arg(format!("{time}!"));
+    }
+    let out = cmd
+        .args(["--status-fd", "1", "--verify"])
+        .arg(&sig)
+        .arg(file)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The value of gpg's `KEYEXPIRED` status, as a date-time.
+fn gpg_key_expired(status: &str) -> String {
+    let epoch = status
+        .lines()
+        .find_map(|l| l.strip_prefix("[GNUPG:] KEYEXPIRED "))
+        .unwrap_or_else(|| panic!("no KEYEXPIRED in {status}"));
+    utc(&format!("@{}", epoch.trim()))
+}
+
+const T0: &str = "20200101T000000";
+const T0_LATER: &str = "20200101T000100";
+/// 2020-01-11: expiry of a key made at [`T0`] for 10 days.
+const EXPIRY: &str = "20200111T000000";
+const BEFORE_EXPIRY: &str = "20200105T120000";
+const AFTER_EXPIRY: &str = "20200201T000000";
+
+#[test]
+fn pgp_signature_after_the_key_expired_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "X <x@example.invalid>", "10d");
+    // The published keyring says: expires after 10 days. The signer then
+    // extends the key in their own keyring only, so gpg agrees to sign
+    // after the published expiry.
+    let ring = gpg.export(&[&fpr], true);
+    gpg.set_expire_at(T0_LATER, &fpr, "0", &[]);
+    let sig = gpg.sign_at(AFTER_EXPIRY, &fpr, &file, &[]);
+
+    // gpg, its clock at the signature's time, calls the key expired.
+    let status = gpg_status(&ring, &sig, &file, Some(AFTER_EXPIRY));
+    assert!(status.contains("[GNUPG:] EXPKEYSIG "), "{status}");
+    assert_eq!(gpg_key_expired(&status), utc(EXPIRY));
+
+    let err = verify(&keyring(&ring), &file, &sig).unwrap_err();
+    assert!(matches!(err, SignatureError::KeyExpired { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the signature was made on {} by pgp key {fpr}, which had expired on {}",
+            utc(AFTER_EXPIRY),
+            utc(EXPIRY)
+        )
+    );
+    let help = err.help_text();
+    assert!(help.contains("gpg --export --armor"), "{help}");
+    // The refreshed keyring (expiry extended) admits it.
+    verify(&keyring(&gpg.export(&[&fpr], true)), &file, &sig).unwrap();
+}
+
+#[test]
+fn pgp_signature_by_a_subkey_after_its_expiry_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "Y <y@example.invalid>", "never");
+    let sub = gpg.add_signing_subkey_at(T0, &fpr, "10d");
+    let ring = gpg.export(&[&fpr], true);
+    gpg.set_expire_at(T0_LATER, &fpr, "0", &[&sub]);
+    let key = keyring(&ring);
+
+    let late = gpg.sign_at(AFTER_EXPIRY, &sub, &file, &[]);
+    let status = gpg_status(&ring, &late, &file, Some(AFTER_EXPIRY));
+    assert!(status.contains("[GNUPG:] EXPKEYSIG "), "{status}");
+    assert_eq!(gpg_key_expired(&status), utc(EXPIRY));
+    let err = verify(&key, &file, &late).unwrap_err();
+    assert!(matches!(err, SignatureError::KeyExpired { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the signature was made on {} by subkey {sub} of pgp key {fpr}, \
+             which had expired on {}",
+            utc(AFTER_EXPIRY),
+            utc(EXPIRY)
+        )
+    );
+
+    // The primary key, which does not expire, still signs; and the subkey
+    // did sign while it was valid.
+    let by_primary = gpg.sign_at(AFTER_EXPIRY, &fpr, &file, &[]);
+    assert_eq!(verify(&key, &file, &by_primary).unwrap().key, fpr);
+    let early = gpg.sign_at(BEFORE_EXPIRY, &sub, &file, &[]);
+    assert_eq!(verify(&key, &file, &early).unwrap().key, fpr);
+}
+
+#[test]
+fn pgp_subkey_signature_after_the_primary_expired_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "Z <z@example.invalid>", "10d");
+    let sub = gpg.add_signing_subkey_at(T0, &fpr, "never");
+    let ring = gpg.export(&[&fpr], true);
+    gpg.set_expire_at(T0_LATER, &fpr, "0", &[]);
+    let sig = gpg.sign_at(AFTER_EXPIRY, &sub, &file, &[]);
+
+    let status = gpg_status(&ring, &sig, &file, Some(AFTER_EXPIRY));
+    assert!(status.contains("[GNUPG:] EXPKEYSIG "), "{status}");
+    let err = verify(&keyring(&ring), &file, &sig).unwrap_err();
+    assert!(matches!(err, SignatureError::KeyExpired { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the signature was made on {} by subkey {sub} of pgp key {fpr}, \
+             whose primary key had expired on {}",
+            utc(AFTER_EXPIRY),
+            utc(EXPIRY)
+        )
+    );
+}
+
+#[test]
+fn pgp_old_signature_by_a_since_expired_key_is_accepted() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "O <o@example.invalid>", "10d");
+    let sub = gpg.add_signing_subkey_at(T0, &fpr, "5d");
+    let ring = gpg.export(&[&fpr], true);
+    let key = keyring(&ring);
+    for signer in [&fpr, &sub] {
+        let sig = gpg.sign_at("20200103T000000", signer, &file, &[]);
+        // gpg today: a good signature, from an expired key; at the
+        // signature's time: simply good.
+        let status = gpg_status(&ring, &sig, &file, None);
+        assert!(status.contains("[GNUPG:] EXPKEYSIG "), "{status}");
+        let then = gpg_status(&ring, &sig, &file, Some("20200103T000000"));
+        assert!(then.contains("[GNUPG:] GOODSIG "), "{then}");
+        assert_eq!(verify(&key, &file, &sig).unwrap().key, fpr);
+    }
+}
+
+#[test]
+fn pgp_expired_signature_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "E <e@example.invalid>", "never");
+    let ring = gpg.export(&[&fpr], true);
+    let sig = gpg.sign_at(T0_LATER, &fpr, &file, &["--default-sig-expire", "1d"]);
+    let status = gpg_status(&ring, &sig, &file, None);
+    assert!(status.contains("[GNUPG:] EXPSIG "), "{status}");
+    let err = verify(&keyring(&ring), &file, &sig).unwrap_err();
+    assert!(
+        matches!(err, SignatureError::SignatureExpired { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the pgp signature expired on {} (it was made on {})",
+            utc("20200102T000100"),
+            utc(T0_LATER)
+        )
+    );
+    // Still valid: accepted.
+    let sig = gpg.sign_at(T0_LATER, &fpr, &file, &["--default-sig-expire", "0"]);
+    verify(&keyring(&ring), &file, &sig).unwrap();
+}
+
+#[test]
+fn pgp_signature_from_the_future_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let made = from_now(-3600);
+    let fpr = gpg.generate_at(&made, "F <f@example.invalid>", "never");
+    let key = keyring(&gpg.export(&[&fpr], true));
+    let future = from_now(86_400);
+    let sig = gpg.sign_at(&future, &fpr, &file, &[]);
+    let err = verify(&key, &file, &sig).unwrap_err();
+    assert!(
+        matches!(err, SignatureError::SignatureInFuture { .. }),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "the pgp signature is dated {}, later than this machine's clock (",
+            utc(&future)
+        )),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(") allows, even with 5 minutes of clock skew"),
+        "{message}"
+    );
+    // A clock a little behind the signer's is tolerated.
+    let sig = gpg.sign_at(&from_now(120), &fpr, &file, &[]);
+    verify(&key, &file, &sig).unwrap();
+}
+
+#[test]
+fn pgp_signature_older_than_its_key_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "N <n@example.invalid>", "never");
+    let ring = gpg.export(&[&fpr], true);
+    let sig = gpg.sign_at("20191201T000000", &fpr, &file, &["--ignore-time-conflict"]);
+    let status = gpg_status(&ring, &sig, &file, None);
+    assert!(status.contains("[GNUPG:] ERRSIG "), "{status}");
+    let err = verify(&keyring(&ring), &file, &sig).unwrap_err();
+    assert!(
+        matches!(err, SignatureError::KeyNewerThanSignature { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the signature is dated {}, before pgp key {fpr} was created ({})",
+            utc("20191201T000000"),
+            utc(T0)
+        )
+    );
+}
+
+#[test]
+fn pgp_revocation_wins_over_dates() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "V <v@example.invalid>", "10d");
+    // Signed while valid, before the revocation and the expiry.
+    let sig = gpg.sign_at(BEFORE_EXPIRY, &fpr, &file, &[]);
+    let rev = gpg
+        .home
+        .path()
+        .join("openpgp-revocs.d")
+        .join(format!("{fpr}.rev"));
+    let text = fs::read_to_string(&rev)
+        .unwrap()
+        .replace(":-----BEGIN", "-----BEGIN");
+    let rev = write(dir.path(), "rev.asc", text.as_bytes());
+    gpg.gpg(&["--import", rev.to_str().unwrap()]);
+    let err = verify(&keyring(&gpg.export(&[&fpr], true)), &file, &sig).unwrap_err();
+    assert_eq!(err.to_string(), format!("the pgp key {fpr} is revoked"));
+}
+
 // ------------------------------------------------------------------ large
 
 #[test]
