@@ -211,12 +211,15 @@ fn minisign_garbage_and_empty_signatures() {
         "the signature is not a minisign signature (found: a minisign public key)"
     );
     let sig = signer.sign(&file, false);
-    for prefix in prefixes(&sig[..sig.len() - 1], 400) {
+    // Base64 padding is optional: cut the newline and the `==` too.
+    for prefix in prefixes(&sig[..sig.len() - 3], 400) {
         let err = verify(&key, &file, prefix).unwrap_err();
         assert!(
             matches!(
                 err,
-                SignatureError::NotASignature { .. } | SignatureError::BadSignature
+                SignatureError::NotASignature { .. }
+                    | SignatureError::DamagedSignature { .. }
+                    | SignatureError::BadSignature
             ),
             "{err}"
         );
@@ -734,6 +737,243 @@ fn pgp_malformed_inputs() {
         err.to_string(),
         "not a minisign public key: found an OpenPGP armored block (PGP PUBLIC KEY BLOCK)"
     );
+}
+
+// --------------------------------------------------------------- messages
+
+#[test]
+fn minisign_truncated_signature_says_damaged() {
+    let signer = Minisign::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let key = key(SignatureKind::Minisign, &signer.public());
+    let sig = String::from_utf8(signer.sign(&file, false)).unwrap();
+    let lines: Vec<&str> = sig.lines().collect();
+
+    let two = format!("{}\n{}\n", lines[0], lines[1]);
+    let err = verify(&key, &file, two.as_bytes()).unwrap_err();
+    assert!(
+        matches!(err, SignatureError::DamagedSignature { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "damaged minisign signature: it ends after line 2 of 4 (the file is cut short)"
+    );
+    let short_global = format!(
+        "{}\n{}\n{}\n{}\n",
+        lines[0],
+        lines[1],
+        lines[2],
+        &lines[3][..40]
+    );
+    let err = verify(&key, &file, short_global.as_bytes()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "damaged minisign signature: the global signature line holds 30 bytes, not 64"
+    );
+    let bad_line = format!("{}\n{}!\n{}\n{}\n", lines[0], lines[1], lines[2], lines[3]);
+    let err = verify(&key, &file, bad_line.as_bytes()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "damaged minisign signature: the signature line is not base64"
+    );
+    // Base64 padding is optional: cut the newline and the `==` too.
+    for prefix in prefixes(&sig.as_bytes()[..sig.len() - 3], 400) {
+        let message = verify(&key, &file, prefix).unwrap_err().to_string();
+        assert!(
+            !message.contains("found: a minisign signature"),
+            "{message}"
+        );
+    }
+    // Without its padding, the signature is the same.
+    verify(&key, &file, &sig.as_bytes()[..sig.len() - 2]).unwrap();
+}
+
+#[test]
+fn minisign_altered_trusted_comment_is_its_own_case() {
+    let signer = Minisign::new();
+    let dir = tmp();
+    let file = write(dir.path(), "tool.tar.gz", b"data");
+    let key = key(SignatureKind::Minisign, &signer.public());
+    for legacy in [false, true] {
+        let sig = String::from_utf8(signer.sign(&file, legacy)).unwrap();
+        let forged = sig.replace("file:tool.tar.gz", "file:other.tar.gz");
+        assert_ne!(forged, sig);
+        let err = verify(&key, &file, forged.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, SignatureError::TrustedCommentAltered),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "the trusted comment (or the signature line) was altered: \
+             the signature's global signature does not verify"
+        );
+        assert!(
+            err.help_text().contains("trusted comment"),
+            "{}",
+            err.help_text()
+        );
+        // The file itself altered: still reported as such.
+        let tampered = write(dir.path(), "t", b"Data");
+        let err = verify(&key, &tampered, sig.as_bytes()).unwrap_err();
+        assert!(matches!(err, SignatureError::BadSignature), "{err}");
+    }
+}
+
+#[test]
+fn pgp_truncated_signature_and_keyring_say_damaged() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate("D <d@example.invalid>", "ed25519");
+    let key = keyring(&gpg.export(&[&fpr], true));
+    let sig = gpg.sign(&fpr, &file, true);
+    let text = String::from_utf8(sig.clone()).unwrap();
+    let end = text.find("-----END").unwrap();
+    // Cut inside the footer line.
+    let err = verify(&key, &file, &sig[..end + 12]).unwrap_err();
+    assert!(
+        matches!(err, SignatureError::DamagedSignature { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "damaged pgp signature: the armor is cut short or altered"
+    );
+    let binary = gpg.sign(&fpr, &file, false);
+    let err = verify(&key, &file, &binary[..binary.len() - 5]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "damaged pgp signature: a packet is cut short (the file is truncated)"
+    );
+
+    let ring = gpg.export(&[&fpr], true);
+    let text = String::from_utf8(ring.clone()).unwrap();
+    let end = text.find("-----END").unwrap();
+    let err = PublicKey::parse(SignatureKind::Pgp, &ring[..end + 12]).unwrap_err();
+    assert!(matches!(err, SignatureError::DamagedKey { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "damaged pgp keyring: the armor is cut short or altered"
+    );
+}
+
+#[test]
+fn cosign_truncated_key_says_damaged() {
+    let signer = EcKey::new();
+    let text = fs::read_to_string(signer.public()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // The BEGIN line, the first body line, the END line.
+    let cut = format!("{}\n{}\n{}\n", lines[0], lines[1], lines[lines.len() - 1]);
+    let err = PublicKey::parse(SignatureKind::Cosign, cut.as_bytes()).unwrap_err();
+    assert!(matches!(err, SignatureError::DamagedKey { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "damaged cosign public key: the key data is cut short (the file is truncated)"
+    );
+}
+
+/// Debug output of Rust values, which must never reach a message.
+const DEBUG_ARTEFACTS: [&str; 9] = [
+    "Error(", "Error {", "{ ", "input:", "code:", "Some(", "None", "Kind", "Tag",
+];
+
+fn assert_plain(context: &str, err: &SignatureError) {
+    let message = err.to_string();
+    for artefact in DEBUG_ARTEFACTS {
+        assert!(
+            !message.contains(artefact),
+            "{context}: `{artefact}` in: {message}"
+        );
+    }
+    assert!(
+        !err.help_text().is_empty(),
+        "{context}: no help for {message}"
+    );
+}
+
+/// Prefixes and one-byte changes of `bytes`.
+fn damaged(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = prefixes(bytes, 120).map(<[u8]>::to_vec).collect();
+    let step = (bytes.len() / 120).max(1);
+    for i in (0..bytes.len()).step_by(step) {
+        for flip in [0x01, 0x20, 0x80] {
+            let mut changed = bytes.to_vec();
+            changed[i] ^= flip;
+            out.push(changed);
+        }
+    }
+    out
+}
+
+#[test]
+fn damaged_keys_and_signatures_of_every_kind_read_plainly() {
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+
+    let minisign = Minisign::new();
+    let ec = EcKey::new();
+    let gpg = Gpg::new();
+    let fpr = gpg.generate("P <p@example.invalid>", "ed25519");
+    let rsa = gpg.generate("R <r@example.invalid>", "rsa2048");
+    let cases: Vec<(SignatureKind, Vec<u8>, Vec<u8>)> = vec![
+        (
+            SignatureKind::Minisign,
+            fs::read(minisign.public()).unwrap(),
+            minisign.sign(&file, false),
+        ),
+        (
+            SignatureKind::Minisign,
+            fs::read(minisign.public()).unwrap(),
+            minisign.sign(&file, true),
+        ),
+        (
+            SignatureKind::Cosign,
+            fs::read(ec.public()).unwrap(),
+            ec.sign(&file),
+        ),
+        (
+            SignatureKind::Cosign,
+            fs::read(ec.public()).unwrap(),
+            ec.sign_der(&file),
+        ),
+        (
+            SignatureKind::Pgp,
+            gpg.export(&[&fpr], true),
+            gpg.sign(&fpr, &file, true),
+        ),
+        (
+            SignatureKind::Pgp,
+            gpg.export(&[&fpr], false),
+            gpg.sign(&fpr, &file, false),
+        ),
+        (
+            SignatureKind::Pgp,
+            gpg.export(&[&rsa], true),
+            gpg.sign(&rsa, &file, true),
+        ),
+        (
+            SignatureKind::Pgp,
+            gpg.export(&[&rsa], false),
+            gpg.sign(&rsa, &file, false),
+        ),
+    ];
+    for (kind, key_bytes, sig) in cases {
+        let key = PublicKey::parse(kind, &key_bytes).unwrap();
+        verify(&key, &file, &sig).unwrap();
+        for bad in damaged(&key_bytes) {
+            if let Err(e) = PublicKey::parse(kind, &bad) {
+                assert_plain(&format!("{kind:?} key"), &e);
+            }
+        }
+        for bad in damaged(&sig) {
+            if let Err(e) = verify(&key, &file, &bad) {
+                assert_plain(&format!("{kind:?} signature"), &e);
+            }
+        }
+    }
 }
 
 // ----------------------------------------------------------- pgp: time
