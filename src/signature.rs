@@ -18,6 +18,27 @@
 //!   revoked keys and subkeys may not. Fingerprint: the primary key's, as
 //!   uppercase hex.
 //!
+//! OpenPGP validity in time, checked once a signature verifies (its dates
+//! are signed, so not before):
+//!
+//! - A signature made at or after the expiry of the key that made it is
+//!   refused: the primary key's expiry, and for a subkey its own expiry and
+//!   its primary key's. Expiry is the key's creation time plus the key
+//!   expiration time of its newest valid self-signature (direct-key or user
+//!   id certification) or, for a subkey, of its newest valid binding
+//!   signature, which also decides whether the subkey may sign; no key
+//!   expiration time, or 0, means never. So a refreshed keyring whose
+//!   expiry the publisher extended admits what the old one refused.
+//! - A signature made while its key was valid stays valid after the key
+//!   expires (gpg, too, reports a good signature from an expired key):
+//!   releases signed in the past stay verifiable, for rollbacks.
+//! - A signature whose own expiration time has passed is refused.
+//! - A signature dated more than [`CLOCK_SKEW_SECS`] (5 minutes) after this
+//!   machine's clock is refused, and so is one dated before its key was
+//!   created.
+//! - Revocation wins: a revoked key or subkey is refused whatever the dates
+//!   (and whatever the revocation's reason).
+//!
 //! Files are streamed, except under a legacy minisign signature, which signs
 //! the whole file and so needs it in memory (up to [`LEGACY_MINISIGN_LIMIT`]).
 //! Nothing here panics on malformed input.
@@ -25,6 +46,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -33,10 +55,11 @@ use p256::pkcs8::DecodePublicKey as _;
 use p256::pkcs8::der::Decode as _;
 use pgp::composed::{Deserializable as _, DetachedSignature, SignedPublicKey};
 use pgp::crypto::hash::HashAlgorithm;
-use pgp::packet::SignatureType;
-use pgp::types::KeyDetails as _;
+use pgp::packet::{CERTIFICATION_SIGNATURE_TYPES, SignatureType};
+use pgp::types::{KeyDetails as _, Tag, Timestamp};
 use sha2::{Digest as _, Sha256};
 
+use crate::fetch::utc;
 use crate::hash::hex;
 use crate::manifest::model::SignatureKind;
 
@@ -70,6 +93,44 @@ pub enum SignatureError {
         help("{}", signature_help(*kind))
     )]
     NotASignature { kind: SignatureKind, found: String },
+
+    /// The key file is of the right kind but damaged (cut short, altered).
+    #[error("damaged {}: {detail}", key_noun(*kind))]
+    #[diagnostic(
+        code("vendor::signature::damaged-key"),
+        help(
+            "the committed key file is not what the publisher published: fetch it again \
+             from the publisher and compare its fingerprint before committing it"
+        )
+    )]
+    DamagedKey { kind: SignatureKind, detail: String },
+
+    /// The signature file is of the right kind but damaged.
+    #[error("damaged {} signature: {detail}", kind_name(*kind))]
+    #[diagnostic(
+        code("vendor::signature::damaged-signature"),
+        help(
+            "the signature file was cut short or altered (an interrupted download, a proxy, \
+             or tampering): download it again; if it stays damaged, ask the publisher"
+        )
+    )]
+    DamagedSignature { kind: SignatureKind, detail: String },
+
+    /// The minisign trusted comment (or signature line) was changed after
+    /// signing: the global signature does not verify.
+    #[error(
+        "the trusted comment (or the signature line) was altered: \
+         the signature's global signature does not verify"
+    )]
+    #[diagnostic(
+        code("vendor::signature::trusted-comment-altered"),
+        help(
+            "minisign signs the trusted comment (timestamp, file name) and the signature line \
+             with a global signature; one of them changed after signing: do not use the file; \
+             download the signature again, and ask the publisher if it stays so"
+        )
+    )]
+    TrustedCommentAltered,
 
     /// The signature names another key than the pinned one (minisign).
     #[error("signed by {} key {signed_by}, but the pinned key is {pinned}", kind_name(*kind))]
@@ -108,14 +169,90 @@ pub enum SignatureError {
     )]
     KeyUnusable { detail: String },
 
+    /// The key (or, for a subkey, it or its primary key) had expired when
+    /// the signature was made (pgp).
+    #[error(
+        "the signature was made on {signed_at} by {signer}, {which} had expired on {expired_at}"
+    )]
+    #[diagnostic(
+        code("vendor::signature::key-expired"),
+        help(
+            "a signature made after its key expired is not valid. Ask the publisher for a \
+             signature by a current key; if they extended the key's validity, commit their \
+             refreshed keyring (e.g. `gpg --export --armor KEYID > keys.asc`)"
+        )
+    )]
+    KeyExpired {
+        /// `pgp key FPR` or `subkey SUB of pgp key FPR`.
+        signer: String,
+        /// `which` (the signer itself) or `whose primary key`.
+        which: String,
+        signed_at: String,
+        expired_at: String,
+    },
+
+    /// The signature's own validity period is over (pgp).
+    #[error("the pgp signature expired on {expired_at} (it was made on {signed_at})")]
+    #[diagnostic(
+        code("vendor::signature::signature-expired"),
+        help(
+            "the publisher gave this signature a limited lifetime, and it is over: ask for a \
+             fresh signature, or pin a release whose signature is still valid"
+        )
+    )]
+    SignatureExpired {
+        signed_at: String,
+        expired_at: String,
+    },
+
+    /// The signature is dated later than now, beyond the tolerated clock
+    /// skew (pgp).
+    #[error(
+        "the pgp signature is dated {signed_at}, later than this machine's clock ({now}) \
+         allows, even with {} minutes of clock skew",
+        CLOCK_SKEW_SECS / 60
+    )]
+    #[diagnostic(
+        code("vendor::signature::signature-in-future"),
+        help(
+            "check this machine's clock (`date -u`); if it is right, the signature's date is \
+             wrong: ask the publisher to sign again"
+        )
+    )]
+    SignatureInFuture { signed_at: String, now: String },
+
+    /// The signature is dated before the key that made it existed (pgp).
+    #[error("the signature is dated {signed_at}, before {signer} was created ({created_at})")]
+    #[diagnostic(
+        code("vendor::signature::key-newer-than-signature"),
+        help(
+            "a key cannot sign before it exists: the signer's clock was wrong, or the \
+             signature was not made by this key; ask the publisher to sign again"
+        )
+    )]
+    KeyNewerThanSignature {
+        signer: String,
+        signed_at: String,
+        created_at: String,
+    },
+
     /// A well-formed signature this implementation refuses.
     #[error("unsupported {} signature: {detail}", kind_name(*kind))]
-    #[diagnostic(code("vendor::signature::unsupported"))]
+    #[diagnostic(
+        code("vendor::signature::unsupported"),
+        help(
+            "this signature cannot be checked here; ask the publisher for a signature with \
+             current algorithms, or verify the file another way (a pinned sha256)"
+        )
+    )]
     Unsupported { kind: SignatureKind, detail: String },
 
     /// The caller's sha256 is not 64 hex digits.
     #[error("`{value}` is not a sha256 (64 hex digits)")]
-    #[diagnostic(code("vendor::signature::bad-digest"))]
+    #[diagnostic(
+        code("vendor::signature::bad-digest"),
+        help("a sha256 is written as 64 hexadecimal digits")
+    )]
     BadDigest { value: String },
 
     /// Reading the signed file failed.
@@ -140,6 +277,10 @@ impl SignatureError {
     }
 }
 
+/// How far in the future a pgp signature's date may be (the signer's clock
+/// ahead of ours) before it is refused.
+pub const CLOCK_SKEW_SECS: u32 = 5 * 60;
+
 const ROTATION_HELP: &str = "the publisher may have changed keys, or the file was signed by \
     someone else; confirm a new key through a trusted channel before committing it";
 
@@ -149,6 +290,15 @@ pub fn kind_name(kind: SignatureKind) -> &'static str {
         SignatureKind::Minisign => "minisign",
         SignatureKind::Cosign => "cosign",
         SignatureKind::Pgp => "pgp",
+    }
+}
+
+/// What a key file of `kind` is called in messages.
+fn key_noun(kind: SignatureKind) -> &'static str {
+    match kind {
+        SignatureKind::Minisign => "minisign public key",
+        SignatureKind::Cosign => "cosign public key",
+        SignatureKind::Pgp => "pgp keyring",
     }
 }
 
@@ -186,12 +336,14 @@ pub struct PublicKey {
 
 #[derive(Debug, Clone)]
 enum Inner {
-    Minisign(minisign_verify::PublicKey),
+    /// The key, and its raw Ed25519 bytes (to check a global signature
+    /// alone).
+    Minisign(minisign_verify::PublicKey, [u8; 32]),
     Cosign(p256::ecdsa::VerifyingKey),
     Pgp(Vec<Cert>),
 }
 
-/// One certificate of a pgp keyring, with what may sign.
+/// One certificate of a pgp keyring, with what may sign and until when.
 #[derive(Debug, Clone)]
 struct Cert {
     key: SignedPublicKey,
@@ -199,9 +351,21 @@ struct Cert {
     fingerprint: String,
     /// A valid key revocation signature is present.
     revoked: bool,
-    /// Per subkey: bound by a valid binding signature with the signing flag
-    /// and back-signature, and not revoked.
-    subkey_ok: Vec<bool>,
+    /// When the primary key expires (seconds since the epoch), from its
+    /// newest valid self-signature; `None`: never.
+    expires: Option<u64>,
+    /// Per subkey, in order.
+    subkeys: Vec<Subkey>,
+}
+
+/// What a subkey's newest valid binding signature says.
+#[derive(Debug, Clone)]
+struct Subkey {
+    /// That binding has the signing flag and a valid back-signature, and
+    /// the subkey is not revoked.
+    usable: bool,
+    /// When the subkey expires (seconds since the epoch); `None`: never.
+    expires: Option<u64>,
 }
 
 impl PublicKey {
@@ -217,7 +381,7 @@ impl PublicKey {
     /// The kind of signature this key checks.
     pub fn kind(&self) -> SignatureKind {
         match self.inner {
-            Inner::Minisign(_) => SignatureKind::Minisign,
+            Inner::Minisign(..) => SignatureKind::Minisign,
             Inner::Cosign(_) => SignatureKind::Cosign,
             Inner::Pgp(_) => SignatureKind::Pgp,
         }
@@ -284,7 +448,7 @@ fn verify(
     signature: &[u8],
 ) -> Result<Verified, SignatureError> {
     let signer = match &key.inner {
-        Inner::Minisign(pk) => verify_minisign(pk, &key.fingerprint, data, signature)?,
+        Inner::Minisign(pk, raw) => verify_minisign(pk, raw, &key.fingerprint, data, signature)?,
         Inner::Cosign(vk) => verify_cosign(vk, &key.fingerprint, data, sha256, signature)?,
         Inner::Pgp(certs) => verify_pgp(certs, data, signature)?,
     };
@@ -348,9 +512,11 @@ fn minisign_key_id(id: [u8; 8]) -> String {
 }
 
 fn parse_minisign_key(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
-    let not_a_key = |found: String| SignatureError::NotAKey {
-        kind: SignatureKind::Minisign,
-        found,
+    let kind = SignatureKind::Minisign;
+    let not_a_key = |found: String| SignatureError::NotAKey { kind, found };
+    let damaged = |detail: &str| SignatureError::DamagedKey {
+        kind,
+        detail: detail.to_owned(),
     };
     let text = text_of(bytes).ok_or_else(|| not_a_key(describe(bytes)))?;
     let lines: Vec<&str> = text
@@ -360,21 +526,50 @@ fn parse_minisign_key(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
         .collect();
     let line = match lines.as_slice() {
         [comment, line] if comment.starts_with("untrusted comment:") => *line,
+        [comment] if comment.starts_with("untrusted comment:") => {
+            return Err(damaged(
+                "the key line after the comment is missing (the file is cut short)",
+            ));
+        }
         [line] => *line,
         _ => return Err(not_a_key(describe(bytes))),
     };
-    let raw = BASE64
-        .decode(line)
-        .map_err(|_| not_a_key(describe(bytes)))?;
+    let commented = lines.len() == 2;
+    let Ok(raw) = BASE64.decode(line) else {
+        return Err(if commented {
+            damaged("the key line is not base64")
+        } else {
+            not_a_key(describe(bytes))
+        });
+    };
     if raw.len() != 42 || raw.get(..2) != Some(b"Ed".as_slice()) {
-        return Err(not_a_key(describe(bytes)));
+        // A signature or secret key file says so; anything else under a
+        // comment line is a damaged key.
+        let found = describe(bytes);
+        return Err(if commented && found == "a damaged minisign file" {
+            SignatureError::DamagedKey {
+                kind,
+                detail: if raw.len() == 42 {
+                    "the key line does not start with the Ed25519 algorithm marker".to_owned()
+                } else {
+                    format!("the key line holds {} bytes, not 42", raw.len())
+                },
+            }
+        } else {
+            not_a_key(found)
+        });
     }
-    let id = key_id_at(&raw).ok_or_else(|| not_a_key(describe(bytes)))?;
+    let (Some(id), Some(ed25519)) = (
+        key_id_at(&raw),
+        raw.get(10..42).and_then(|k| <[u8; 32]>::try_from(k).ok()),
+    ) else {
+        return Err(damaged("the key line is too short"));
+    };
     let pk = minisign_verify::PublicKey::from_base64(line)
-        .map_err(|e| not_a_key(format!("a damaged minisign key ({e})")))?;
+        .map_err(|_| damaged("the key line cannot be read"))?;
     Ok(PublicKey {
         fingerprint: minisign_key_id(id),
-        inner: Inner::Minisign(pk),
+        inner: Inner::Minisign(pk, ed25519),
     })
 }
 
@@ -383,30 +578,91 @@ fn key_id_at(raw: &[u8]) -> Option<[u8; 8]> {
     raw.get(2..10)?.try_into().ok()
 }
 
+/// The four lines of a `.minisig` file, or what is wrong with them.
+struct MinisignLines<'a> {
+    untrusted: &'a str,
+    /// The decoded signature line: algorithm, key id, signature.
+    raw: Vec<u8>,
+    trusted: &'a str,
+    global: [u8; 64],
+}
+
+fn minisign_lines(signature: &[u8]) -> Result<MinisignLines<'_>, SignatureError> {
+    let kind = SignatureKind::Minisign;
+    let not_a_sig = || SignatureError::NotASignature {
+        kind,
+        found: describe(signature),
+    };
+    let damaged = |detail: String| SignatureError::DamagedSignature { kind, detail };
+    let text = text_of(signature).ok_or_else(not_a_sig)?;
+    let mut lines: Vec<&str> = text.lines().collect();
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    let first = lines.first().copied().unwrap_or_default();
+    if !first.starts_with("untrusted comment:") {
+        return Err(not_a_sig());
+    }
+    // A key file starts the same way: say what it is.
+    if lines.len() == 2
+        && matches!(
+            describe(signature).as_str(),
+            "a minisign public key" | "a minisign secret key"
+        )
+    {
+        return Err(not_a_sig());
+    }
+    let [untrusted, sig_line, trusted, global] = lines.as_slice() else {
+        return Err(damaged(if lines.len() < 4 {
+            format!(
+                "it ends after line {} of 4 (the file is cut short)",
+                lines.len()
+            )
+        } else {
+            format!("it has {} lines; minisign writes 4", lines.len())
+        }));
+    };
+    let decode = |line: &str, what: &str, len: usize| match BASE64.decode(line.trim()) {
+        Ok(raw) if raw.len() == len => Ok(raw),
+        Ok(raw) => Err(damaged(format!(
+            "the {what} line holds {} bytes, not {len}",
+            raw.len()
+        ))),
+        Err(_) => Err(damaged(format!("the {what} line is not base64"))),
+    };
+    let raw = decode(sig_line, "signature", 74)?;
+    if !trusted.starts_with("trusted comment: ") {
+        return Err(damaged(
+            "the third line is not a `trusted comment: ` line".to_owned(),
+        ));
+    }
+    let global = decode(global, "global signature", 64)?;
+    Ok(MinisignLines {
+        untrusted,
+        raw,
+        trusted,
+        global: global.try_into().unwrap_or([0; 64]),
+    })
+}
+
 fn verify_minisign(
     pk: &minisign_verify::PublicKey,
+    ed25519: &[u8; 32],
     pinned: &str,
     data: Data<'_>,
     signature: &[u8],
 ) -> Result<String, SignatureError> {
     let kind = SignatureKind::Minisign;
-    let not_a_sig = |found: String| SignatureError::NotASignature { kind, found };
-    let text = text_of(signature).ok_or_else(|| not_a_sig(describe(signature)))?;
-    let mut lines: Vec<&str> = text.lines().collect();
-    while lines.last().is_some_and(|l| l.trim().is_empty()) {
-        lines.pop();
-    }
-    let [untrusted, sig_line, trusted, global] = lines.as_slice() else {
-        return Err(not_a_sig(describe(signature)));
-    };
-    if !untrusted.starts_with("untrusted comment:") {
-        return Err(not_a_sig(describe(signature)));
-    }
-    let raw = BASE64
-        .decode(sig_line.trim())
-        .map_err(|_| not_a_sig(describe(signature)))?;
-    let (Some(algorithm), Some(id), 74) = (raw.get(..2), key_id_at(&raw), raw.len()) else {
-        return Err(not_a_sig(describe(signature)));
+    let lines = minisign_lines(signature)?;
+    let (Some(algorithm), Some(id), Some(sig_bytes)) = (
+        lines.raw.get(..2),
+        key_id_at(&lines.raw),
+        lines.raw.get(10..),
+    ) else {
+        return Err(SignatureError::DamagedSignature {
+            kind,
+            detail: "the signature line is too short".to_owned(),
+        });
     };
     let prehashed = match algorithm {
         b"ED" => true,
@@ -414,7 +670,10 @@ fn verify_minisign(
         other => {
             return Err(SignatureError::Unsupported {
                 kind,
-                detail: format!("algorithm `{}`", String::from_utf8_lossy(other)),
+                detail: format!(
+                    "algorithm `{}`",
+                    String::from_utf8_lossy(other).escape_debug()
+                ),
             });
         }
     };
@@ -426,15 +685,26 @@ fn verify_minisign(
             pinned: pinned.to_owned(),
         });
     }
-    // Normalized: base64 lines trimmed; the trusted comment is signed, so
-    // it is kept as written (line ends aside).
+    // The global signature covers the signature and the trusted comment:
+    // checked alone first, so that an altered comment is named as such.
+    let comment = lines
+        .trusted
+        .strip_prefix("trusted comment: ")
+        .unwrap_or_default();
+    if !global_signature_ok(ed25519, sig_bytes, comment, &lines.global) {
+        return Err(SignatureError::TrustedCommentAltered);
+    }
+    // Normalized: base64 lines re-encoded; the trusted comment is signed,
+    // so it is kept as written (line ends aside).
+    let standard = base64::engine::general_purpose::STANDARD;
     let normalized = format!(
-        "{untrusted}\n{}\n{trusted}\n{}\n",
-        sig_line.trim(),
-        global.trim()
+        "{}\n{}\n{}\n{}\n",
+        lines.untrusted,
+        standard.encode(&lines.raw),
+        lines.trusted,
+        standard.encode(lines.global)
     );
-    let sig = minisign_verify::Signature::decode(&normalized)
-        .map_err(|e| not_a_sig(format!("a damaged minisign signature ({e})")))?;
+    let sig = minisign_verify::Signature::decode(&normalized).map_err(minisign_error)?;
     let result = if prehashed {
         let mut verifier = pk.verify_stream(&sig).map_err(minisign_error)?;
         data.for_each_block(|block| verifier.update(block))?;
@@ -445,6 +715,38 @@ fn verify_minisign(
     };
     result.map_err(minisign_error)?;
     Ok(signed_by)
+}
+
+/// Whether `global` is the Ed25519 signature of `signature` followed by the
+/// trusted `comment`, by `key` (minisign's global signature).
+fn global_signature_ok(key: &[u8; 32], signature: &[u8], comment: &str, global: &[u8; 64]) -> bool {
+    use pgp::crypto::public_key::PublicKeyAlgorithm;
+    use pgp::packet::PubKeyInner;
+    use pgp::types::VerifyingKey as _;
+    use pgp::types::{Ed25519PublicParams, KeyVersion, PublicParams, SignatureBytes};
+    // The pgp crate's Ed25519 verifies a signature over the bytes it is
+    // given (RFC 9580 Ed25519 signs the hash itself): wrap the raw key.
+    let Ok(params) = Ed25519PublicParams::try_from_reader(key.as_slice()) else {
+        return false;
+    };
+    let Ok(inner) = PubKeyInner::new(
+        KeyVersion::V4,
+        PublicKeyAlgorithm::Ed25519,
+        Timestamp::from_secs(0),
+        None,
+        PublicParams::Ed25519(params),
+    ) else {
+        return false;
+    };
+    let Ok(wrapped) = pgp::packet::PublicKey::from_inner(inner) else {
+        return false;
+    };
+    let mut message = signature.to_vec();
+    message.extend_from_slice(comment.as_bytes());
+    let bytes = SignatureBytes::Native(pgp::bytes::Bytes::copy_from_slice(global));
+    wrapped
+        .verify(HashAlgorithm::Sha512, &message, &bytes)
+        .is_ok()
 }
 
 /// The whole file, for a legacy minisign signature.
@@ -488,9 +790,9 @@ fn minisign_error(e: minisign_verify::Error) -> SignatureError {
                 detail: e.to_string(),
             }
         }
-        E::UnexpectedKeyId | E::InvalidEncoding => SignatureError::NotASignature {
+        E::UnexpectedKeyId | E::InvalidEncoding => SignatureError::DamagedSignature {
             kind,
-            found: format!("a damaged minisign signature ({e})"),
+            detail: "its lines cannot be read".to_owned(),
         },
     }
 }
@@ -513,11 +815,21 @@ fn parse_cosign_key(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
             _ => describe(bytes),
         }));
     };
+    let damaged = |detail: &str| SignatureError::DamagedKey {
+        kind: SignatureKind::Cosign,
+        detail: detail.to_owned(),
+    };
     let der = BASE64
         .decode(strip_whitespace(block.body))
-        .map_err(|_| not_a_key("a PEM block (PUBLIC KEY) whose body is not base64".to_owned()))?;
-    let spki = p256::pkcs8::spki::SubjectPublicKeyInfoRef::from_der(&der)
-        .map_err(|e| not_a_key(format!("a damaged PEM public key ({e})")))?;
+        .map_err(|_| damaged("the PEM body is not base64"))?;
+    let spki = p256::pkcs8::spki::SubjectPublicKeyInfoRef::from_der(&der).map_err(|e| {
+        damaged(match e.kind() {
+            p256::pkcs8::der::ErrorKind::Incomplete { .. } => {
+                "the key data is cut short (the file is truncated)"
+            }
+            _ => "the key data is not a public key structure (the file was altered)",
+        })
+    })?;
     let algorithm = spki.algorithm.oid.to_string();
     let curve = spki
         .algorithm
@@ -538,8 +850,9 @@ fn parse_cosign_key(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
             "{found}; only ECDSA P-256 keys (as `cosign generate-key-pair` makes) are supported"
         )));
     }
-    let vk = p256::ecdsa::VerifyingKey::from_public_key_der(&der)
-        .map_err(|e| not_a_key(format!("a damaged ECDSA P-256 public key ({e})")))?;
+    let vk = p256::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(|_| {
+        damaged("the key is not a valid ECDSA P-256 public key (the file was altered)")
+    })?;
     Ok(PublicKey {
         fingerprint: format!("sha256:{}", hex(&Sha256::digest(&der))),
         inner: Inner::Cosign(vk),
@@ -612,11 +925,9 @@ fn hex_digit(c: Option<u8>) -> Option<u8> {
 // --------------------------------------------------------------------- pgp
 
 fn parse_pgp_keyring(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
-    let not_a_key = |found: String| SignatureError::NotAKey {
-        kind: SignatureKind::Pgp,
-        found,
-    };
-    let damaged = |e: pgp::errors::Error| not_a_key(format!("a damaged OpenPGP keyring ({e})"));
+    let kind = SignatureKind::Pgp;
+    let not_a_key = |found: String| SignatureError::NotAKey { kind, found };
+    let damaged = |detail: String| SignatureError::DamagedKey { kind, detail };
     let trimmed = bytes.trim_ascii_start();
     let mut keys = Vec::new();
     match trimmed.first() {
@@ -625,19 +936,19 @@ fn parse_pgp_keyring(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
             if found != "a binary OpenPGP public key" {
                 return Err(not_a_key(found));
             }
-            for key in SignedPublicKey::from_bytes_many(trimmed).map_err(damaged)? {
-                keys.push(key.map_err(damaged)?);
-            }
+            keys = parse_pgp_packets(trimmed, SignedPublicKey::from_bytes_many).map_err(damaged)?;
         }
         Some(_) => {
             let text = text_of(trimmed).ok_or_else(|| not_a_key(describe(bytes)))?;
             let blocks = armor_blocks(text);
             for block in blocks.iter().filter(|b| b.label == "PGP PUBLIC KEY BLOCK") {
-                let (parsed, _) =
-                    SignedPublicKey::from_armor_many(block.whole.as_bytes()).map_err(damaged)?;
-                for key in parsed {
-                    keys.push(key.map_err(damaged)?);
+                let binary = dearmor(block).map_err(damaged)?;
+                let parsed = parse_pgp_packets(&binary, SignedPublicKey::from_bytes_many)
+                    .map_err(damaged)?;
+                if parsed.is_empty() {
+                    return Err(damaged("the armor holds no public key".to_owned()));
                 }
+                keys.extend(parsed);
             }
             if keys.is_empty() {
                 return Err(not_a_key(match blocks.first() {
@@ -653,7 +964,7 @@ fn parse_pgp_keyring(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
         None => return Err(not_a_key(describe(bytes))),
     }
     if keys.is_empty() {
-        return Err(not_a_key(describe(bytes)));
+        return Err(damaged("it holds no public key".to_owned()));
     }
     let certs: Vec<Cert> = keys.into_iter().map(Cert::new).collect();
     let fingerprint = certs
@@ -666,13 +977,165 @@ fn parse_pgp_keyring(bytes: &[u8]) -> Result<PublicKey, SignatureError> {
     })
 }
 
+/// The binary packets of an armored block, or what is wrong with its armor.
+fn dearmor(block: &Block<'_>) -> Result<Vec<u8>, String> {
+    let mut reader = pgp::armor::Dearmor::new(block.whole.as_bytes());
+    let mut binary = Vec::new();
+    match reader.read_to_end(&mut binary) {
+        Ok(_) => Ok(binary),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            Err("the armor's base64 text is damaged".to_owned())
+        }
+        Err(_) => Err("the armor is cut short or altered".to_owned()),
+    }
+}
+
+/// Every item `parse` reads from binary packets, or, in plain words, what
+/// is wrong with them.
+fn parse_pgp_packets<'a, T, I>(
+    binary: &'a [u8],
+    parse: impl FnOnce(&'a [u8]) -> pgp::errors::Result<I>,
+) -> Result<Vec<T>, String>
+where
+    I: Iterator<Item = pgp::errors::Result<T>>,
+{
+    let damage = |e: pgp::errors::Error| {
+        if packets_cut_short(binary) {
+            "a packet is cut short (the file is truncated)".to_owned()
+        } else {
+            pgp_damage(&e)
+        }
+    };
+    let mut items = Vec::new();
+    for item in parse(binary).map_err(damage)? {
+        items.push(item.map_err(damage)?);
+    }
+    Ok(items)
+}
+
+/// Whether the packet framing of `binary` (RFC 9580 section 4.2) ends
+/// inside a packet: a header or body longer than what is left.
+fn packets_cut_short(binary: &[u8]) -> bool {
+    let mut rest = binary;
+    while let Some((&tag, after)) = rest.split_first() {
+        if tag & 0x80 == 0 {
+            return false;
+        }
+        rest = after;
+        if tag & 0x40 != 0 {
+            // New format; partial lengths chain chunks until a final length.
+            loop {
+                let Some((&first, after)) = rest.split_first() else {
+                    return true;
+                };
+                let (len, header, partial) = match first {
+                    0..=191 => (usize::from(first), 1, false),
+                    192..=223 => match after.first() {
+                        Some(&second) => (
+                            ((usize::from(first) - 192) << 8) + usize::from(second) + 192,
+                            2,
+                            false,
+                        ),
+                        None => return true,
+                    },
+                    224..=254 => (1usize << (first & 0x1f), 1, true),
+                    255 => match after.get(..4) {
+                        Some(b) => (
+                            b.iter().fold(0usize, |n, &x| (n << 8) | usize::from(x)),
+                            5,
+                            false,
+                        ),
+                        None => return true,
+                    },
+                };
+                let Some(after_chunk) = rest.get(header..).and_then(|r| r.get(len..)) else {
+                    return true;
+                };
+                rest = after_chunk;
+                if !partial {
+                    break;
+                }
+            }
+        } else {
+            let octets = match tag & 0x03 {
+                0 => 1,
+                1 => 2,
+                2 => 4,
+                _ => return false,
+            };
+            let Some(header) = rest.get(..octets) else {
+                return true;
+            };
+            let len = header
+                .iter()
+                .fold(0usize, |n, &x| (n << 8) | usize::from(x));
+            match rest.get(octets..).and_then(|r| r.get(len..)) {
+                Some(after_body) => rest = after_body,
+                None => return true,
+            }
+        }
+    }
+    false
+}
+
+/// What a parse error of the pgp crate means, without its internals.
+fn pgp_damage(e: &pgp::errors::Error) -> String {
+    use pgp::errors::Error as E;
+    let cut_short = match e {
+        E::PacketIncomplete { .. } | E::RequestedSizeTooLarge => true,
+        E::PacketParsing { source } => source.is_incomplete(),
+        E::IO { source, .. } => source.kind() == io::ErrorKind::UnexpectedEof,
+        E::InvalidPacketContent { source } => return pgp_damage(source),
+        E::Unsupported { .. } | E::Unimplemented { .. } => {
+            return "it uses an OpenPGP packet version or algorithm that cannot be read here \
+                    (or it was altered)"
+                .to_owned();
+        }
+        _ => false,
+    };
+    if cut_short {
+        "a packet is cut short (the file is truncated)".to_owned()
+    } else {
+        "a packet is malformed (the file was altered, or is not OpenPGP)".to_owned()
+    }
+}
+
+/// When a key expires: its creation time plus the key expiration time of
+/// `binding` (its newest valid self-signature or binding signature), in
+/// seconds since the epoch; `None`: never (no subpacket, or 0).
+fn expiry(created: Timestamp, binding: Option<&pgp::packet::Signature>) -> Option<u64> {
+    let secs = binding?.key_expiration_time()?.as_secs();
+    (secs != 0).then(|| u64::from(created.as_secs()) + u64::from(secs))
+}
+
+/// The most recently created of `sigs`.
+fn newest<'a>(
+    sigs: impl Iterator<Item = &'a pgp::packet::Signature>,
+) -> Option<&'a pgp::packet::Signature> {
+    sigs.max_by_key(|s| s.created().map(Timestamp::as_secs).unwrap_or_default())
+}
+
 impl Cert {
     fn new(key: SignedPublicKey) -> Cert {
         let primary = &key.primary_key;
         let revoked = key.details.revocation_signatures.iter().any(|sig| {
             sig.typ() == Some(SignatureType::KeyRevocation) && sig.verify_key(primary).is_ok()
         });
-        let subkey_ok = key
+        let direct =
+            key.details.direct_signatures.iter().filter(|sig| {
+                sig.typ() == Some(SignatureType::Key) && sig.verify_key(primary).is_ok()
+            });
+        let certifications = key.details.users.iter().flat_map(|user| {
+            user.signatures.iter().filter(|sig| {
+                sig.typ()
+                    .is_some_and(|t| CERTIFICATION_SIGNATURE_TYPES.contains(&t))
+                    && sig
+                        .verify_certification(primary, Tag::UserId, &user.id)
+                        .is_ok()
+            })
+        });
+        let expires = expiry(primary.created_at(), newest(direct.chain(certifications)));
+        let subkeys = key
             .public_subkeys
             .iter()
             .map(|sub| {
@@ -680,22 +1143,28 @@ impl Cert {
                     sig.typ() == Some(SignatureType::SubkeyRevocation)
                         && sig.verify_subkey_binding(primary, &sub.key).is_ok()
                 });
-                let bound = sub.signatures.iter().any(|sig| {
+                let binding = newest(sub.signatures.iter().filter(|sig| {
                     sig.typ() == Some(SignatureType::SubkeyBinding)
-                        && sig.key_flags().sign()
                         && sig.verify_subkey_binding(primary, &sub.key).is_ok()
+                }));
+                let signs = binding.is_some_and(|sig| {
+                    sig.key_flags().sign()
                         && sig.embedded_signature().is_some_and(|back| {
                             back.verify_primary_key_binding(&sub.key, primary).is_ok()
                         })
                 });
-                bound && !revoked
+                Subkey {
+                    usable: signs && !revoked,
+                    expires: expiry(sub.key.created_at(), binding),
+                }
             })
             .collect();
         Cert {
             fingerprint: format!("{:X}", primary.fingerprint()),
             key,
             revoked,
-            subkey_ok,
+            expires,
+            subkeys,
         }
     }
 }
@@ -703,12 +1172,39 @@ impl Cert {
 /// A key of a keyring that may have made a signature.
 enum Component<'a> {
     Primary(&'a pgp::packet::PublicKey),
-    Subkey(&'a pgp::packet::PublicSubkey, bool),
+    Subkey(&'a pgp::packet::PublicSubkey, &'a Subkey),
+}
+
+impl Component<'_> {
+    /// `pgp key FPR` or `subkey SUB of pgp key FPR`, for messages.
+    fn name(&self, cert: &Cert) -> String {
+        match self {
+            Component::Primary(_) => format!("pgp key {}", cert.fingerprint),
+            Component::Subkey(k, _) => {
+                format!(
+                    "subkey {:X} of pgp key {}",
+                    k.fingerprint(),
+                    cert.fingerprint
+                )
+            }
+        }
+    }
+
+    fn created_at(&self) -> Timestamp {
+        match self {
+            Component::Primary(k) => k.created_at(),
+            Component::Subkey(k, _) => k.created_at(),
+        }
+    }
 }
 
 /// How close an attempt came; the closest failure is reported.
 fn rank(e: &SignatureError) -> u8 {
     match e {
+        SignatureError::KeyExpired { .. }
+        | SignatureError::SignatureExpired { .. }
+        | SignatureError::SignatureInFuture { .. }
+        | SignatureError::KeyNewerThanSignature { .. } => 5,
         SignatureError::BadSignature => 4,
         SignatureError::KeyUnusable { .. } => 3,
         SignatureError::Unsupported { .. } => 2,
@@ -717,9 +1213,18 @@ fn rank(e: &SignatureError) -> u8 {
     }
 }
 
+/// Seconds since the epoch, now.
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
 fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String, SignatureError> {
     let kind = SignatureKind::Pgp;
     let sigs = parse_pgp_signatures(signature)?;
+    let now = now_secs();
     let mut failure: Option<SignatureError> = None;
     let mut fail = |e: SignatureError| {
         if failure.as_ref().is_none_or(|f| rank(&e) > rank(f)) {
@@ -743,7 +1248,10 @@ fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String
             None => {
                 fail(SignatureError::Unsupported {
                     kind,
-                    detail: format!("signature version {:?}", sig.version()),
+                    detail: format!(
+                        "an OpenPGP version {} signature, which cannot be read here",
+                        u8::from(sig.version())
+                    ),
                 });
                 continue;
             }
@@ -762,13 +1270,13 @@ fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String
             let components = std::iter::once(Component::Primary(&key.primary_key)).chain(
                 key.public_subkeys
                     .iter()
-                    .zip(&cert.subkey_ok)
-                    .map(|(s, ok)| Component::Subkey(&s.key, *ok)),
+                    .zip(&cert.subkeys)
+                    .map(|(s, state)| Component::Subkey(&s.key, state)),
             );
             for component in components {
                 let (matches, usable) = match &component {
                     Component::Primary(k) => (issued(*k), !cert.revoked),
-                    Component::Subkey(k, ok) => (issued(*k), *ok && !cert.revoked),
+                    Component::Subkey(k, state) => (issued(*k), state.usable && !cert.revoked),
                 };
                 if !matches {
                     continue;
@@ -784,10 +1292,16 @@ fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String
                     Component::Primary(k) => check_pgp(sig, k, data)?,
                     Component::Subkey(k, _) => check_pgp(sig, k, data)?,
                 };
-                if outcome {
-                    return Ok(cert.fingerprint.clone());
+                if !outcome {
+                    fail(SignatureError::BadSignature);
+                    continue;
                 }
-                fail(SignatureError::BadSignature);
+                // Dates are only read once the signature verified: before
+                // that, they are anyone's words.
+                match check_pgp_time(sig, cert, &component, now) {
+                    Ok(()) => return Ok(cert.fingerprint.clone()),
+                    Err(e) => fail(e),
+                }
             }
         }
         if !tried {
@@ -802,6 +1316,71 @@ fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String
         }
     }
     Err(failure.unwrap_or(SignatureError::BadSignature))
+}
+
+/// A verified signature's dates against the key that made it and `now`.
+fn check_pgp_time(
+    sig: &pgp::packet::Signature,
+    cert: &Cert,
+    component: &Component<'_>,
+    now: u64,
+) -> Result<(), SignatureError> {
+    let Some(created) = sig.created() else {
+        return Err(SignatureError::Unsupported {
+            kind: SignatureKind::Pgp,
+            detail: "a signature without a creation time".to_owned(),
+        });
+    };
+    let created = u64::from(created.as_secs());
+    if created > now + u64::from(CLOCK_SKEW_SECS) {
+        return Err(SignatureError::SignatureInFuture {
+            signed_at: utc(created),
+            now: utc(now),
+        });
+    }
+    if let Some(lifetime) = sig.signature_expiration_time().map(|d| d.as_secs())
+        && lifetime != 0
+    {
+        let expired = created + u64::from(lifetime);
+        if now >= expired {
+            return Err(SignatureError::SignatureExpired {
+                signed_at: utc(created),
+                expired_at: utc(expired),
+            });
+        }
+    }
+    let key_created = u64::from(component.created_at().as_secs());
+    if created < key_created {
+        return Err(SignatureError::KeyNewerThanSignature {
+            signer: component.name(cert),
+            signed_at: utc(created),
+            created_at: utc(key_created),
+        });
+    }
+    let expired = |which: &str, at: u64| SignatureError::KeyExpired {
+        signer: component.name(cert),
+        which: which.to_owned(),
+        signed_at: utc(created),
+        expired_at: utc(at),
+    };
+    if let Some(at) = cert.expires
+        && created >= at
+    {
+        return Err(expired(
+            match component {
+                Component::Primary(_) => "which",
+                Component::Subkey(..) => "whose primary key",
+            },
+            at,
+        ));
+    }
+    if let Component::Subkey(_, state) = component
+        && let Some(at) = state.expires
+        && created >= at
+    {
+        return Err(expired("which", at));
+    }
+    Ok(())
 }
 
 fn unusable(cert: &Cert, component: &Component<'_>) -> SignatureError {
@@ -861,7 +1440,7 @@ impl<R: Read> Read for Tracked<R> {
 fn parse_pgp_signatures(bytes: &[u8]) -> Result<Vec<DetachedSignature>, SignatureError> {
     let kind = SignatureKind::Pgp;
     let not_a_sig = |found: String| SignatureError::NotASignature { kind, found };
-    let damaged = |e: pgp::errors::Error| not_a_sig(format!("a damaged OpenPGP signature ({e})"));
+    let damaged = |detail: String| SignatureError::DamagedSignature { kind, detail };
     let trimmed = bytes.trim_ascii_start();
     let mut sigs = Vec::new();
     match trimmed.first() {
@@ -870,8 +1449,10 @@ fn parse_pgp_signatures(bytes: &[u8]) -> Result<Vec<DetachedSignature>, Signatur
             if found != "a binary OpenPGP signature" {
                 return Err(not_a_sig(found));
             }
-            for sig in DetachedSignature::from_bytes_many(trimmed).map_err(damaged)? {
-                sigs.push(sig.map_err(damaged)?);
+            sigs =
+                parse_pgp_packets(trimmed, DetachedSignature::from_bytes_many).map_err(damaged)?;
+            if sigs.is_empty() {
+                return Err(damaged("it holds no signature packet".to_owned()));
             }
         }
         Some(_) => {
@@ -880,11 +1461,13 @@ fn parse_pgp_signatures(bytes: &[u8]) -> Result<Vec<DetachedSignature>, Signatur
                 .iter()
                 .filter(|b| b.label == "PGP SIGNATURE")
             {
-                let (parsed, _) =
-                    DetachedSignature::from_armor_many(block.whole.as_bytes()).map_err(damaged)?;
-                for sig in parsed {
-                    sigs.push(sig.map_err(damaged)?);
+                let binary = dearmor(block).map_err(damaged)?;
+                let parsed = parse_pgp_packets(&binary, DetachedSignature::from_bytes_many)
+                    .map_err(damaged)?;
+                if parsed.is_empty() {
+                    return Err(damaged("the armor holds no signature packet".to_owned()));
                 }
+                sigs.extend(parsed);
             }
         }
         None => {}
@@ -892,14 +1475,36 @@ fn parse_pgp_signatures(bytes: &[u8]) -> Result<Vec<DetachedSignature>, Signatur
     if sigs.is_empty() {
         return Err(not_a_sig(describe(bytes)));
     }
-    if let Some(other) = sigs.iter().find_map(|s| match s.signature.typ() {
-        Some(SignatureType::Binary | SignatureType::Text) => None,
-        Some(t) => Some(format!("an OpenPGP {t:?} signature, not one over a file")),
-        None => None,
-    }) {
-        return Err(not_a_sig(other));
+    if let Some(other) = sigs
+        .iter()
+        .find_map(|s| s.signature.typ().and_then(non_file_signature))
+    {
+        return Err(not_a_sig(format!(
+            "an OpenPGP {other}, not one over a file"
+        )));
     }
     Ok(sigs)
+}
+
+/// What a signature of type `t` is, unless it signs a file.
+fn non_file_signature(t: SignatureType) -> Option<String> {
+    let name = match t {
+        SignatureType::Binary | SignatureType::Text => return None,
+        SignatureType::Standalone => "standalone signature",
+        SignatureType::CertGeneric
+        | SignatureType::CertPersona
+        | SignatureType::CertCasual
+        | SignatureType::CertPositive => "certification (a signature over a key and user id)",
+        SignatureType::SubkeyBinding | SignatureType::KeyBinding => "key binding signature",
+        SignatureType::Key => "direct-key signature",
+        SignatureType::KeyRevocation
+        | SignatureType::SubkeyRevocation
+        | SignatureType::CertRevocation => "revocation signature",
+        SignatureType::Timestamp => "timestamp signature",
+        SignatureType::ThirdParty => "third-party confirmation signature",
+        SignatureType::Other(n) => return Some(format!("signature of unknown type {n}")),
+    };
+    Some(name.to_owned())
 }
 
 // ------------------------------------------------------------------ shared
@@ -1005,10 +1610,10 @@ fn describe_text(text: &str) -> String {
     let first = lines.next().unwrap_or_default();
     if first.starts_with("untrusted comment:") {
         let decoded = lines.next().and_then(|l| BASE64.decode(l).ok());
-        return match decoded.map(|d| d.len()) {
-            Some(42) => "a minisign public key",
-            Some(74) => "a minisign signature",
-            Some(158) => "a minisign secret key",
+        return match decoded.as_deref().map(|d| (d.len(), d.get(..2))) {
+            Some((42, Some(b"Ed"))) => "a minisign public key",
+            Some((74, _)) => "a minisign signature",
+            Some((158, _)) => "a minisign secret key",
             _ => "a damaged minisign file",
         }
         .to_owned();
@@ -1097,7 +1702,28 @@ QtKMXWyYcwdpZAlPF7tE2ENJkRd1ujvKjlj1m9RtHTBnZPa5WKU5uWRs5GoP5M/VqE81QFuMKI5k/SfN
         let key = PublicKey::parse(SignatureKind::Minisign, MINISIGN_PUB.as_bytes()).unwrap();
         let forged = MINISIGN_LEGACY_SIG.replace("file:test", "file:tesT");
         let err = verify_bytes(&key, b"test", forged.as_bytes()).unwrap_err();
-        assert!(matches!(err, SignatureError::BadSignature), "{err}");
+        assert!(
+            matches!(err, SignatureError::TrustedCommentAltered),
+            "{err}"
+        );
+        // The global signature alone: good over the original comment only.
+        let raw = BASE64.decode(MINISIGN_PUB.lines().nth(1).unwrap()).unwrap();
+        let ed25519: [u8; 32] = raw[10..].try_into().unwrap();
+        let lines = minisign_lines(MINISIGN_LEGACY_SIG.as_bytes()).unwrap();
+        let comment = "timestamp:1555779966\tfile:test";
+        assert!(global_signature_ok(
+            &ed25519,
+            &lines.raw[10..],
+            comment,
+            &lines.global
+        ));
+        let other = "timestamp:1555779966\tfile:tesT";
+        assert!(!global_signature_ok(
+            &ed25519,
+            &lines.raw[10..],
+            other,
+            &lines.global
+        ));
     }
 
     #[test]
@@ -1141,7 +1767,11 @@ QtKMXWyYcwdpZAlPF7tE2ENJkRd1ujvKjlj1m9RtHTBnZPa5WKU5uWRs5GoP5M/VqE81QFuMKI5k/SfN
             for input in &inputs {
                 let err = PublicKey::parse(kind, input).unwrap_err();
                 assert!(
-                    matches!(err, SignatureError::NotAKey { kind: k, .. } if k == kind),
+                    matches!(
+                        err,
+                        SignatureError::NotAKey { kind: k, .. }
+                            | SignatureError::DamagedKey { kind: k, .. } if k == kind
+                    ),
                     "{kind:?} {input:?}: {err}"
                 );
             }
@@ -1192,7 +1822,8 @@ QtKMXWyYcwdpZAlPF7tE2ENJkRd1ujvKjlj1m9RtHTBnZPa5WKU5uWRs5GoP5M/VqE81QFuMKI5k/SfN
             b"MEUCIQ==\n".to_vec(),
             MINISIGN_PUB.as_bytes().to_vec(),
         ];
-        for cut in 0..MINISIGN_LEGACY_SIG.len() - 1 {
+        // Base64 padding is optional: cut the newline and the `==` too.
+        for cut in 0..MINISIGN_LEGACY_SIG.len() - 3 {
             inputs.push(MINISIGN_LEGACY_SIG.as_bytes()[..cut].to_vec());
         }
         for input in &inputs {
@@ -1200,7 +1831,9 @@ QtKMXWyYcwdpZAlPF7tE2ENJkRd1ujvKjlj1m9RtHTBnZPa5WKU5uWRs5GoP5M/VqE81QFuMKI5k/SfN
             assert!(
                 matches!(
                     err,
-                    SignatureError::NotASignature { .. } | SignatureError::BadSignature
+                    SignatureError::NotASignature { .. }
+                        | SignatureError::DamagedSignature { .. }
+                        | SignatureError::BadSignature
                 ),
                 "{input:?}: {err}"
             );
@@ -1271,6 +1904,178 @@ QtKMXWyYcwdpZAlPF7tE2ENJkRd1ujvKjlj1m9RtHTBnZPa5WKU5uWRs5GoP5M/VqE81QFuMKI5k/SfN
         );
         assert_eq!(describe(b"aGVsbG8="), "base64 data (5 bytes)");
         assert_eq!(describe(b"hello world"), "text starting `hello world`");
+    }
+
+    /// One of each variant; the match has no catch-all, so that a new
+    /// variant cannot be forgotten here.
+    fn every_variant() -> Vec<SignatureError> {
+        let kind = SignatureKind::Pgp;
+        let text = || "x".to_owned();
+        let all = vec![
+            SignatureError::NotAKey {
+                kind,
+                found: text(),
+            },
+            SignatureError::DamagedKey {
+                kind,
+                detail: text(),
+            },
+            SignatureError::NotASignature {
+                kind,
+                found: text(),
+            },
+            SignatureError::DamagedSignature {
+                kind,
+                detail: text(),
+            },
+            SignatureError::TrustedCommentAltered,
+            SignatureError::WrongKey {
+                kind,
+                signed_by: text(),
+                pinned: text(),
+            },
+            SignatureError::NotInKeyring {
+                keys: vec![text()],
+                issuer: text(),
+            },
+            SignatureError::BadSignature,
+            SignatureError::KeyUnusable { detail: text() },
+            SignatureError::KeyExpired {
+                signer: text(),
+                which: text(),
+                signed_at: text(),
+                expired_at: text(),
+            },
+            SignatureError::SignatureExpired {
+                signed_at: text(),
+                expired_at: text(),
+            },
+            SignatureError::SignatureInFuture {
+                signed_at: text(),
+                now: text(),
+            },
+            SignatureError::KeyNewerThanSignature {
+                signer: text(),
+                signed_at: text(),
+                created_at: text(),
+            },
+            SignatureError::Unsupported {
+                kind,
+                detail: text(),
+            },
+            SignatureError::BadDigest { value: text() },
+            SignatureError::Io {
+                path: PathBuf::from("x"),
+                source: io::Error::other("x"),
+            },
+        ];
+        for e in &all {
+            match e {
+                SignatureError::NotAKey { .. }
+                | SignatureError::DamagedKey { .. }
+                | SignatureError::NotASignature { .. }
+                | SignatureError::DamagedSignature { .. }
+                | SignatureError::TrustedCommentAltered
+                | SignatureError::WrongKey { .. }
+                | SignatureError::NotInKeyring { .. }
+                | SignatureError::BadSignature
+                | SignatureError::KeyUnusable { .. }
+                | SignatureError::KeyExpired { .. }
+                | SignatureError::SignatureExpired { .. }
+                | SignatureError::SignatureInFuture { .. }
+                | SignatureError::KeyNewerThanSignature { .. }
+                | SignatureError::Unsupported { .. }
+                | SignatureError::BadDigest { .. }
+                | SignatureError::Io { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_error_has_a_help_and_its_own_code() {
+        let mut codes = Vec::new();
+        for e in every_variant() {
+            let help = e.help_text();
+            assert!(help.len() > 20, "{e:?}: help `{help}`");
+            let code = miette::Diagnostic::code(&e).unwrap().to_string();
+            assert!(code.starts_with("vendor::signature::"), "{code}");
+            assert!(!codes.contains(&code), "{code} twice");
+            codes.push(code);
+        }
+        for kind in KINDS {
+            for e in [
+                SignatureError::NotAKey {
+                    kind,
+                    found: String::new(),
+                },
+                SignatureError::NotASignature {
+                    kind,
+                    found: String::new(),
+                },
+            ] {
+                assert!(!e.help_text().is_empty(), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn existing_codes_are_stable() {
+        let codes: Vec<String> = every_variant()
+            .iter()
+            .map(|e| miette::Diagnostic::code(e).unwrap().to_string())
+            .collect();
+        for code in [
+            "not-a-key",
+            "not-a-signature",
+            "wrong-key",
+            "not-in-keyring",
+            "bad",
+            "key-unusable",
+            "unsupported",
+            "bad-digest",
+            "io",
+        ] {
+            let code = format!("vendor::signature::{code}");
+            assert!(codes.contains(&code), "{code}");
+        }
+    }
+
+    #[test]
+    fn packet_framing_tells_a_cut_from_a_change() {
+        // Old format, one-octet length 3.
+        assert!(!packets_cut_short(&[0x88, 3, 1, 2, 3]));
+        assert!(packets_cut_short(&[0x88, 3, 1, 2]));
+        assert!(packets_cut_short(&[0x89, 0]));
+        // New format: one-, two- and five-octet lengths.
+        assert!(!packets_cut_short(&[0xc2, 1, 9, 0xc2, 0]));
+        assert!(packets_cut_short(&[0xc2, 2, 9]));
+        let mut two = vec![0xc2, 192, 0];
+        two.extend([0; 192]);
+        assert!(!packets_cut_short(&two));
+        assert!(packets_cut_short(&two[..100]));
+        assert!(packets_cut_short(&[0xc2, 255, 0, 0]));
+        assert!(!packets_cut_short(&[0xc2, 255, 0, 0, 0, 1, 7]));
+        // Partial lengths: a chunk of 2, then a final 1.
+        assert!(!packets_cut_short(&[0xc2, 0xe1, 1, 2, 1, 3]));
+        assert!(packets_cut_short(&[0xc2, 0xe1, 1, 2]));
+        // Not packets at all.
+        assert!(!packets_cut_short(b"hello"));
+        assert!(!packets_cut_short(&[]));
+    }
+
+    #[test]
+    fn signature_types_have_plain_names() {
+        assert_eq!(non_file_signature(SignatureType::Binary), None);
+        assert_eq!(non_file_signature(SignatureType::Text), None);
+        assert_eq!(
+            non_file_signature(SignatureType::KeyRevocation).unwrap(),
+            "revocation signature"
+        );
+        assert_eq!(
+            non_file_signature(SignatureType::Other(0x77)).unwrap(),
+            "signature of unknown type 119"
+        );
     }
 
     #[test]

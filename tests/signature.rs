@@ -211,12 +211,15 @@ fn minisign_garbage_and_empty_signatures() {
         "the signature is not a minisign signature (found: a minisign public key)"
     );
     let sig = signer.sign(&file, false);
-    for prefix in prefixes(&sig[..sig.len() - 1], 400) {
+    // Base64 padding is optional: cut the newline and the `==` too.
+    for prefix in prefixes(&sig[..sig.len() - 3], 400) {
         let err = verify(&key, &file, prefix).unwrap_err();
         assert!(
             matches!(
                 err,
-                SignatureError::NotASignature { .. } | SignatureError::BadSignature
+                SignatureError::NotASignature { .. }
+                    | SignatureError::DamagedSignature { .. }
+                    | SignatureError::BadSignature
             ),
             "{err}"
         );
@@ -734,6 +737,584 @@ fn pgp_malformed_inputs() {
         err.to_string(),
         "not a minisign public key: found an OpenPGP armored block (PGP PUBLIC KEY BLOCK)"
     );
+}
+
+// --------------------------------------------------------------- messages
+
+#[test]
+fn minisign_truncated_signature_says_damaged() {
+    let signer = Minisign::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let key = key(SignatureKind::Minisign, &signer.public());
+    let sig = String::from_utf8(signer.sign(&file, false)).unwrap();
+    let lines: Vec<&str> = sig.lines().collect();
+
+    let two = format!("{}\n{}\n", lines[0], lines[1]);
+    let err = verify(&key, &file, two.as_bytes()).unwrap_err();
+    assert!(
+        matches!(err, SignatureError::DamagedSignature { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "damaged minisign signature: it ends after line 2 of 4 (the file is cut short)"
+    );
+    let short_global = format!(
+        "{}\n{}\n{}\n{}\n",
+        lines[0],
+        lines[1],
+        lines[2],
+        &lines[3][..40]
+    );
+    let err = verify(&key, &file, short_global.as_bytes()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "damaged minisign signature: the global signature line holds 30 bytes, not 64"
+    );
+    let bad_line = format!("{}\n{}!\n{}\n{}\n", lines[0], lines[1], lines[2], lines[3]);
+    let err = verify(&key, &file, bad_line.as_bytes()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "damaged minisign signature: the signature line is not base64"
+    );
+    // Base64 padding is optional: cut the newline and the `==` too.
+    for prefix in prefixes(&sig.as_bytes()[..sig.len() - 3], 400) {
+        let message = verify(&key, &file, prefix).unwrap_err().to_string();
+        assert!(
+            !message.contains("found: a minisign signature"),
+            "{message}"
+        );
+    }
+    // Without its padding, the signature is the same.
+    verify(&key, &file, &sig.as_bytes()[..sig.len() - 2]).unwrap();
+}
+
+#[test]
+fn minisign_altered_trusted_comment_is_its_own_case() {
+    let signer = Minisign::new();
+    let dir = tmp();
+    let file = write(dir.path(), "tool.tar.gz", b"data");
+    let key = key(SignatureKind::Minisign, &signer.public());
+    for legacy in [false, true] {
+        let sig = String::from_utf8(signer.sign(&file, legacy)).unwrap();
+        let forged = sig.replace("file:tool.tar.gz", "file:other.tar.gz");
+        assert_ne!(forged, sig);
+        let err = verify(&key, &file, forged.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, SignatureError::TrustedCommentAltered),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "the trusted comment (or the signature line) was altered: \
+             the signature's global signature does not verify"
+        );
+        assert!(
+            err.help_text().contains("trusted comment"),
+            "{}",
+            err.help_text()
+        );
+        // The file itself altered: still reported as such.
+        let tampered = write(dir.path(), "t", b"Data");
+        let err = verify(&key, &tampered, sig.as_bytes()).unwrap_err();
+        assert!(matches!(err, SignatureError::BadSignature), "{err}");
+    }
+}
+
+#[test]
+fn pgp_truncated_signature_and_keyring_say_damaged() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate("D <d@example.invalid>", "ed25519");
+    let key = keyring(&gpg.export(&[&fpr], true));
+    let sig = gpg.sign(&fpr, &file, true);
+    let text = String::from_utf8(sig.clone()).unwrap();
+    let end = text.find("-----END").unwrap();
+    // Cut inside the footer line.
+    let err = verify(&key, &file, &sig[..end + 12]).unwrap_err();
+    assert!(
+        matches!(err, SignatureError::DamagedSignature { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "damaged pgp signature: the armor is cut short or altered"
+    );
+    let binary = gpg.sign(&fpr, &file, false);
+    let err = verify(&key, &file, &binary[..binary.len() - 5]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "damaged pgp signature: a packet is cut short (the file is truncated)"
+    );
+
+    let ring = gpg.export(&[&fpr], true);
+    let text = String::from_utf8(ring.clone()).unwrap();
+    let end = text.find("-----END").unwrap();
+    let err = PublicKey::parse(SignatureKind::Pgp, &ring[..end + 12]).unwrap_err();
+    assert!(matches!(err, SignatureError::DamagedKey { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "damaged pgp keyring: the armor is cut short or altered"
+    );
+}
+
+#[test]
+fn cosign_truncated_key_says_damaged() {
+    let signer = EcKey::new();
+    let text = fs::read_to_string(signer.public()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // The BEGIN line, the first body line, the END line.
+    let cut = format!("{}\n{}\n{}\n", lines[0], lines[1], lines[lines.len() - 1]);
+    let err = PublicKey::parse(SignatureKind::Cosign, cut.as_bytes()).unwrap_err();
+    assert!(matches!(err, SignatureError::DamagedKey { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "damaged cosign public key: the key data is cut short (the file is truncated)"
+    );
+}
+
+/// Debug output of Rust values, which must never reach a message.
+const DEBUG_ARTEFACTS: [&str; 9] = [
+    "Error(", "Error {", "{ ", "input:", "code:", "Some(", "None", "Kind", "Tag",
+];
+
+fn assert_plain(context: &str, err: &SignatureError) {
+    let message = err.to_string();
+    for artefact in DEBUG_ARTEFACTS {
+        assert!(
+            !message.contains(artefact),
+            "{context}: `{artefact}` in: {message}"
+        );
+    }
+    assert!(
+        !err.help_text().is_empty(),
+        "{context}: no help for {message}"
+    );
+}
+
+/// Prefixes and one-byte changes of `bytes`.
+fn damaged(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = prefixes(bytes, 120).map(<[u8]>::to_vec).collect();
+    let step = (bytes.len() / 120).max(1);
+    for i in (0..bytes.len()).step_by(step) {
+        for flip in [0x01, 0x20, 0x80] {
+            let mut changed = bytes.to_vec();
+            changed[i] ^= flip;
+            out.push(changed);
+        }
+    }
+    out
+}
+
+#[test]
+fn damaged_keys_and_signatures_of_every_kind_read_plainly() {
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+
+    let minisign = Minisign::new();
+    let ec = EcKey::new();
+    let gpg = Gpg::new();
+    let fpr = gpg.generate("P <p@example.invalid>", "ed25519");
+    let rsa = gpg.generate("R <r@example.invalid>", "rsa2048");
+    let cases: Vec<(SignatureKind, Vec<u8>, Vec<u8>)> = vec![
+        (
+            SignatureKind::Minisign,
+            fs::read(minisign.public()).unwrap(),
+            minisign.sign(&file, false),
+        ),
+        (
+            SignatureKind::Minisign,
+            fs::read(minisign.public()).unwrap(),
+            minisign.sign(&file, true),
+        ),
+        (
+            SignatureKind::Cosign,
+            fs::read(ec.public()).unwrap(),
+            ec.sign(&file),
+        ),
+        (
+            SignatureKind::Cosign,
+            fs::read(ec.public()).unwrap(),
+            ec.sign_der(&file),
+        ),
+        (
+            SignatureKind::Pgp,
+            gpg.export(&[&fpr], true),
+            gpg.sign(&fpr, &file, true),
+        ),
+        (
+            SignatureKind::Pgp,
+            gpg.export(&[&fpr], false),
+            gpg.sign(&fpr, &file, false),
+        ),
+        (
+            SignatureKind::Pgp,
+            gpg.export(&[&rsa], true),
+            gpg.sign(&rsa, &file, true),
+        ),
+        (
+            SignatureKind::Pgp,
+            gpg.export(&[&rsa], false),
+            gpg.sign(&rsa, &file, false),
+        ),
+    ];
+    for (kind, key_bytes, sig) in cases {
+        let key = PublicKey::parse(kind, &key_bytes).unwrap();
+        verify(&key, &file, &sig).unwrap();
+        for bad in damaged(&key_bytes) {
+            if let Err(e) = PublicKey::parse(kind, &bad) {
+                assert_plain(&format!("{kind:?} key"), &e);
+            }
+        }
+        for bad in damaged(&sig) {
+            if let Err(e) = verify(&key, &file, &bad) {
+                assert_plain(&format!("{kind:?} signature"), &e);
+            }
+        }
+    }
+}
+
+// ----------------------------------------------------------- pgp: time
+
+/// The UTC date-time of `time` (`20200101T000000`, or `@EPOCH`) as the
+/// messages write it, computed by `date`.
+fn utc(time: &str) -> String {
+    let spec = match time.strip_prefix('@') {
+        Some(epoch) => format!("@{epoch}"),
+        None => format!(
+            "{}-{}-{} {}:{}:{}",
+            &time[0..4],
+            &time[4..6],
+            &time[6..8],
+            &time[9..11],
+            &time[11..13],
+            &time[13..15]
+        ),
+    };
+    let out = run(
+        "coreutils",
+        Command::new("date")
+            .env("TZ", "UTC")
+            .args(["-u", "-d", &spec, "+%Y-%m-%d %H:%M:%S UTC"]),
+    );
+    String::from_utf8(out).unwrap().trim().to_owned()
+}
+
+/// Now plus `seconds`, in gpg's `--faked-system-time` form (without `!`).
+fn from_now(seconds: i64) -> String {
+    let out = run(
+        "coreutils",
+        Command::new("date").args(["-u", "-d", &format!("{seconds} seconds"), "+%Y%m%dT%H%M%S"]),
+    );
+    String::from_utf8(out).unwrap().trim().to_owned()
+}
+
+impl Gpg {
+    /// gpg with its clock at `time` (`20200101T000000`).
+    fn at(&self, time: &str, args: &[&str]) -> Vec<u8> {
+        let faked = format!("{time}!");
+        run(
+            "gnupg",
+            self.cmd().args(["--faked-system-time", &faked]).args(args),
+        )
+    }
+
+    /// A new ed25519 signing key made at `time`, valid for `expire` (`10d`,
+    /// `never`).
+    fn generate_at(&self, time: &str, uid: &str, expire: &str) -> String {
+        self.at(time, &["--quick-gen-key", uid, "ed25519", "sign", expire]);
+        self.fingerprints(uid)[0].clone()
+    }
+
+    /// A new ed25519 signing subkey made at `time`.
+    fn add_signing_subkey_at(&self, time: &str, primary: &str, expire: &str) -> String {
+        self.at(
+            time,
+            &["--quick-add-key", primary, "ed25519", "sign", expire],
+        );
+        self.fingerprints(primary).last().unwrap().clone()
+    }
+
+    /// Sets the expiry of `primary` (or of its `subkeys`) at `time`.
+    fn set_expire_at(&self, time: &str, primary: &str, expire: &str, subkeys: &[&str]) {
+        let mut args = vec!["--quick-set-expire", primary, expire];
+        args.extend_from_slice(subkeys);
+        self.at(time, &args);
+    }
+
+    /// An armored detached signature by exactly `signer`, made at `time`;
+    /// `extra`: more options (e.g. a signature expiry).
+    fn sign_at(&self, time: &str, signer: &str, file: &Path, extra: &[&str]) -> Vec<u8> {
+        let exact = format!("{signer}!");
+        let out = self.home.path().join("out.asc");
+        let mut args = vec!["--local-user", exact.as_str(), "--armor", "--detach-sign"];
+        args.extend_from_slice(extra);
+        let (out_str, file_str) = (out.to_str().unwrap(), file.to_str().unwrap());
+        args.extend_from_slice(&["--output", out_str, file_str]);
+        self.at(time, &args);
+        fs::read(out).unwrap()
+    }
+}
+
+/// gpg's status lines for `sig` over `file`, with only `ring` known and
+/// gpg's clock at `time` (`None`: now). Whatever the verdict.
+fn gpg_status(ring: &[u8], sig: &[u8], file: &Path, time: Option<&str>) -> String {
+    let gpg = Gpg::new();
+    let ring = write(gpg.home.path(), "ring.asc", ring);
+    let sig = write(gpg.home.path(), "sig.asc", sig);
+    gpg.gpg(&["--import", ring.to_str().unwrap()]);
+    let mut cmd = gpg.cmd();
+    if let Some(time) = time {
+        cmd.arg("--faked-system-time").arg(format!("{time}!"));
+    }
+    let out = cmd
+        .args(["--status-fd", "1", "--verify"])
+        .arg(&sig)
+        .arg(file)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The value of gpg's `KEYEXPIRED` status, as a date-time.
+fn gpg_key_expired(status: &str) -> String {
+    let epoch = status
+        .lines()
+        .find_map(|l| l.strip_prefix("[GNUPG:] KEYEXPIRED "))
+        .unwrap_or_else(|| panic!("no KEYEXPIRED in {status}"));
+    utc(&format!("@{}", epoch.trim()))
+}
+
+const T0: &str = "20200101T000000";
+const T0_LATER: &str = "20200101T000100";
+/// 2020-01-11: expiry of a key made at [`T0`] for 10 days.
+const EXPIRY: &str = "20200111T000000";
+const BEFORE_EXPIRY: &str = "20200105T120000";
+const AFTER_EXPIRY: &str = "20200201T000000";
+
+#[test]
+fn pgp_signature_after_the_key_expired_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "X <x@example.invalid>", "10d");
+    // The published keyring says: expires after 10 days. The signer then
+    // extends the key in their own keyring only, so gpg agrees to sign
+    // after the published expiry.
+    let ring = gpg.export(&[&fpr], true);
+    gpg.set_expire_at(T0_LATER, &fpr, "0", &[]);
+    let sig = gpg.sign_at(AFTER_EXPIRY, &fpr, &file, &[]);
+
+    // gpg, its clock at the signature's time, calls the key expired.
+    let status = gpg_status(&ring, &sig, &file, Some(AFTER_EXPIRY));
+    assert!(status.contains("[GNUPG:] EXPKEYSIG "), "{status}");
+    assert_eq!(gpg_key_expired(&status), utc(EXPIRY));
+
+    let err = verify(&keyring(&ring), &file, &sig).unwrap_err();
+    assert!(matches!(err, SignatureError::KeyExpired { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the signature was made on {} by pgp key {fpr}, which had expired on {}",
+            utc(AFTER_EXPIRY),
+            utc(EXPIRY)
+        )
+    );
+    let help = err.help_text();
+    assert!(help.contains("gpg --export --armor"), "{help}");
+    // The refreshed keyring (expiry extended) admits it.
+    verify(&keyring(&gpg.export(&[&fpr], true)), &file, &sig).unwrap();
+}
+
+#[test]
+fn pgp_signature_by_a_subkey_after_its_expiry_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "Y <y@example.invalid>", "never");
+    let sub = gpg.add_signing_subkey_at(T0, &fpr, "10d");
+    let ring = gpg.export(&[&fpr], true);
+    gpg.set_expire_at(T0_LATER, &fpr, "0", &[&sub]);
+    let key = keyring(&ring);
+
+    let late = gpg.sign_at(AFTER_EXPIRY, &sub, &file, &[]);
+    let status = gpg_status(&ring, &late, &file, Some(AFTER_EXPIRY));
+    assert!(status.contains("[GNUPG:] EXPKEYSIG "), "{status}");
+    assert_eq!(gpg_key_expired(&status), utc(EXPIRY));
+    let err = verify(&key, &file, &late).unwrap_err();
+    assert!(matches!(err, SignatureError::KeyExpired { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the signature was made on {} by subkey {sub} of pgp key {fpr}, \
+             which had expired on {}",
+            utc(AFTER_EXPIRY),
+            utc(EXPIRY)
+        )
+    );
+
+    // The primary key, which does not expire, still signs; and the subkey
+    // did sign while it was valid.
+    let by_primary = gpg.sign_at(AFTER_EXPIRY, &fpr, &file, &[]);
+    assert_eq!(verify(&key, &file, &by_primary).unwrap().key, fpr);
+    let early = gpg.sign_at(BEFORE_EXPIRY, &sub, &file, &[]);
+    assert_eq!(verify(&key, &file, &early).unwrap().key, fpr);
+}
+
+#[test]
+fn pgp_subkey_signature_after_the_primary_expired_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "Z <z@example.invalid>", "10d");
+    let sub = gpg.add_signing_subkey_at(T0, &fpr, "never");
+    let ring = gpg.export(&[&fpr], true);
+    gpg.set_expire_at(T0_LATER, &fpr, "0", &[]);
+    let sig = gpg.sign_at(AFTER_EXPIRY, &sub, &file, &[]);
+
+    let status = gpg_status(&ring, &sig, &file, Some(AFTER_EXPIRY));
+    assert!(status.contains("[GNUPG:] EXPKEYSIG "), "{status}");
+    let err = verify(&keyring(&ring), &file, &sig).unwrap_err();
+    assert!(matches!(err, SignatureError::KeyExpired { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the signature was made on {} by subkey {sub} of pgp key {fpr}, \
+             whose primary key had expired on {}",
+            utc(AFTER_EXPIRY),
+            utc(EXPIRY)
+        )
+    );
+}
+
+#[test]
+fn pgp_old_signature_by_a_since_expired_key_is_accepted() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "O <o@example.invalid>", "10d");
+    let sub = gpg.add_signing_subkey_at(T0, &fpr, "5d");
+    let ring = gpg.export(&[&fpr], true);
+    let key = keyring(&ring);
+    for signer in [&fpr, &sub] {
+        let sig = gpg.sign_at("20200103T000000", signer, &file, &[]);
+        // gpg today: a good signature, from an expired key; at the
+        // signature's time: simply good.
+        let status = gpg_status(&ring, &sig, &file, None);
+        assert!(status.contains("[GNUPG:] EXPKEYSIG "), "{status}");
+        let then = gpg_status(&ring, &sig, &file, Some("20200103T000000"));
+        assert!(then.contains("[GNUPG:] GOODSIG "), "{then}");
+        assert_eq!(verify(&key, &file, &sig).unwrap().key, fpr);
+    }
+}
+
+#[test]
+fn pgp_expired_signature_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "E <e@example.invalid>", "never");
+    let ring = gpg.export(&[&fpr], true);
+    let sig = gpg.sign_at(T0_LATER, &fpr, &file, &["--default-sig-expire", "1d"]);
+    let status = gpg_status(&ring, &sig, &file, None);
+    assert!(status.contains("[GNUPG:] EXPSIG "), "{status}");
+    let err = verify(&keyring(&ring), &file, &sig).unwrap_err();
+    assert!(
+        matches!(err, SignatureError::SignatureExpired { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the pgp signature expired on {} (it was made on {})",
+            utc("20200102T000100"),
+            utc(T0_LATER)
+        )
+    );
+    // Still valid: accepted.
+    let sig = gpg.sign_at(T0_LATER, &fpr, &file, &["--default-sig-expire", "0"]);
+    verify(&keyring(&ring), &file, &sig).unwrap();
+}
+
+#[test]
+fn pgp_signature_from_the_future_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let made = from_now(-3600);
+    let fpr = gpg.generate_at(&made, "F <f@example.invalid>", "never");
+    let key = keyring(&gpg.export(&[&fpr], true));
+    let future = from_now(86_400);
+    let sig = gpg.sign_at(&future, &fpr, &file, &[]);
+    let err = verify(&key, &file, &sig).unwrap_err();
+    assert!(
+        matches!(err, SignatureError::SignatureInFuture { .. }),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "the pgp signature is dated {}, later than this machine's clock (",
+            utc(&future)
+        )),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(") allows, even with 5 minutes of clock skew"),
+        "{message}"
+    );
+    // A clock a little behind the signer's is tolerated.
+    let sig = gpg.sign_at(&from_now(120), &fpr, &file, &[]);
+    verify(&key, &file, &sig).unwrap();
+}
+
+#[test]
+fn pgp_signature_older_than_its_key_is_refused() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "N <n@example.invalid>", "never");
+    let ring = gpg.export(&[&fpr], true);
+    let sig = gpg.sign_at("20191201T000000", &fpr, &file, &["--ignore-time-conflict"]);
+    let status = gpg_status(&ring, &sig, &file, None);
+    assert!(status.contains("[GNUPG:] ERRSIG "), "{status}");
+    let err = verify(&keyring(&ring), &file, &sig).unwrap_err();
+    assert!(
+        matches!(err, SignatureError::KeyNewerThanSignature { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the signature is dated {}, before pgp key {fpr} was created ({})",
+            utc("20191201T000000"),
+            utc(T0)
+        )
+    );
+}
+
+#[test]
+fn pgp_revocation_wins_over_dates() {
+    let gpg = Gpg::new();
+    let dir = tmp();
+    let file = write(dir.path(), "f", b"data");
+    let fpr = gpg.generate_at(T0, "V <v@example.invalid>", "10d");
+    // Signed while valid, before the revocation and the expiry.
+    let sig = gpg.sign_at(BEFORE_EXPIRY, &fpr, &file, &[]);
+    let rev = gpg
+        .home
+        .path()
+        .join("openpgp-revocs.d")
+        .join(format!("{fpr}.rev"));
+    let text = fs::read_to_string(&rev)
+        .unwrap()
+        .replace(":-----BEGIN", "-----BEGIN");
+    let rev = write(dir.path(), "rev.asc", text.as_bytes());
+    gpg.gpg(&["--import", rev.to_str().unwrap()]);
+    let err = verify(&keyring(&gpg.export(&[&fpr], true)), &file, &sig).unwrap_err();
+    assert_eq!(err.to_string(), format!("the pgp key {fpr} is revoked"));
 }
 
 // ------------------------------------------------------------------ large
