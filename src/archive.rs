@@ -36,8 +36,8 @@
 //!
 //! Nothing is ever read whole into memory: members stream through a fixed
 //! buffer into their file while sha256 is computed. Links are never created
-//! on disk; staged files get the archive's permission bits, minus group and
-//! world write, plus owner read/write.
+//! on disk; files get the archive's permission bits minus group and world
+//! write ([`Extracted::mode`]), and are staged owner-readable and writable.
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -130,7 +130,9 @@ pub struct Extracted {
     pub member: String,
     /// The file written.
     pub path: PathBuf,
-    /// Permission bits from the archive (`mode & 0o777`), 0o644 if none.
+    /// Permission bits from the archive minus group and world write
+    /// (`mode & 0o755`), 0o644 if none: the mode to install it with unless
+    /// the manifest says otherwise.
     pub mode: u32,
     /// sha256 of the contents, lowercase hex.
     pub sha256: String,
@@ -755,7 +757,7 @@ impl<'l> Session<'l> {
             path,
             member: name,
             rel,
-            mode: m.mode & 0o777,
+            mode: m.mode & 0o755,
         }))
     }
 
@@ -1043,13 +1045,12 @@ fn io_error(action: &'static str, path: &Path, source: io::Error) -> ArchiveErro
     }
 }
 
-/// Staged files keep the archive's bits, never group/world-writable and
-/// always readable and writable by their owner (so they can be hashed,
-/// moved and removed).
+/// Staged files keep their bits ([`Extracted::mode`]), always readable
+/// and writable by their owner (so they can be hashed, moved and removed).
 #[cfg(unix)]
 fn set_staged_mode(file: &File, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode((mode & 0o755) | 0o600))
+    file.set_permissions(fs::Permissions::from_mode(mode | 0o600))
 }
 
 #[cfg(not(unix))]

@@ -257,7 +257,9 @@ fn stage_instance(
             } else {
                 install.clone()
             };
-            let mode = mode_override.unwrap_or(e.mode & 0o777);
+            // The archive's bits minus group and world write, unless the
+            // manifest sets `mode`.
+            let mode = mode_override.unwrap_or(e.mode);
             finish(
                 e.path,
                 dest,

@@ -1391,6 +1391,40 @@ fn overlapping_zip_entries_are_refused() {
 }
 
 // ---------------------------------------------------------------------------
+// Modes
+
+#[test]
+fn group_and_world_write_bits_are_dropped() {
+    for format in ARCHIVE_FORMATS {
+        let fx = Fixture::of(
+            format,
+            &[
+                E::File("rwx", TOOL, 0o777),
+                E::File("rw", README, 0o666),
+                E::File("group", TOOL, 0o775),
+                E::File("mine", README, 0o600),
+            ],
+        );
+        let done = fx.extract(format, "*", 0).unwrap();
+        let modes: Vec<(&str, u32)> = done.iter().map(|d| (d.member.as_str(), d.mode)).collect();
+        assert_eq!(
+            modes,
+            [
+                ("rwx", 0o755),
+                ("rw", 0o644),
+                ("group", 0o755),
+                ("mine", 0o600)
+            ],
+            "{format:?}"
+        );
+        #[cfg(unix)]
+        for d in &done {
+            assert_eq!(disk_mode(&d.path) & 0o022, 0, "{format:?} {}", d.member);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Sparse files
 
 fn have_gnu_tar() -> bool {
@@ -1608,7 +1642,7 @@ fn unsupported_zip_compression_is_named() {
 }
 
 // ---------------------------------------------------------------------------
-// Through `vendor apply`: the limits a manifest sets
+// Through `vendor apply`: the limits a manifest sets, installed modes
 
 /// A tree installing `bin/tool` from the archive `name` (served over
 /// loopback), with `extract_extra` lines under the asset's `extract:`
@@ -1694,6 +1728,26 @@ fn bad_max_size_is_a_manifest_error() {
             .code(1)
             .stderr_mentions("max_size")
             .stderr_mentions(says);
+    }
+}
+
+#[test]
+fn apply_installs_archive_modes_without_group_and_world_write() {
+    for (archived, manifest, installed) in [
+        (0o777, None, 0o755),
+        (0o666, None, 0o644),
+        (0o775, None, 0o755),
+        (0o777, Some("0777"), 0o777),
+        (0o644, Some("0775"), 0o775),
+    ] {
+        let archive = build::tar_gz(&[("tool", TOOL, archived)]);
+        let (_fake, tree) = served("tool.tar.gz", &archive, "", manifest);
+        tree.run(&["apply"]).code(0);
+        assert_eq!(
+            tree.mode("bin/tool"),
+            installed,
+            "archived {archived:o}, manifest {manifest:?}"
+        );
     }
 }
 
