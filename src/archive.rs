@@ -9,26 +9,43 @@
 //!   byte (a backslash counts as a separator, so `..\x` is `../x`);
 //! - is a symbolic or hard link whose target resolves outside the archive
 //!   root (resolved through the archive's other symlinks, in any order);
-//! - declares more than [`Limits::max_member_bytes`], or the entries together
-//!   declare more than [`Limits::max_total_bytes`];
-//! - is one too many ([`Limits::max_entries`]).
+//! - declares more than [`Limits::max_size`], alone or with the entries
+//!   before it;
+//! - is one too many ([`Limits::max_entries`]);
+//! - shares its bytes with another entry (overlapping zip entries, the
+//!   trick zip bombs multiply their output with);
+//! - is a GNU sparse file in pax format (`GNU.sparse.*` records): the tar
+//!   reader would hand over its packed form, so it is refused rather than
+//!   installed wrong. Old GNU sparse entries (type `S`) are expanded.
 //!
-//! Selected members must be regular files and must not collide on output.
+//! Selected members must be regular files and must not collide on output;
+//! an encrypted zip entry, or one compressed other than stored or deflate,
+//! is refused when selected (as [`ArchiveError::Unsupported`], not as
+//! corruption).
+//!
 //! Bytes are counted as they are decompressed and written, so a member that
-//! lies about its size is stopped at the limit; tar metadata (long names, pax
-//! headers) is capped at [`META_ALLOWANCE`] per entry, because the tar
-//! reader buffers it in memory.
+//! lies about its size is stopped at [`Limits::max_size`]: disk use is
+//! bounded by the limit, not by the archive. Past [`Limits::ratio_floor`]
+//! decompressed bytes, a stream that expands more than [`Limits::max_ratio`]
+//! times the compressed bytes read so far is stopped at once. Tar metadata
+//! (long names, pax headers) is capped at [`META_ALLOWANCE`] per entry,
+//! because the tar reader buffers it in memory.
+//!
+//! A gzip file may end in zero padding (as `gzip -t` and GNU tar accept);
+//! anything else after the compressed stream is reported as trailing data.
 //!
 //! Nothing is ever read whole into memory: members stream through a fixed
 //! buffer into their file while sha256 is computed. Links are never created
-//! on disk; staged files get the archive's permission bits, minus group and
-//! world write, plus owner read/write.
+//! on disk; files get the archive's permission bits minus group and world
+//! write ([`Extracted::mode`]), and are staged owner-readable and writable.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use globset::{GlobBuilder, GlobMatcher};
 use sha2::{Digest, Sha256};
@@ -56,24 +73,52 @@ const MAX_LINK_HOPS: u32 = 40;
 /// Copy buffer size.
 const BUF_SIZE: usize = 256 << 10;
 
+/// Default [`Limits::max_size`]: single tools ship in archives of tens to
+/// a few hundred MiB; an asset that expands further must say so in
+/// `extract.max_size`.
+pub const DEFAULT_MAX_SIZE: u64 = 512 << 20;
+
+/// Default [`Limits::max_ratio`]: executables compress 2–5 times, text
+/// and debug data up to 20 or so; gzip of zeros reaches 1000, xz and zstd
+/// far more.
+pub const DEFAULT_MAX_RATIO: u64 = 200;
+
+/// Default [`Limits::ratio_floor`]: small, very compressible members
+/// (padding, empty tables) never trip the ratio guard.
+pub const DEFAULT_RATIO_FLOOR: u64 = 32 << 20;
+
 /// Size limits that stop decompression bombs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest single member, declared or actual.
-    pub max_member_bytes: u64,
-    /// Largest sum of member sizes: declared over all entries, and actual
-    /// decompressed bytes written.
-    pub max_total_bytes: u64,
+    /// Most bytes one archive may expand to: the sizes its entries declare,
+    /// all together, and the bytes actually decompressed and written.
+    pub max_size: u64,
     /// Most entries (files, directories, links) in one archive.
     pub max_entries: u64,
+    /// Largest expansion, decompressed bytes per compressed byte read,
+    /// checked once more than [`Limits::ratio_floor`] bytes came out.
+    pub max_ratio: u64,
+    /// Decompressed bytes below which any ratio is allowed.
+    pub ratio_floor: u64,
+}
+
+impl Limits {
+    /// The defaults with another [`Limits::max_size`].
+    pub fn with_max_size(max_size: u64) -> Self {
+        Self {
+            max_size,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_member_bytes: 2 << 30,
-            max_total_bytes: 4 << 30,
+            max_size: DEFAULT_MAX_SIZE,
             max_entries: 100_000,
+            max_ratio: DEFAULT_MAX_RATIO,
+            ratio_floor: DEFAULT_RATIO_FLOOR,
         }
     }
 }
@@ -85,7 +130,9 @@ pub struct Extracted {
     pub member: String,
     /// The file written.
     pub path: PathBuf,
-    /// Permission bits from the archive (`mode & 0o777`), 0o644 if none.
+    /// Permission bits from the archive minus group and world write
+    /// (`mode & 0o755`), 0o644 if none: the mode to install it with unless
+    /// the manifest says otherwise.
     pub mode: u32,
     /// sha256 of the contents, lowercase hex.
     pub sha256: String,
@@ -156,16 +203,40 @@ pub enum ArchiveError {
         kind: &'static str,
     },
 
-    /// A size limit was exceeded (declared or while decompressing).
+    /// A size limit was exceeded (declared or while decompressing), or the
+    /// data expands like a decompression bomb.
     #[error("{archive} is too large to extract: {detail}")]
     #[diagnostic(
         code("vendor::archive::too-large"),
         help(
             "size limits stop decompression bombs; check that the asset is the one \
-             you meant"
+             you meant, and if it really expands this far, raise `extract.max_size` \
+             for it in vendor.yaml (default 512MiB)"
         )
     )]
     TooLarge { archive: String, detail: String },
+
+    /// Two zip entries share bytes.
+    #[error("{archive}: zip entries overlap (several entries share the same data)")]
+    #[diagnostic(
+        code("vendor::archive::overlapping-entries"),
+        help(
+            "the whole archive is refused: overlapping entries are how zip bombs \
+             multiply their output; the asset may be hostile or broken"
+        )
+    )]
+    Overlapping { archive: String },
+
+    /// An entry uses a feature that is not read (encryption, a compression
+    /// method, sparse storage): refused rather than installed wrong.
+    #[error("{archive}: entry `{member}` {reason}")]
+    #[diagnostic(code("vendor::archive::unsupported"), help("{help}"))]
+    Unsupported {
+        archive: String,
+        member: String,
+        reason: String,
+        help: &'static str,
+    },
 
     /// More entries than [`Limits::max_entries`].
     #[error("{archive} has more than {limit} entries")]
@@ -324,7 +395,8 @@ pub fn decompress(
         mode: 0o644,
     };
     let result = open(archive).and_then(|file| {
-        let mut reader = decoder(file, format).map_err(|e| session.read_failure(e))?;
+        let meter = Meter::new(limits);
+        let mut reader = decoder(file, format, &meter).map_err(|e| session.read_failure(e))?;
         session.write(out, &mut *reader)
     });
     if result.is_err() {
@@ -685,7 +757,7 @@ impl<'l> Session<'l> {
             path,
             member: name,
             rel,
-            mode: m.mode & 0o777,
+            mode: m.mode & 0o755,
         }))
     }
 
@@ -711,17 +783,17 @@ impl<'l> Session<'l> {
     }
 
     fn check_declared(&mut self, name: &str, size: u64) -> Result<(), ArchiveError> {
-        if size > self.limits.max_member_bytes {
+        if size > self.limits.max_size {
             return Err(self.too_large(format!(
-                "`{name}` declares {size} bytes, over the {} byte limit per member",
-                self.limits.max_member_bytes
+                "`{name}` declares {size} bytes, over the {} byte limit",
+                self.limits.max_size
             )));
         }
         self.declared = self.declared.saturating_add(size);
-        if self.declared > self.limits.max_total_bytes {
+        if self.declared > self.limits.max_size {
             return Err(self.too_large(format!(
                 "its entries declare more than the {} byte limit in total",
-                self.limits.max_total_bytes
+                self.limits.max_size
             )));
         }
         Ok(())
@@ -784,16 +856,16 @@ impl<'l> Session<'l> {
     }
 
     fn check_written(&self, member: &str, size: u64) -> Result<(), ArchiveError> {
-        if size > self.limits.max_member_bytes {
+        if size > self.limits.max_size {
             return Err(self.too_large(format!(
-                "`{member}` decompresses to more than the {} byte limit per member",
-                self.limits.max_member_bytes
+                "`{member}` decompresses to more than the {} byte limit",
+                self.limits.max_size
             )));
         }
-        if self.written_bytes > self.limits.max_total_bytes {
+        if self.written_bytes > self.limits.max_size {
             return Err(self.too_large(format!(
                 "the selected members decompress to more than the {} byte limit in total",
-                self.limits.max_total_bytes
+                self.limits.max_size
             )));
         }
         Ok(())
@@ -901,16 +973,20 @@ impl<'l> Session<'l> {
 
     /// An error while reading the archive: over budget, or corrupt.
     fn read_failure(&self, e: io::Error) -> ArchiveError {
-        if e.get_ref().is_some_and(|inner| inner.is::<OverBudget>()) {
+        let inner = e.get_ref();
+        if inner.is_some_and(|inner| inner.is::<OverBudget>()) {
             return self.too_large(format!(
                 "an entry's metadata (long name or pax header) exceeds {META_ALLOWANCE} bytes"
             ));
         }
-        ArchiveError::Corrupt {
-            archive: self.archive.clone(),
-            format: self.format,
-            detail: e.to_string(),
+        if let Some(x) = inner.and_then(|inner| inner.downcast_ref::<Expanded>()) {
+            return self.too_large(format!(
+                "it expands more than {}:1 ({} bytes came out of the first {} compressed \
+                 bytes), as decompression bombs do",
+                x.max_ratio, x.expanded, x.compressed
+            ));
         }
+        self.corrupt(e)
     }
 
     fn corrupt(&self, detail: impl fmt::Display) -> ArchiveError {
@@ -944,6 +1020,15 @@ impl<'l> Session<'l> {
         }
     }
 
+    fn unsupported(&self, member: &str, reason: String, help: &'static str) -> ArchiveError {
+        ArchiveError::Unsupported {
+            archive: self.archive.clone(),
+            member: member.to_owned(),
+            reason,
+            help,
+        }
+    }
+
     fn duplicate(&self, path: &str) -> ArchiveError {
         ArchiveError::Duplicate {
             archive: self.archive.clone(),
@@ -960,13 +1045,12 @@ fn io_error(action: &'static str, path: &Path, source: io::Error) -> ArchiveErro
     }
 }
 
-/// Staged files keep the archive's bits, never group/world-writable and
-/// always readable and writable by their owner (so they can be hashed,
-/// moved and removed).
+/// Staged files keep their bits ([`Extracted::mode`]), always readable
+/// and writable by their owner (so they can be hashed, moved and removed).
 #[cfg(unix)]
 fn set_staged_mode(file: &File, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode((mode & 0o755) | 0o600))
+    file.set_permissions(fs::Permissions::from_mode(mode | 0o600))
 }
 
 #[cfg(not(unix))]
@@ -981,12 +1065,17 @@ fn open(archive: &Path) -> Result<File, ArchiveError> {
     File::open(archive).map_err(|e| io_error("open", archive, e))
 }
 
-/// The decompressed byte stream of a tar-based or single-file archive.
-fn decoder(file: File, format: ArchiveFormat) -> io::Result<Box<dyn Read>> {
-    Ok(match format {
-        ArchiveFormat::Tar => Box::new(BufReader::with_capacity(BUF_SIZE, file)),
-        ArchiveFormat::TarGz | ArchiveFormat::Gz => Box::new(flate2::read::MultiGzDecoder::new(
-            BufReader::with_capacity(BUF_SIZE, file),
+/// The decompressed byte stream of a tar-based or single-file archive,
+/// watched by `meter`.
+fn decoder(file: File, format: ArchiveFormat, meter: &Rc<Meter>) -> io::Result<Box<dyn Read>> {
+    let compressed = Counting {
+        inner: file,
+        meter: Rc::clone(meter),
+    };
+    let stream: Box<dyn Read> = match format {
+        ArchiveFormat::Tar => return Ok(Box::new(BufReader::with_capacity(BUF_SIZE, compressed))),
+        ArchiveFormat::TarGz | ArchiveFormat::Gz => Box::new(GzStream::new(
+            BufReader::with_capacity(BUF_SIZE, compressed),
         )),
         ArchiveFormat::TarXz | ArchiveFormat::Xz => {
             let stream = liblzma::stream::Stream::new_stream_decoder(
@@ -994,21 +1083,171 @@ fn decoder(file: File, format: ArchiveFormat) -> io::Result<Box<dyn Read>> {
                 liblzma::stream::CONCATENATED,
             )
             .map_err(io::Error::other)?;
-            Box::new(liblzma::read::XzDecoder::new_stream(file, stream))
+            Box::new(liblzma::read::XzDecoder::new_stream(compressed, stream))
         }
-        ArchiveFormat::TarZst => Box::new(zstd::Decoder::new(file)?),
+        ArchiveFormat::TarZst => Box::new(zstd::Decoder::new(compressed)?),
         ArchiveFormat::Zip => {
             return Err(io::Error::other("zip is not a stream format"));
         }
-    })
+    };
+    Ok(Box::new(Expanding {
+        inner: stream,
+        meter: Rc::clone(meter),
+    }))
 }
 
 fn scan(session: &mut Session, archive: &Path, format: ArchiveFormat) -> Result<(), ArchiveError> {
+    let meter = Meter::new(session.limits);
     if format == ArchiveFormat::Zip {
-        return scan_zip(session, open(archive)?);
+        return scan_zip(session, open(archive)?, &meter);
     }
-    let reader = decoder(open(archive)?, format).map_err(|e| session.read_failure(e))?;
+    let reader = decoder(open(archive)?, format, &meter).map_err(|e| session.read_failure(e))?;
     scan_tar(session, reader)
+}
+
+/// Compressed bytes read and decompressed bytes produced, for the
+/// expansion guard ([`Limits::max_ratio`]).
+struct Meter {
+    compressed: Cell<u64>,
+    expanded: Cell<u64>,
+    max_ratio: u64,
+    floor: u64,
+}
+
+impl Meter {
+    fn new(limits: &Limits) -> Rc<Self> {
+        Rc::new(Self {
+            compressed: Cell::new(0),
+            expanded: Cell::new(0),
+            max_ratio: limits.max_ratio,
+            floor: limits.ratio_floor,
+        })
+    }
+
+    /// Counts `n` more decompressed bytes; `Err` once they outgrow the
+    /// compressed bytes by more than the ratio.
+    fn expand(&self, n: usize) -> io::Result<()> {
+        let expanded = self.expanded.get().saturating_add(n as u64);
+        self.expanded.set(expanded);
+        let compressed = self.compressed.get();
+        if expanded > self.floor && expanded > compressed.saturating_mul(self.max_ratio) {
+            return Err(io::Error::other(Expanded {
+                expanded,
+                compressed,
+                max_ratio: self.max_ratio,
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// Marks the error an [`Expanding`] reader returns.
+#[derive(Debug)]
+struct Expanded {
+    expanded: u64,
+    compressed: u64,
+    max_ratio: u64,
+}
+
+impl fmt::Display for Expanded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} bytes decompressed from {}: over {}:1",
+            self.expanded, self.compressed, self.max_ratio
+        )
+    }
+}
+
+impl std::error::Error for Expanded {}
+
+/// Counts the compressed bytes a decoder reads.
+struct Counting<R> {
+    inner: R,
+    meter: Rc<Meter>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let m = &self.meter;
+        m.compressed
+            .set(m.compressed.get().saturating_add(n as u64));
+        Ok(n)
+    }
+}
+
+/// Counts the bytes a decoder produces, and stops it at the ratio.
+struct Expanding<R> {
+    inner: R,
+    meter: Rc<Meter>,
+}
+
+impl<R: Read> Read for Expanding<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.meter.expand(n)?;
+        Ok(n)
+    }
+}
+
+/// A gzip file: one or more members, then optionally zero padding.
+/// Anything else after the last member is an error, named as such.
+struct GzStream<R: BufRead> {
+    member: Option<flate2::bufread::GzDecoder<R>>,
+}
+
+impl<R: BufRead> GzStream<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            member: Some(flate2::bufread::GzDecoder::new(inner)),
+        }
+    }
+}
+
+impl<R: BufRead> Read for GzStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some(member) = &mut self.member {
+            let n = member.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // This member is complete (its crc and length checked).
+            let Some(done) = self.member.take() else {
+                break;
+            };
+            let mut rest = done.into_inner();
+            if another_gzip_member(&mut rest)? {
+                self.member = Some(flate2::bufread::GzDecoder::new(rest));
+            }
+        }
+        Ok(0)
+    }
+}
+
+/// After a gzip member: `true` if another one starts, `false` at the end
+/// of the file, after zero padding if any; an error for anything else.
+fn another_gzip_member(rest: &mut impl BufRead) -> io::Result<bool> {
+    const GZIP_MAGIC: u8 = 0x1f;
+    let mut padded = false;
+    loop {
+        let buf = rest.fill_buf()?;
+        let Some(&first) = buf.first() else {
+            return Ok(false);
+        };
+        if first == GZIP_MAGIC && !padded {
+            return Ok(true);
+        }
+        let zeros = buf.iter().take_while(|&&b| b == 0).count();
+        if zeros == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "trailing data after the compressed stream",
+            ));
+        }
+        padded = true;
+        rest.consume(zeros);
+    }
 }
 
 /// Marks the error a [`Metered`] reader returns when over budget.
@@ -1074,6 +1313,16 @@ fn scan_tar(session: &mut Session, reader: Box<dyn Read>) -> Result<(), ArchiveE
         let header_size = entry.header().entry_size().unwrap_or(0);
         budget.allow(round_up_512(entry.size().max(header_size)));
         let member = tar_member(&entry);
+        if is_pax_sparse(&mut entry).map_err(|e| session.read_failure(e))? {
+            return Err(session.unsupported(
+                &member.name,
+                "is a sparse file in GNU tar's pax format (`GNU.sparse.*` records), \
+                 which is not expanded"
+                    .to_owned(),
+                "the whole archive is refused so that no wrong bytes are installed; \
+                 release archives are not sparse: use one made without `--sparse`",
+            ));
+        }
         if let Some(out) = session.admit(&member)? {
             let done = session.write(out, &mut entry)?;
             session.written.push(done);
@@ -1093,6 +1342,20 @@ fn drain<R: Read>(
     io::copy(&mut (&mut rest).take(META_ALLOWANCE), &mut io::sink())
         .map_err(|e| session.read_failure(e))?;
     Ok(())
+}
+
+/// Whether the entry carries GNU sparse pax records, which the tar reader
+/// does not apply: its data would be the packed form, or the sparse map.
+fn is_pax_sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<bool> {
+    let Some(records) = entry.pax_extensions()? else {
+        return Ok(false);
+    };
+    for record in records {
+        if record?.key_bytes().starts_with(b"GNU.sparse.") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn round_up_512(n: u64) -> u64 {
@@ -1139,7 +1402,7 @@ const S_IFREG: u32 = 0o100_000;
 const S_IFDIR: u32 = 0o040_000;
 const S_IFLNK: u32 = 0o120_000;
 
-fn scan_zip(session: &mut Session, file: File) -> Result<(), ArchiveError> {
+fn scan_zip(session: &mut Session, file: File, meter: &Rc<Meter>) -> Result<(), ArchiveError> {
     let mut zip = zip::ZipArchive::new(BufReader::with_capacity(BUF_SIZE, file))
         .map_err(|e| session.corrupt(e))?;
     if zip.len() as u64 > session.limits.max_entries {
@@ -1151,10 +1414,22 @@ fn scan_zip(session: &mut Session, file: File) -> Result<(), ArchiveError> {
     if zip.has_duplicate_names() {
         return Err(session.duplicate("(an entry name appears twice in the zip directory)"));
     }
+    if zip
+        .has_overlapping_entries()
+        .map_err(|e| session.corrupt(e))?
+    {
+        return Err(ArchiveError::Overlapping {
+            archive: session.archive.clone(),
+        });
+    }
     for index in 0..zip.len() {
-        let member = zip_member(session, &mut zip, index)?;
+        let member = zip_member(session, &mut zip, index, meter)?;
         if let Some(out) = session.admit(&member)? {
-            let mut entry = zip.by_index(index).map_err(|e| session.corrupt(e))?;
+            let entry = open_zip_entry(session, &mut zip, index, meter)?;
+            let mut entry = Expanding {
+                inner: entry,
+                meter: Rc::clone(meter),
+            };
             let done = session.write(out, &mut entry)?;
             session.written.push(done);
         }
@@ -1162,10 +1437,49 @@ fn scan_zip(session: &mut Session, file: File) -> Result<(), ArchiveError> {
     Ok(())
 }
 
+/// Entry `index` ready to read, once it is known to be readable: not
+/// encrypted, and stored or deflated. Its compressed size is counted for
+/// the expansion guard.
+fn open_zip_entry<'z, R: Read + io::Seek>(
+    session: &Session,
+    zip: &'z mut zip::ZipArchive<R>,
+    index: usize,
+    meter: &Meter,
+) -> Result<zip::read::ZipFile<'z, R>, ArchiveError> {
+    let meta = zip.by_index_data(index).map_err(|e| session.corrupt(e))?;
+    let name = String::from_utf8_lossy(meta.name_raw()).into_owned();
+    if meta.encrypted() {
+        return Err(session.unsupported(
+            &name,
+            "is encrypted".to_owned(),
+            "encrypted zip entries are not read; use an asset that is not password-protected",
+        ));
+    }
+    let method = meta.compression();
+    if !zip::SUPPORTED_COMPRESSION_METHODS.contains(&method) {
+        let shown = match method.to_string() {
+            known if known != "Unknown" => known,
+            _ => format!("{method:?}"),
+        };
+        return Err(session.unsupported(
+            &name,
+            format!("is compressed with {shown}, which is not supported"),
+            "zip entries are read when stored or deflate-compressed; use another \
+             format of the asset (e.g. .tar.gz or .tar.xz) if upstream offers one",
+        ));
+    }
+    let size = meta.compressed_size();
+    meter
+        .compressed
+        .set(meter.compressed.get().saturating_add(size));
+    zip.by_index(index).map_err(|e| session.corrupt(e))
+}
+
 fn zip_member<R: Read + io::Seek>(
     session: &Session,
     zip: &mut zip::ZipArchive<R>,
     index: usize,
+    meter: &Rc<Meter>,
 ) -> Result<Member, ArchiveError> {
     let entry = zip.by_index_data(index).map_err(|e| session.corrupt(e))?;
     let name = entry.name().map_err(|e| session.corrupt(e))?.into_owned();
@@ -1186,7 +1500,7 @@ fn zip_member<R: Read + io::Seek>(
     }
     let size = entry.size();
     let link = if kind == Kind::Symlink {
-        Some(zip_link_target(session, zip, index)?)
+        Some(zip_link_target(session, zip, index, meter)?)
     } else {
         None
     };
@@ -1204,8 +1518,9 @@ fn zip_link_target<R: Read + io::Seek>(
     session: &Session,
     zip: &mut zip::ZipArchive<R>,
     index: usize,
+    meter: &Meter,
 ) -> Result<String, ArchiveError> {
-    let entry = zip.by_index(index).map_err(|e| session.corrupt(e))?;
+    let entry = open_zip_entry(session, zip, index, meter)?;
     let mut target = Vec::new();
     entry
         .take(MAX_LINK_TARGET + 1)
@@ -1291,6 +1606,55 @@ mod tests {
                 "{base:?} {target}"
             );
         }
+    }
+
+    fn gunzip(bytes: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        GzStream::new(io::Cursor::new(bytes)).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut e, data)
+            .and_then(|()| e.finish())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn gzip_members_then_zero_padding_then_nothing() {
+        let mut bytes = gzip(b"one ");
+        bytes.extend(gzip(b"two"));
+        assert_eq!(gunzip(&bytes).ok().as_deref(), Some(&b"one two"[..]));
+        bytes.extend([0; 700]);
+        assert_eq!(gunzip(&bytes).ok().as_deref(), Some(&b"one two"[..]));
+        for tail in [&b"x"[..], b"\0\0x", b"\0\x1f\x8b"] {
+            let mut bad = gzip(b"one");
+            bad.extend_from_slice(tail);
+            let err = gunzip(&bad).err().map(|e| e.to_string());
+            assert_eq!(
+                err.as_deref(),
+                Some("trailing data after the compressed stream"),
+                "{tail:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn meter_allows_any_ratio_below_the_floor_only() {
+        let limits = Limits {
+            max_ratio: 10,
+            ratio_floor: 100,
+            ..Limits::default()
+        };
+        let meter = Meter::new(&limits);
+        meter.compressed.set(5);
+        assert!(meter.expand(100).is_ok(), "at the floor");
+        assert!(meter.expand(1).is_err(), "past it at 101:5");
+        let meter = Meter::new(&limits);
+        meter.compressed.set(50);
+        assert!(meter.expand(500).is_ok(), "exactly 10:1");
+        assert!(meter.expand(1).is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::cache::Cache;
 use crate::fetch::Client;
 use crate::gate::{Download, Verified};
 use crate::lock::{self, InstalledFile};
-use crate::manifest::model::{Item, Source};
+use crate::manifest::model::{Extract, Item, Source, parse_size};
 use crate::manifest::validate::archive_format_of;
 use crate::plan::{AssetInstance, asset_instances, item_vars};
 use crate::resolve::Pending;
@@ -192,7 +192,6 @@ fn stage_instance(
         .expand(&inst.asset.install)
         .map_err(|n| miette!("unknown placeholder `{{{n}}}` in `install`"))?;
     let mode_override = inst.asset.mode.as_deref().and_then(lock::parse_mode);
-    let limits = Limits::default();
     let Some(extract) = &inst.asset.extract else {
         let staged = dir.join("file");
         std::fs::copy(f.path(), &staged)
@@ -216,6 +215,7 @@ fn stage_instance(
                 f.artifact().name
             )
         })?;
+    let limits = extraction_limits(extract)?;
     let member = inst
         .vars
         .expand(&extract.member)
@@ -257,7 +257,9 @@ fn stage_instance(
             } else {
                 install.clone()
             };
-            let mode = mode_override.unwrap_or(e.mode & 0o777);
+            // The archive's bits minus group and world write, unless the
+            // manifest sets `mode`.
+            let mode = mode_override.unwrap_or(e.mode);
             finish(
                 e.path,
                 dest,
@@ -267,6 +269,17 @@ fn stage_instance(
             )
         })
         .collect()
+}
+
+/// The archive limits an asset asks for: the defaults, with
+/// `extract.max_size` if given (the manifest validator has checked it).
+fn extraction_limits(extract: &Extract) -> Result<Limits> {
+    let Some(text) = &extract.max_size else {
+        return Ok(Limits::default());
+    };
+    let max_size = parse_size(text)
+        .map_err(|reason| miette!("`extract.max_size: {text}` is not a usable size: {reason}"))?;
+    Ok(Limits::with_max_size(max_size))
 }
 
 fn finish(

@@ -1129,7 +1129,7 @@ fn archive_with_escaping_symlink_is_refused() {
 #[test]
 fn archive_member_declaring_more_than_the_limit_is_refused() {
     // A 3 GiB member declared in a header of a few hundred bytes: the
-    // default limit (2 GiB per member) refuses it before reading any data.
+    // default limit (512 MiB per archive) refuses it before reading any data.
     let (up, tree) = bumped("3.3.5", |_| {});
     hostile_release(
         &up,
@@ -1142,7 +1142,7 @@ fn archive_member_declaring_more_than_the_limit_is_refused() {
         },
     );
     let out = apply_fails_cleanly(&tree, &up, &[], &[]);
-    out.stderr_mentions("`bomb` declares 3221225472 bytes, over the 2147483648 byte limit")
+    out.stderr_mentions("`bomb` declares 3221225472 bytes, over the 536870912 byte limit")
         .stderr_has("vendor::archive::too-large");
 }
 

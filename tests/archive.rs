@@ -1,8 +1,18 @@
 //! Safe extraction: real archives built at test time (with the tar, flate2,
-//! liblzma, zstd and zip writers, and with the system `tar` and Python's
-//! `zipfile` where available), extracted and checked against `sha256sum`;
-//! hostile archives refused with nothing left behind.
+//! liblzma, zstd and zip writers, by hand, and with the system `tar` and
+//! Python's `zipfile` where available), extracted and checked against
+//! `sha256sum`; hostile archives refused with nothing left behind. The
+//! limits are exercised small (a few MiB at most); the last section runs
+//! the `vendor` binary on a tree whose `vendor.yaml` sets them.
 #![allow(clippy::unwrap_used)]
+
+mod support;
+
+#[path = "support/fake_github.rs"]
+mod fake_github;
+
+#[path = "support/build.rs"]
+mod build;
 
 use std::fs;
 use std::io::Write;
@@ -308,11 +318,12 @@ fn check(done: &Extracted, member: &str, path: &Path, contents: &[u8], mode: u32
     assert_eq!(disk_mode(path) & 0o111, mode & 0o111, "executable bits");
 }
 
+/// The defaults with a small size limit.
 fn big(limit: u64) -> Limits {
     Limits {
-        max_member_bytes: limit,
-        max_total_bytes: limit * 2,
+        max_size: limit,
         max_entries: 1000,
+        ..Limits::default()
     }
 }
 
@@ -974,9 +985,8 @@ fn declared_bomb_is_refused() {
 fn total_size_limit_counts_every_entry() {
     let data = vec![7u8; 600 << 10];
     let limits = Limits {
-        max_member_bytes: 1 << 20,
-        max_total_bytes: 1 << 20,
         max_entries: 100,
+        ..big(1 << 20)
     };
     for format in ARCHIVE_FORMATS {
         let fx = Fixture::of(
@@ -1212,4 +1222,545 @@ fn mutated_archives_never_panic_nor_leave_files() {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Bombs
+
+/// Limits whose expansion guard starts after 1 MiB, as the defaults do
+/// after 32 MiB.
+fn guarded(max_size: u64) -> Limits {
+    Limits {
+        max_size,
+        max_entries: 1000,
+        max_ratio: 200,
+        ratio_floor: 1 << 20,
+    }
+}
+
+/// `len` bytes no compressor shrinks (xorshift).
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The decompressed byte count a ratio refusal reports.
+fn expanded_bytes(err: &ArchiveError) -> u64 {
+    let text = err.to_string();
+    let at = text
+        .find(" bytes came out of ")
+        .unwrap_or_else(|| panic!("not an expansion refusal: {text}"));
+    let digits: String = text[..at]
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.chars().rev().collect::<String>().parse().unwrap()
+}
+
+#[test]
+fn default_limits_suit_vendored_binaries() {
+    // Release archives of single tools are a few hundred MiB at most and
+    // compress a few times over, never hundreds of times.
+    let limits = Limits::default();
+    assert_eq!(limits.max_size, 512 << 20);
+    assert_eq!(limits.max_ratio, 200);
+    assert_eq!(limits.ratio_floor, 32 << 20);
+    assert_eq!(Limits::with_max_size(1 << 30).max_ratio, 200);
+}
+
+#[test]
+fn expansion_guard_stops_a_stream_early() {
+    // 8 MiB of zeros compress over 1000:1; the guard stops them a little
+    // past its 1 MiB floor, far below the size limit.
+    let zeros = vec![0u8; 8 << 20];
+    for format in [
+        ArchiveFormat::TarGz,
+        ArchiveFormat::TarXz,
+        ArchiveFormat::TarZst,
+        ArchiveFormat::Zip,
+    ] {
+        let fx = Fixture::of(
+            format,
+            &[
+                E::File("tool", TOOL, 0o755),
+                E::File("zeros", &zeros, 0o644),
+            ],
+        );
+        let err = fx.refused(
+            format,
+            "*",
+            0,
+            &guarded(1 << 30),
+            "vendor::archive::too-large",
+        );
+        assert!(err.to_string().contains("200:1"), "{format:?}: {err}");
+        assert!(expanded_bytes(&err) < 2 << 20, "{format:?}: {err}");
+    }
+    for (format, bytes) in [
+        (ArchiveFormat::Gz, gz(&zeros)),
+        (ArchiveFormat::Xz, xz(&zeros)),
+    ] {
+        let fx = Fixture::new(file_name(format), &bytes);
+        let err = fx.refused(
+            format,
+            "tool",
+            0,
+            &guarded(1 << 30),
+            "vendor::archive::too-large",
+        );
+        assert!(expanded_bytes(&err) < 2 << 20, "{format:?}: {err}");
+    }
+}
+
+#[test]
+fn expansion_guard_spares_honest_archives() {
+    // Incompressible data of any size, compressible data below the floor,
+    // and plain tar (which does not expand) all pass.
+    let noise = noise(3 << 19);
+    let zeros = vec![0u8; 512 << 10];
+    for format in ARCHIVE_FORMATS {
+        let fx = Fixture::of(
+            format,
+            &[
+                E::File("noise", &noise, 0o644),
+                E::File("zeros", &zeros, 0o644),
+            ],
+        );
+        let done = fx.extract_with(format, "*", 0, &guarded(1 << 30)).unwrap();
+        assert_eq!(done.len(), 2, "{format:?}");
+    }
+    let big_zeros = vec![0u8; 4 << 20];
+    let fx = Fixture::of(ArchiveFormat::Tar, &[E::File("zeros", &big_zeros, 0o644)]);
+    fx.extract_with(ArchiveFormat::Tar, "zeros", 0, &guarded(1 << 30))
+        .unwrap();
+}
+
+#[test]
+fn extraction_stops_at_the_size_limit_without_the_guard() {
+    // With the ratio guard off, what is written still stops at max_size.
+    let zeros = vec![0u8; 4 << 20];
+    let limits = Limits {
+        max_ratio: u64::MAX,
+        ..big(1 << 20)
+    };
+    for (format, bytes) in [
+        (ArchiveFormat::Gz, gz(&zeros)),
+        (ArchiveFormat::Xz, xz(&zeros)),
+    ] {
+        let fx = Fixture::new(file_name(format), &bytes);
+        let err = fx.refused(format, "tool", 0, &limits, "vendor::archive::too-large");
+        assert!(err.to_string().contains("1048576 byte"), "{err}");
+    }
+}
+
+#[test]
+fn overlapping_zip_entries_are_refused() {
+    // One local record of 1 MiB of zeros named by three central entries:
+    // the zip bomb trick that multiplies output without adding input.
+    let zeros = vec![0u8; 1 << 20];
+    let packed = build::deflate_raw(&zeros);
+    let local = build::ZipRecord::deflated("a", &packed, &zeros, 0o644);
+
+    // The hand-made zip is sound with one entry per record.
+    let fx = Fixture::new("pkg.zip", &build::raw_zip(&[local], &[("a", 0)]));
+    let done = fx.extract(ArchiveFormat::Zip, "a", 0).unwrap();
+    check(&done[0], "a", &fx.dest.join("a"), &zeros, 0o644);
+
+    let bomb = build::raw_zip(&[local], &[("a", 0), ("b", 0), ("c", 0)]);
+    let fx = Fixture::new("pkg.zip", &bomb);
+    for pattern in ["*", "a"] {
+        let err = fx.refused(
+            ArchiveFormat::Zip,
+            pattern,
+            0,
+            &Limits::default(),
+            "vendor::archive::overlapping-entries",
+        );
+        assert!(err.to_string().contains("overlap"), "{err}");
+    }
+    let err = archive::members(&fx.archive, ArchiveFormat::Zip, &Limits::default()).unwrap_err();
+    assert_eq!(code_of(&err), "vendor::archive::overlapping-entries");
+}
+
+// ---------------------------------------------------------------------------
+// Modes
+
+#[test]
+fn group_and_world_write_bits_are_dropped() {
+    for format in ARCHIVE_FORMATS {
+        let fx = Fixture::of(
+            format,
+            &[
+                E::File("rwx", TOOL, 0o777),
+                E::File("rw", README, 0o666),
+                E::File("group", TOOL, 0o775),
+                E::File("mine", README, 0o600),
+            ],
+        );
+        let done = fx.extract(format, "*", 0).unwrap();
+        let modes: Vec<(&str, u32)> = done.iter().map(|d| (d.member.as_str(), d.mode)).collect();
+        assert_eq!(
+            modes,
+            [
+                ("rwx", 0o755),
+                ("rw", 0o644),
+                ("group", 0o755),
+                ("mine", 0o600)
+            ],
+            "{format:?}"
+        );
+        #[cfg(unix)]
+        for d in &done {
+            assert_eq!(disk_mode(&d.path) & 0o022, 0, "{format:?} {}", d.member);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sparse files
+
+fn have_gnu_tar() -> bool {
+    Command::new("tar")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("GNU tar"))
+}
+
+/// `dir/f`: 1 MiB with data every 128 KiB and at its end, holes between
+/// (more data regions than an old GNU header describes, so the sparse
+/// map continues in extension blocks); returns its contents.
+fn holey_file(dir: &Path) -> Vec<u8> {
+    use std::io::{Seek, SeekFrom};
+    let path = dir.join("f");
+    let mut f = fs::File::create(&path).unwrap();
+    for i in 0..7u64 {
+        f.seek(SeekFrom::Start(i * (128 << 10))).unwrap();
+        write!(f, "region {i}").unwrap();
+    }
+    f.set_len(1 << 20).unwrap();
+    f.seek(SeekFrom::End(0)).unwrap();
+    f.write_all(b"x").unwrap();
+    drop(f);
+    fs::read(&path).unwrap()
+}
+
+/// GNU tar's archive of `dir/f` made with `args` (`--sparse …`).
+fn gnu_tar_of_f(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = dir.join("out.tar");
+    let status = Command::new("tar")
+        .args(args)
+        .arg("-cf")
+        .arg(&out)
+        .arg("-C")
+        .arg(dir)
+        .arg("f")
+        .status()
+        .unwrap();
+    assert!(status.success(), "tar {args:?}");
+    let bytes = fs::read(&out).unwrap();
+    fs::remove_file(&out).unwrap();
+    bytes
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn pax_sparse_files_are_refused() {
+    // The tar reader does not expand them: it would hand over the packed
+    // data, or a `GNUSparseFile.N/f` holding the map, as the file.
+    if !have_gnu_tar() {
+        return;
+    }
+    let src = tempfile::tempdir().unwrap();
+    holey_file(src.path());
+    for version in ["0.0", "0.1", "1.0"] {
+        let args = [
+            "--sparse",
+            "--format=posix",
+            &format!("--sparse-version={version}"),
+        ];
+        let tar = gnu_tar_of_f(src.path(), &args);
+        if !holds(&tar, b"GNU.sparse.") {
+            return; // the file system kept no holes: nothing sparse to test
+        }
+        for (format, bytes) in [
+            (ArchiveFormat::Tar, tar.clone()),
+            (ArchiveFormat::TarGz, gz(&tar)),
+        ] {
+            let fx = Fixture::new(file_name(format), &bytes);
+            for pattern in ["f", "**"] {
+                let err = fx.refused(
+                    format,
+                    pattern,
+                    0,
+                    &Limits::default(),
+                    "vendor::archive::unsupported",
+                );
+                assert!(err.to_string().contains("sparse"), "{version}: {err}");
+            }
+            let err = archive::members(&fx.archive, format, &Limits::default()).unwrap_err();
+            assert_eq!(code_of(&err), "vendor::archive::unsupported", "{version}");
+        }
+    }
+}
+
+#[test]
+fn old_gnu_sparse_files_are_expanded_exactly() {
+    if !have_gnu_tar() {
+        return;
+    }
+    let src = tempfile::tempdir().unwrap();
+    let contents = holey_file(src.path());
+    let tar = gnu_tar_of_f(src.path(), &["--sparse", "--format=gnu"]);
+    // Type `S` at offset 156 of the first header: a sparse entry.
+    if tar[156] != b'S' {
+        return; // the file system kept no holes: nothing sparse to test
+    }
+    let fx = Fixture::new("pkg.tar", &tar);
+    let done = fx.extract(ArchiveFormat::Tar, "f", 0).unwrap();
+    check(&done[0], "f", &fx.dest.join("f"), &contents, 0o644);
+}
+
+// ---------------------------------------------------------------------------
+// What follows a compressed stream
+
+#[test]
+fn zero_padding_after_a_gzip_stream_is_accepted() {
+    // `gzip -t` and GNU tar accept it; some tools pad to a block size.
+    let mut tgz = build(ArchiveFormat::TarGz, &sample());
+    tgz.extend(vec![0u8; 3000]);
+    let fx = Fixture::new("pkg.tar.gz", &tgz);
+    let done = fx
+        .extract(ArchiveFormat::TarGz, "pkg-1.0/bin/tool", 0)
+        .unwrap();
+    check(
+        &done[0],
+        "pkg-1.0/bin/tool",
+        &fx.dest.join("tool"),
+        TOOL,
+        0o755,
+    );
+
+    let mut single = gz(TOOL);
+    single.extend(vec![0u8; 512]);
+    let fx = Fixture::new("tool.gz", &single);
+    let out = fx.dest.join("tool");
+    archive::decompress(&fx.archive, ArchiveFormat::Gz, &out, &Limits::default()).unwrap();
+    assert_eq!(fs::read(&out).unwrap(), TOOL);
+}
+
+#[test]
+fn trailing_garbage_after_a_compressed_stream_is_named() {
+    for (format, mut bytes) in [
+        (ArchiveFormat::TarGz, build(ArchiveFormat::TarGz, &sample())),
+        (ArchiveFormat::Gz, gz(TOOL)),
+    ] {
+        for tail in [&b"garbage after the stream"[..], b"\0\0\0\0junk"] {
+            bytes.extend_from_slice(tail);
+            let fx = Fixture::new(file_name(format), &bytes);
+            let pattern = if format == ArchiveFormat::Gz {
+                "tool"
+            } else {
+                "pkg-1.0/bin/tool"
+            };
+            let err = fx.refused(
+                format,
+                pattern,
+                0,
+                &Limits::default(),
+                "vendor::archive::corrupt",
+            );
+            assert!(
+                err.to_string()
+                    .contains("trailing data after the compressed stream"),
+                "{format:?}: {err}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Zip features that are not read
+
+#[test]
+fn encrypted_zip_entries_are_named() {
+    let mut tool = build::ZipRecord::stored("tool", TOOL, 0o755);
+    tool.flags |= 1;
+    let readme = build::ZipRecord::stored("README", README, 0o644);
+    let bytes = build::raw_zip(&[tool, readme], &[("tool", 0), ("README", 1)]);
+    let fx = Fixture::new("pkg.zip", &bytes);
+    let err = fx.refused(
+        ArchiveFormat::Zip,
+        "tool",
+        0,
+        &Limits::default(),
+        "vendor::archive::unsupported",
+    );
+    assert!(err.to_string().contains("`tool` is encrypted"), "{err}");
+    assert!(!help_of(&err).contains("truncated"), "{}", help_of(&err));
+    // An encrypted entry that is not selected is never read.
+    let done = fx.extract(ArchiveFormat::Zip, "README", 0).unwrap();
+    check(&done[0], "README", &fx.dest.join("README"), README, 0o644);
+}
+
+#[test]
+fn unsupported_zip_compression_is_named() {
+    for (method, name) in [
+        (12, "bzip2"),
+        (14, "LZMA"),
+        (93, "zstd"),
+        (95, "xz"),
+        (9, "deflate64"),
+    ] {
+        let mut tool = build::ZipRecord::stored("tool", TOOL, 0o755);
+        tool.method = method;
+        let fx = Fixture::new("pkg.zip", &build::raw_zip(&[tool], &[("tool", 0)]));
+        let err = fx.refused(
+            ArchiveFormat::Zip,
+            "tool",
+            0,
+            &Limits::default(),
+            "vendor::archive::unsupported",
+        );
+        let text = err.to_string().to_lowercase();
+        assert!(
+            text.contains(&name.to_lowercase()) && text.contains("compressed with"),
+            "{method}: {text}"
+        );
+        assert!(!help_of(&err).contains("truncated"), "{}", help_of(&err));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Through `vendor apply`: the limits a manifest sets, installed modes
+
+/// A tree installing `bin/tool` from the archive `name` (served over
+/// loopback), with `extract_extra` lines under the asset's `extract:`
+/// and the asset's `mode` if given.
+fn served(
+    name: &str,
+    bytes: &[u8],
+    extract_extra: &str,
+    mode: Option<&str>,
+) -> (fake_github::FakeGithub, support::Tree) {
+    let fake = fake_github::FakeGithub::start();
+    let url = fake.file(&format!("/files/{name}"), bytes.to_vec());
+    let sha = build::sha256_hex(bytes);
+    let mode = mode
+        .map(|m| format!("        mode: \"{m}\"\n"))
+        .unwrap_or_default();
+    let tree = support::Tree::new();
+    tree.write(
+        support::MANIFEST,
+        format!(
+            "version: 1\nitems:\n  tool:\n    version: 1.0.0\n    source:\n      type: url\n    \
+             assets:\n      - url: {url}\n        checksum:\n          sha256: {sha}\n        \
+             extract:\n          member: tool\n{extract_extra}        install: bin/tool\n{mode}"
+        ),
+    );
+    (fake, tree)
+}
+
+/// A tar.gz of one header declaring `size` bytes, without the data.
+fn declaring(size: u64) -> Vec<u8> {
+    let mut h = Header::new_gnu();
+    h.set_path("huge").unwrap();
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_entry_type(EntryType::Regular);
+    h.set_cksum();
+    gz(h.as_bytes())
+}
+
+#[test]
+fn apply_refuses_an_archive_declaring_more_than_512_mib_by_default() {
+    // 600 MiB: under the old 2 GiB per member, over the default limit;
+    // refused from the header alone, before any data is read.
+    let (_fake, tree) = served("tool.tar.gz", &declaring(600 << 20), "", None);
+    let before = tree.hashes();
+    let out = tree.run(&["apply"]);
+    out.code(1)
+        .stderr_has("vendor::archive::too-large")
+        .stderr_mentions("`huge` declares 629145600 bytes, over the 536870912 byte limit")
+        .stderr_mentions("extract.max_size");
+    tree.assert_unchanged(&before);
+}
+
+#[test]
+fn apply_honours_max_size_from_the_manifest() {
+    let noise = noise(96 << 10);
+    let archive = build::tar_gz(&[("tool", TOOL, 0o755), ("data", &noise, 0o644)]);
+    let (_fake, tree) = served("tool.tar.gz", &archive, "          max_size: 64KiB\n", None);
+    let before = tree.hashes();
+    tree.run(&["apply"])
+        .code(1)
+        .stderr_has("vendor::archive::too-large")
+        .stderr_mentions("65536 byte limit");
+    tree.assert_unchanged(&before);
+
+    tree.replace_once(support::MANIFEST, "max_size: 64KiB", "max_size: 1 MiB");
+    tree.run(&["apply"]).code(0);
+    assert_eq!(tree.read_bytes("bin/tool"), TOOL);
+}
+
+#[test]
+fn bad_max_size_is_a_manifest_error() {
+    let archive = build::tar_gz(&[("tool", TOOL, 0o755)]);
+    for (value, says) in [
+        ("0MiB", "more than 0"),
+        ("12 parsecs", "512MiB"),
+        ("2048", "512MiB"),
+        ("99999999999TiB", "too large"),
+    ] {
+        let line = format!("          max_size: {value}\n");
+        let (_fake, tree) = served("tool.tar.gz", &archive, &line, None);
+        tree.run(&["validate"])
+            .code(1)
+            .stderr_mentions("max_size")
+            .stderr_mentions(says);
+    }
+}
+
+#[test]
+fn apply_installs_archive_modes_without_group_and_world_write() {
+    for (archived, manifest, installed) in [
+        (0o777, None, 0o755),
+        (0o666, None, 0o644),
+        (0o775, None, 0o755),
+        (0o777, Some("0777"), 0o777),
+        (0o644, Some("0775"), 0o775),
+    ] {
+        let archive = build::tar_gz(&[("tool", TOOL, archived)]);
+        let (_fake, tree) = served("tool.tar.gz", &archive, "", manifest);
+        tree.run(&["apply"]).code(0);
+        assert_eq!(
+            tree.mode("bin/tool"),
+            installed,
+            "archived {archived:o}, manifest {manifest:?}"
+        );
+    }
+}
+
+#[test]
+fn apply_refuses_overlapping_zip_entries() {
+    let zeros = vec![0u8; 256 << 10];
+    let packed = build::deflate_raw(&zeros);
+    let local = build::ZipRecord::deflated("tool", &packed, &zeros, 0o755);
+    let bomb = build::raw_zip(&[local], &[("tool", 0), ("b", 0), ("c", 0)]);
+    let (_fake, tree) = served("tool.zip", &bomb, "", None);
+    let before = tree.hashes();
+    tree.run(&["apply"])
+        .code(1)
+        .stderr_has("vendor::archive::overlapping-entries");
+    tree.assert_unchanged(&before);
 }

@@ -204,6 +204,50 @@ pub struct Extract {
     /// Leading path components dropped from glob matches before install.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub strip_components: u32,
+    /// Most bytes the archive may expand to, all entries together (e.g.
+    /// `2GiB`); default `512MiB`. Extraction stops at this size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[0-9]+ ?([KMGT]i?B|B)$"))]
+    pub max_size: Option<String>,
+}
+
+/// How [`parse_size`] wants a size written, for diagnostics.
+pub const SIZE_HELP: &str = "a size is a whole number and a unit, e.g. `512MiB` or `2GiB` \
+     (B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)";
+
+/// Bytes in a size written as digits and a unit: `B`, decimal `KB` `MB`
+/// `GB` `TB` or binary `KiB` `MiB` `GiB` `TiB`, optionally spaced
+/// (`512MiB`, `2 GiB`). `Err` says what is wrong.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let digits_end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(digits_end);
+    let unit = unit.strip_prefix(' ').unwrap_or(unit);
+    let scale: u64 = match unit {
+        "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        "" => return Err("it has no unit".to_owned()),
+        _ => return Err(format!("`{unit}` is not a unit")),
+    };
+    if digits.is_empty() {
+        return Err("it has no number".to_owned());
+    }
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "the number is too large".to_owned())?;
+    match n.checked_mul(scale) {
+        Some(0) => Err("it must be more than 0".to_owned()),
+        Some(bytes) => Ok(bytes),
+        None => Err("the size is too large".to_owned()),
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -419,5 +463,35 @@ impl Source {
             self,
             Source::GithubRelease { .. } | Source::GithubFiles { .. } | Source::Url { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        for (text, bytes) in [
+            ("512MiB", 512 << 20),
+            ("2 GiB", 2 << 30),
+            ("300MB", 300_000_000),
+            ("64KiB", 64 << 10),
+            ("1B", 1),
+            ("1TiB", 1 << 40),
+        ] {
+            assert_eq!(parse_size(text), Ok(bytes), "{text}");
+        }
+        for text in [
+            "0MiB",
+            "12",
+            "MiB",
+            "1 parsec",
+            "1.5GiB",
+            "99999999999TiB",
+            "1  MiB",
+        ] {
+            assert!(parse_size(text).is_err(), "{text}");
+        }
     }
 }

@@ -20,7 +20,7 @@ use jsonschema::{JsonType, Validator};
 use serde_json::Value;
 
 use super::load::{Doc, NodePath, Part, plain_scalar};
-use super::model::Manifest;
+use super::model::{Manifest, SIZE_HELP};
 use crate::diag::{Problem, codes, one_of, suggest};
 use crate::yaml::{Kind, Style};
 
@@ -250,6 +250,9 @@ impl Explainer<'_> {
                 .to_owned(),
             );
         }
+        if path.last_key() == Some("max_size") {
+            return Some(SIZE_HELP.to_owned());
+        }
         if expected.contains(&JsonType::String) {
             return matches!(instance, Value::Number(_) | Value::Bool(_)).then(|| {
                 format!(
@@ -317,6 +320,7 @@ impl Explainer<'_> {
                 codes::INVALID_VALUE,
                 "a file mode is three or four octal digits in quotes, e.g. \"0755\"".to_owned(),
             ),
+            Some("max_size") => (codes::INVALID_VALUE, SIZE_HELP.to_owned()),
             _ => (codes::INVALID_VALUE, format!("it must match `{pattern}`")),
         };
         let problem = self

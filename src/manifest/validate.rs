@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::load::{self, Loaded, NodePath, Part};
-use super::model::{ArchiveFormat, Asset, Checksum, Item, Pin, Source};
+use super::model::{ArchiveFormat, Asset, Checksum, Item, Pin, SIZE_HELP, Source, parse_size};
 use crate::diag::{Problem, Problems, codes, one_of, suggest};
 use crate::pin::{Locator, split_path};
 use crate::template::{self, allowed};
@@ -282,6 +282,9 @@ impl Checker<'_> {
             let member = path.key("extract").key("member");
             self.template(&member, &extract.member, tmpl("an extract member"));
             self.extract_format(path, asset);
+            if let Some(size) = &extract.max_size {
+                self.max_size(&path.key("extract").key("max_size"), size);
+            }
         }
         match &asset.checksum {
             Some(Checksum::File(file)) => {
@@ -327,6 +330,27 @@ impl Checker<'_> {
                 .help("a `url` source downloads each asset from its own `url:` template, e.g. `https://example.com/tool-{version}.tar.gz`"),
             _ => return,
         };
+        self.push(problem);
+    }
+
+    /// `extract.max_size` beyond the schema's pattern: not zero, and not
+    /// more bytes than a 64-bit count holds.
+    fn max_size(&mut self, path: &NodePath, text: &str) {
+        let Err(reason) = parse_size(text) else {
+            return;
+        };
+        let problem = self
+            .at(
+                codes::INVALID_VALUE,
+                format!(
+                    "`{text}` is not a usable size for {}: {reason}",
+                    path.describe()
+                ),
+                path,
+                Part::Value,
+            )
+            .label("not a size")
+            .help(SIZE_HELP);
         self.push(problem);
     }
 
