@@ -11,15 +11,34 @@
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, NamedSource, SourceCode, SourceSpan,
+    SpanContents,
+};
+
+/// At most this many problems of one batch are shown; the rest are
+/// counted. Past a few dozen, more of the same only buries the first.
+pub const MAX_SHOWN: usize = 50;
+
+/// Snippets quote at most this many characters of a source line: a long
+/// line is cut around the spans on it, the cuts marked with `…`.
+pub const MAX_SNIPPET_WIDTH: usize = 200;
+
+/// Characters kept before a span's start when its line is cut.
+const LEAD: usize = 60;
 
 /// Stable diagnostic codes. Scripts and docs may rely on them: never reuse
 /// or rename one; add new ones instead.
 pub mod codes {
     /// The manifest file could not be read.
     pub const UNREADABLE: &str = "vendor::manifest::unreadable";
+    /// The manifest is not UTF-8 text.
+    pub const NOT_UTF8: &str = "vendor::manifest::not-utf8";
+    /// The lock cannot be read, does not parse, or holds values no
+    /// generated lock can.
+    pub const LOCK_INVALID: &str = "vendor::lock::invalid";
     /// The manifest is not well-formed YAML.
     pub const YAML_SYNTAX: &str = "vendor::manifest::yaml-syntax";
     /// The manifest holds no YAML document.
@@ -102,6 +121,8 @@ pub mod codes {
     /// Every code above, for uniqueness checks and documentation.
     pub const ALL: &[&str] = &[
         UNREADABLE,
+        NOT_UTF8,
+        LOCK_INVALID,
         YAML_SYNTAX,
         EMPTY,
         MULTIPLE_DOCUMENTS,
@@ -150,6 +171,8 @@ pub struct SourceFile {
     /// The path as it should be displayed (usually as the user gave it).
     pub path: PathBuf,
     pub text: Arc<String>,
+    /// Byte offsets of line starts, made on first use.
+    lines: Arc<OnceLock<Vec<usize>>>,
 }
 
 impl SourceFile {
@@ -157,7 +180,41 @@ impl SourceFile {
         SourceFile {
             path: path.into(),
             text: Arc::new(text.into()),
+            lines: Arc::default(),
         }
+    }
+
+    /// Byte offsets of the starts of lines.
+    fn line_starts(&self) -> &[usize] {
+        self.lines.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
+    }
+
+    /// The 0-based line holding byte `offset`, and that line's byte range
+    /// (without its line break).
+    fn line_at(&self, offset: usize) -> (usize, Range<usize>) {
+        let starts = self.line_starts();
+        let line = starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        (line, self.line_range(line))
+    }
+
+    fn line_range(&self, line: usize) -> Range<usize> {
+        let starts = self.line_starts();
+        let start = starts.get(line).copied().unwrap_or(self.text.len());
+        let end = starts
+            .get(line + 1)
+            .map_or(self.text.len(), |&next| next.saturating_sub(1));
+        let end = end.max(start);
+        let bytes = self.text.as_bytes();
+        let end = if end > start && bytes.get(end - 1) == Some(&b'\r') {
+            end - 1
+        } else {
+            end
+        };
+        start..end
     }
 
     /// The path as displayed in diagnostics.
@@ -172,7 +229,14 @@ impl SourceFile {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        line_col(&self.text, offset)
+        let text = self.text.as_str();
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let (line, range) = self.line_at(offset);
+        let start = range.start.min(offset);
+        (line + 1, text[start..offset].chars().count() + 1)
     }
 }
 
@@ -235,9 +299,13 @@ pub struct Problem {
     help: Option<String>,
     file: Option<String>,
     snippet: Option<NamedSource<Arc<String>>>,
+    origin: Option<SourceFile>,
     /// Primary label first.
     labels: Vec<Label>,
     line_col: Option<(usize, usize)>,
+    /// The snippet as shown: made on first use, cut when a line it quotes
+    /// is too long.
+    view: OnceLock<Option<Excerpt>>,
 }
 
 impl Problem {
@@ -250,8 +318,10 @@ impl Problem {
             help: None,
             file: None,
             snippet: None,
+            origin: None,
             labels: Vec::new(),
             line_col: None,
+            view: OnceLock::new(),
         }
     }
 
@@ -262,7 +332,17 @@ impl Problem {
         self.line_col = Some(source.line_col(span.start));
         self.file = Some(source.name());
         self.snippet = Some(source.named_source());
+        self.origin = Some(source.clone());
         self.labels.insert(0, Label { span, text: None });
+        self.view = OnceLock::new();
+        self
+    }
+
+    /// Places the problem at a 1-based line and column of `path` without a
+    /// snippet (for files whose text cannot be shown).
+    pub fn at_line_col(mut self, path: &Path, line_col: (usize, usize)) -> Self {
+        self.file = Some(path.display().to_string());
+        self.line_col = Some(line_col);
         self
     }
 
@@ -289,6 +369,7 @@ impl Problem {
                 span,
                 text: Some(text.into()),
             });
+            self.view = OnceLock::new();
         }
         self
     }
@@ -338,6 +419,268 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// The cut snippet, when a line the snippet quotes is wider than
+    /// [`MAX_SNIPPET_WIDTH`]; `None` to show the source as it is.
+    fn excerpt(&self) -> Option<&Excerpt> {
+        self.view
+            .get_or_init(|| {
+                let source = self.origin.as_ref()?;
+                let spans: Vec<Range<usize>> = self.labels.iter().map(|l| l.span.clone()).collect();
+                Excerpt::new(source, &spans)
+            })
+            .as_ref()
+    }
+}
+
+/// The lines a snippet shows, long ones cut around the spans on them, in
+/// a coordinate space of their own (the groups' texts one after another).
+/// Line numbers and the header's column stay those of the file.
+#[derive(Debug, Clone)]
+struct Excerpt {
+    name: String,
+    groups: Vec<Group>,
+}
+
+/// Consecutive lines of the file, as shown.
+#[derive(Debug, Clone)]
+struct Group {
+    /// Where the group's text starts in the excerpt's coordinates.
+    start: usize,
+    text: String,
+    /// 0-based file line of its first line.
+    first_line: usize,
+    lines: Vec<CutLine>,
+}
+
+/// One shown line: the pieces of the file's line it keeps.
+#[derive(Debug, Clone)]
+struct CutLine {
+    /// The line's byte range in the file (without the line break).
+    orig: Range<usize>,
+    /// Where it starts and ends in the excerpt's coordinates.
+    start: usize,
+    end: usize,
+    /// Kept pieces: file range and where it starts in the excerpt.
+    pieces: Vec<(Range<usize>, usize)>,
+}
+
+const ELLIPSIS: &str = "…";
+
+impl Excerpt {
+    /// The excerpt for labels at `spans`, or `None` when every line the
+    /// snippet would show is narrow enough to show whole.
+    fn new(source: &SourceFile, spans: &[Range<usize>]) -> Option<Excerpt> {
+        let text = source.text.as_str();
+        let last_line = source.line_starts().len().saturating_sub(1);
+        // Lines shown: each span's lines and one of context either side.
+        let mut ranges: Vec<(usize, usize)> = spans
+            .iter()
+            .map(|s| {
+                let (a, _) = source.line_at(s.start);
+                let (b, _) = source.line_at(s.end.max(s.start));
+                (a.saturating_sub(1), (b + 1).min(last_line))
+            })
+            .collect();
+        ranges.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (a, b) in ranges {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        let wide = merged.iter().any(|&(a, b)| {
+            (a..=b).any(|l| {
+                let r = source.line_range(l);
+                r.len() > MAX_SNIPPET_WIDTH && text[r].chars().count() > MAX_SNIPPET_WIDTH
+            })
+        });
+        if !wide {
+            return None;
+        }
+        let mut groups = Vec::with_capacity(merged.len());
+        let mut at = 0;
+        for (a, b) in merged {
+            let mut group = Group {
+                start: at,
+                text: String::new(),
+                first_line: a,
+                lines: Vec::new(),
+            };
+            for l in a..=b {
+                let orig = source.line_range(l);
+                let windows = windows(text, &orig, spans);
+                let start = at + group.text.len();
+                let mut pieces = Vec::with_capacity(windows.len());
+                let mut pos = orig.start;
+                for w in windows {
+                    if w.start > pos {
+                        group.text.push_str(ELLIPSIS);
+                    }
+                    pieces.push((w.clone(), at + group.text.len()));
+                    group.text.push_str(&text[w.clone()]);
+                    pos = w.end;
+                }
+                if pos < orig.end {
+                    group.text.push_str(ELLIPSIS);
+                }
+                let end = at + group.text.len();
+                group.text.push('\n');
+                group.lines.push(CutLine {
+                    orig,
+                    start,
+                    end,
+                    pieces,
+                });
+            }
+            at += group.text.len();
+            groups.push(group);
+        }
+        Some(Excerpt {
+            name: source.name(),
+            groups,
+        })
+    }
+
+    /// A file span in the excerpt's coordinates.
+    fn map_span(&self, span: &Range<usize>) -> Range<usize> {
+        let start = self.map(span.start);
+        start..self.map(span.end).max(start)
+    }
+
+    /// A file offset in the excerpt's coordinates: inside a kept piece as
+    /// is, in a cut at the cut's `…`.
+    fn map(&self, offset: usize) -> usize {
+        let lines = self.groups.iter().flat_map(|g| &g.lines);
+        let mut fallback = 0;
+        for line in lines {
+            if offset > line.orig.end {
+                fallback = line.end;
+                continue;
+            }
+            if offset < line.orig.start {
+                return line.start;
+            }
+            for (piece, at) in &line.pieces {
+                if offset < piece.start {
+                    return at.saturating_sub(ELLIPSIS.len()).max(line.start);
+                }
+                if offset <= piece.end {
+                    return at + (offset - piece.start);
+                }
+            }
+            return line.end;
+        }
+        fallback
+    }
+
+    /// The file's byte column (0-based) of an excerpt offset.
+    fn column(&self, offset: usize) -> usize {
+        for line in self.groups.iter().flat_map(|g| &g.lines) {
+            if offset > line.end {
+                continue;
+            }
+            for (piece, at) in &line.pieces {
+                if offset <= at + piece.len() {
+                    let into = offset.saturating_sub(*at).min(piece.len());
+                    return piece.start + into - line.orig.start;
+                }
+            }
+            return line.orig.len();
+        }
+        0
+    }
+}
+
+/// The byte ranges of `line` to keep: all of it when narrow; else a window
+/// around each span start or end on it (merged where they overlap), or
+/// its beginning when no span touches it.
+fn windows(text: &str, line: &Range<usize>, spans: &[Range<usize>]) -> Vec<Range<usize>> {
+    let body = &text[line.clone()];
+    if body.len() <= MAX_SNIPPET_WIDTH || body.chars().count() <= MAX_SNIPPET_WIDTH {
+        return std::iter::once(line.clone()).collect();
+    }
+    // Moves `from` by `n` characters within the line.
+    let back = |from: usize, n: usize| {
+        text[line.start..from]
+            .char_indices()
+            .rev()
+            .nth(n.saturating_sub(1))
+            .map_or(line.start, |(i, _)| line.start + i)
+    };
+    let forward = |from: usize, n: usize| {
+        text[from..line.end]
+            .char_indices()
+            .nth(n)
+            .map_or(line.end, |(i, _)| from + i)
+    };
+    let mut found: Vec<Range<usize>> = Vec::new();
+    for span in spans {
+        let on = |o: usize| line.start <= o && o <= line.end;
+        if on(span.start) {
+            let a = back(span.start, LEAD);
+            found.push(a..forward(a, MAX_SNIPPET_WIDTH));
+        } else if on(span.end) {
+            let a = back(span.end, LEAD);
+            found.push(a..forward(span.end, LEAD));
+        }
+    }
+    if found.is_empty() {
+        return std::iter::once(line.start..forward(line.start, MAX_SNIPPET_WIDTH)).collect();
+    }
+    found.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::new();
+    for r in found {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let offset = span.offset();
+        let group = self
+            .groups
+            .iter()
+            .find(|g| g.start <= offset && offset < g.start + g.text.len().max(1))
+            .ok_or(MietteError::OutOfBounds)?;
+        let local = offset - group.start;
+        if local + span.len() > group.text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let inner = group.text.as_str().read_span(
+            &SourceSpan::new(local.into(), span.len()),
+            context_lines_before,
+            context_lines_after,
+        )?;
+        let column = if context_lines_before == 0 {
+            self.column(offset)
+        } else {
+            0
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            SourceSpan::new(
+                (inner.span().offset() + group.start).into(),
+                inner.span().len(),
+            ),
+            inner.line() + group.first_line,
+            column,
+            inner.line_count() + group.first_line,
+        )))
+    }
+}
+
 /// Keeps a span inside the text and on character boundaries.
 fn clamp(text: &str, span: Range<usize>) -> Range<usize> {
     let floor = |mut i: usize| {
@@ -363,13 +706,21 @@ impl Diagnostic for Problem {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
+        if let Some(excerpt) = self.excerpt() {
+            return Some(excerpt as &dyn SourceCode);
+        }
         self.snippet.as_ref().map(|s| s as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         self.snippet.as_ref()?;
-        let labels = self.labels.iter().enumerate().map(|(i, l)| {
-            let span = (l.span.start, l.span.len());
+        let excerpt = self.excerpt();
+        let labels = self.labels.iter().enumerate().map(move |(i, l)| {
+            let span = match excerpt {
+                Some(e) => e.map_span(&l.span),
+                None => l.span.clone(),
+            };
+            let span = (span.start, span.len());
             if i == 0 {
                 LabeledSpan::new_primary_with_span(l.text.clone(), span)
             } else {
@@ -387,6 +738,8 @@ impl Diagnostic for Problem {
 pub struct Problems {
     subject: String,
     list: Vec<Problem>,
+    /// How many of `list` are not shown.
+    omitted: Omitted,
 }
 
 impl Problems {
@@ -394,6 +747,7 @@ impl Problems {
     pub fn new(subject: impl Into<String>, list: Vec<Problem>) -> Option<Self> {
         (!list.is_empty()).then(|| Problems {
             subject: subject.into(),
+            omitted: Omitted(list.len().saturating_sub(MAX_SHOWN)),
             list,
         })
     }
@@ -402,6 +756,7 @@ impl Problems {
         Problems {
             subject: subject.into(),
             list: vec![problem],
+            omitted: Omitted(0),
         }
     }
 
@@ -467,8 +822,32 @@ impl Diagnostic for Problems {
         Some(Box::new("vendor::problems"))
     }
 
+    /// The first [`MAX_SHOWN`] problems, then a count of the rest.
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        Some(Box::new(self.list.iter().map(|p| p as &dyn Diagnostic)))
+        let shown = self
+            .list
+            .iter()
+            .take(MAX_SHOWN)
+            .map(|p| p as &dyn Diagnostic);
+        let more = (self.omitted.0 > 0).then_some(&self.omitted as &dyn Diagnostic);
+        Some(Box::new(shown.chain(more)))
+    }
+}
+
+/// "… and N more problems": the part of a batch that is not shown.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("… and {0} more problems, not shown (the first {MAX_SHOWN} are above)")]
+struct Omitted(usize);
+
+impl Diagnostic for Omitted {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new("vendor::problems::omitted"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(
+            "fix the problems shown and run again to see the rest",
+        ))
     }
 }
 
@@ -612,6 +991,56 @@ mod tests {
         assert_eq!(suggest("Traefik", &["traefik"]), Some("traefik"));
         assert_eq!(levenshtein("kitten", "sitting"), 3);
         assert_eq!(levenshtein("", "abc"), 3);
+    }
+
+    fn rendered(diagnostic: &dyn Diagnostic) -> String {
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+        let mut out = String::new();
+        handler
+            .render_report(&mut out, diagnostic)
+            .expect("renders");
+        out
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_span() {
+        let text = format!("a: 1\nb: [{}zz]\nc: 2\n", "x, ".repeat(10_000));
+        let src = SourceFile::new("f.yaml", text.as_str());
+        let at = text.find("zz").expect("zz");
+        let p = Problem::new(codes::INVALID_VALUE, "bad")
+            .at(&src, at..at + 2)
+            .label("here");
+        let out = rendered(&p);
+        assert!(out.len() < 2_000, "{out}");
+        assert!(out.contains(&format!("[f.yaml:2:{}]", at - 5 + 1)), "{out}");
+        assert!(out.contains("…x, x"), "{out}");
+        assert!(
+            out.contains(" 1 │ a: 1") && out.contains(" 3 │ c: 2"),
+            "{out}"
+        );
+        // Short lines are shown as they are.
+        let short = SourceFile::new("f.yaml", "a: 1\nb: 2\n");
+        let p = Problem::new(codes::INVALID_VALUE, "bad").at(&short, 8..9);
+        assert!(p.excerpt().is_none());
+    }
+
+    #[test]
+    fn big_batches_show_the_first_and_count_the_rest() {
+        let list = (0..120)
+            .map(|i| Problem::new(codes::EMPTY, format!("p{i}")))
+            .collect();
+        let problems = Problems::new("f", list).expect("non-empty");
+        let related: Vec<String> = problems
+            .related()
+            .expect("related")
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(related.len(), MAX_SHOWN + 1);
+        assert!(
+            related[MAX_SHOWN].contains("70 more problems"),
+            "{related:?}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! File-system primitives every writer goes through: atomic replacement
 //! that keeps the file's mode, and the advisory lock that serialises
-//! concurrent runs on one tree.
+//! concurrent runs on one tree; and the bounded reader every text file the
+//! user controls (manifest, lock, pin files) is read through.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -161,6 +162,215 @@ impl TreeLock {
     }
 }
 
+/// The largest manifest, lock or pin file read into memory: 16 MiB. The
+/// biggest real ones are a few hundred KiB; anything past this is a
+/// mistake (a log, a binary, a device) and would only cost memory and time.
+pub const MAX_TEXT_FILE: u64 = 16 * 1024 * 1024;
+
+/// Why [`read_text`] refused a file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Opening or reading failed (not found, permission denied, …).
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// A FIFO, device, socket or directory (after following symlinks).
+    #[error("it is not a regular file but {0}")]
+    NotRegular(&'static str),
+    /// More bytes than the limit.
+    #[error("it is larger than {}", size_name(*.limit))]
+    TooLarge { limit: u64 },
+    /// Not UTF-8 text.
+    #[error("{}", .0.describe())]
+    NotUtf8(NotUtf8),
+}
+
+impl ReadError {
+    /// What to do about it, for diagnostics.
+    pub fn help(&self) -> &'static str {
+        match self {
+            ReadError::Io(e) if e.kind() == io::ErrorKind::NotFound => {
+                "check the path; it is relative to the manifest's directory"
+            }
+            ReadError::Io(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                "check the file's permissions"
+            }
+            ReadError::Io(_) => "check that the path names a readable file",
+            ReadError::NotRegular(_) => {
+                "name a regular file (a symlink to one is fine); FIFOs and devices are not read"
+            }
+            ReadError::TooLarge { .. } => {
+                "this is not a file vendor reads; check that the path names the right file"
+            }
+            ReadError::NotUtf8(e) if e.utf16 => "save it as UTF-8",
+            ReadError::NotUtf8(_) => "save it as UTF-8, or fix the byte at that position",
+        }
+    }
+}
+
+/// Where a file stops being UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotUtf8 {
+    /// Byte offset of the first byte that is not UTF-8.
+    pub offset: usize,
+    /// 1-based line and column (in characters) of that byte.
+    pub line: usize,
+    pub column: usize,
+    /// The byte itself, when there is one (a truncated sequence at the end
+    /// has none).
+    pub byte: Option<u8>,
+    /// The file looks like UTF-16 (a byte-order mark, or ASCII interleaved
+    /// with zero bytes).
+    pub utf16: bool,
+    /// The file as text, each bad sequence replaced by U+FFFD: the same
+    /// bytes as the file up to `offset`, for a snippet.
+    pub lossy: String,
+}
+
+impl NotUtf8 {
+    fn describe(&self) -> String {
+        if self.utf16 {
+            let why = if self.byte == Some(0) {
+                "ASCII interleaved with zero bytes"
+            } else {
+                "it starts with a UTF-16 byte-order mark"
+            };
+            return format!("it is UTF-16 text ({why}), not UTF-8");
+        }
+        let byte = self.byte.map_or_else(
+            || "a truncated character".to_owned(),
+            |b| format!("byte 0x{b:02x}"),
+        );
+        format!(
+            "it is not valid UTF-8: {byte} at line {}, column {} (byte offset {})",
+            self.line, self.column, self.offset
+        )
+    }
+}
+
+/// "16 MiB" for messages.
+pub fn size_name(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// Reads the UTF-8 text file at `path`, at most `limit` bytes.
+///
+/// Symlinks are followed; what they lead to must be a regular file. A FIFO
+/// is never opened for a blocking read: the path is checked first, opened
+/// non-blocking, and checked again on the open handle (it may have been
+/// replaced in between). The size is bounded while reading, so a file that
+/// grows, or lies about its size, cannot make the read unbounded.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+    let bytes = read_bounded(path, limit)?;
+    let text = String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8(not_utf8(e)))?;
+    // ASCII in UTF-16 without a byte-order mark is valid UTF-8, full of
+    // NUL characters no YAML, JSON or TOML parser would explain.
+    if looks_like_utf16(text.as_bytes()) {
+        let offset = text.find('\0').unwrap_or(0);
+        return Err(ReadError::NotUtf8(NotUtf8 {
+            offset,
+            line: 1,
+            column: offset + 1,
+            byte: Some(0),
+            utf16: true,
+            lossy: text,
+        }));
+    }
+    Ok(text)
+}
+
+/// [`read_text`] without the UTF-8 check.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use io::Read;
+    regular(&fs::metadata(path)?)?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a FIFO for reading blocks until a writer comes; with
+        // O_NONBLOCK it returns at once, and the fstat below refuses it.
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    regular(&meta)?;
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// Refuses anything but a regular file, naming what it is.
+fn regular(meta: &fs::Metadata) -> Result<(), ReadError> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    if kind.is_dir() {
+        return Err(ReadError::NotRegular("a directory"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Err(ReadError::NotRegular("a FIFO (named pipe)"));
+        }
+        if kind.is_char_device() {
+            return Err(ReadError::NotRegular("a character device"));
+        }
+        if kind.is_block_device() {
+            return Err(ReadError::NotRegular("a block device"));
+        }
+        if kind.is_socket() {
+            return Err(ReadError::NotRegular("a socket"));
+        }
+    }
+    Err(ReadError::NotRegular("a special file"))
+}
+
+fn not_utf8(err: std::string::FromUtf8Error) -> NotUtf8 {
+    let offset = err.utf8_error().valid_up_to();
+    let bytes = err.as_bytes();
+    let utf16 = looks_like_utf16(bytes);
+    let lossy = String::from_utf8_lossy(bytes).into_owned();
+    // The text before `offset` is valid, and the same in `lossy`.
+    let before = lossy.get(..offset).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let byte = err
+        .utf8_error()
+        .error_len()
+        .and_then(|_| bytes.get(offset).copied());
+    NotUtf8 {
+        offset,
+        line,
+        column,
+        byte,
+        utf16,
+        lossy,
+    }
+}
+
+/// A UTF-16 byte-order mark, or ASCII text in UTF-16 without one.
+fn looks_like_utf16(bytes: &[u8]) -> bool {
+    match bytes {
+        [0xff, 0xfe, ..] | [0xfe, 0xff, ..] => true,
+        [a, 0, b, 0, ..] | [0, a, 0, b, ..] => *a != 0 && *b != 0,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +385,33 @@ mod tests {
         assert_eq!(fs::read_to_string(&path)?, "new");
         #[cfg(unix)]
         assert_eq!(existing_mode(&path), Some(0o755));
+        Ok(())
+    }
+
+    #[test]
+    fn bounded_reads() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("f");
+        fs::write(&path, "héllo\n")?;
+        assert_eq!(read_text(&path, 100).ok().as_deref(), Some("héllo\n"));
+        assert!(matches!(
+            read_text(&path, 3),
+            Err(ReadError::TooLarge { limit: 3 })
+        ));
+        assert!(matches!(
+            read_text(dir.path(), 100),
+            Err(ReadError::NotRegular("a directory"))
+        ));
+        fs::write(&path, b"ab\ncd\xffe")?;
+        match read_text(&path, 100) {
+            Err(ReadError::NotUtf8(e)) => {
+                assert_eq!((e.offset, e.line, e.column, e.byte), (5, 2, 3, Some(0xff)));
+                assert!(!e.utf16);
+            }
+            other => panic!("{other:?}"),
+        }
+        fs::write(&path, b"\xff\xfea\x00")?;
+        assert!(matches!(read_text(&path, 100), Err(ReadError::NotUtf8(e)) if e.utf16));
         Ok(())
     }
 

@@ -9,8 +9,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diag::{Problem, Problems, SourceFile, codes};
+use crate::fsx::{self, ReadError};
 use crate::hash::sha256_hex;
 use crate::manifest::model::Item;
+use crate::manifest::{Doc, Part, PathSeg};
+use crate::yaml::{self, Kind, Node};
 
 /// File name of the lock, beside the manifest.
 pub const FILE_NAME: &str = "vendor.lock.yaml";
@@ -142,46 +146,121 @@ impl InstalledFile {
     }
 }
 
-/// Why a lock file could not be read.
+/// Why a lock file could not be read: every problem found, each pointing
+/// into the lock where it can, each saying how to regenerate it.
 #[derive(Debug, thiserror::Error)]
-pub enum LockError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path} is not a valid lock file: {message}")]
-    Invalid { path: String, message: String },
-}
+#[error(transparent)]
+pub struct LockError(pub Problems);
+
+/// What every lock problem suggests.
+pub const REGENERATE: &str = "the lock is generated: restore it from version control, or delete it and run `vendor apply` to regenerate it";
 
 impl Lock {
     /// Reads the lock at `path`; a missing file is an empty lock.
+    ///
+    /// The file must be a regular file of at most [`fsx::MAX_TEXT_FILE`]
+    /// bytes of UTF-8, and hold a lock as strict as one `vendor apply`
+    /// writes (see [`Lock::check`]).
     pub fn read(path: &Path) -> Result<Option<(Lock, String)>, LockError> {
-        let text = match std::fs::read_to_string(path) {
+        let subject = path.display().to_string();
+        let text = match fsx::read_text(path, fsx::MAX_TEXT_FILE) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(LockError::Io {
-                    path: path.display().to_string(),
-                    source,
-                });
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                let message = format!("cannot read the lock {subject}: {e}");
+                let problem = match &e {
+                    ReadError::NotUtf8(bad) => {
+                        crate::manifest::load::not_utf8(codes::LOCK_INVALID, path, bad, message)
+                    }
+                    _ => Problem::new(codes::LOCK_INVALID, message).in_file(path),
+                };
+                let help = match &e {
+                    ReadError::NotUtf8(bad) if bad.utf16 => {
+                        format!("save it as UTF-8; {REGENERATE}")
+                    }
+                    _ => format!("{}; {REGENERATE}", e.help()),
+                };
+                return Err(LockError(Problems::one(subject, problem.help(help))));
             }
         };
-        let lock = Lock::parse(&text).map_err(|message| LockError::Invalid {
-            path: path.display().to_string(),
-            message,
-        })?;
-        Ok(Some((lock, text)))
+        let source = SourceFile::new(path, text);
+        let lock = Lock::check(&source).map_err(LockError)?;
+        Ok(Some((lock, source.text.to_string())))
     }
 
+    /// Parses lock text; errors are one line each, joined.
     pub fn parse(text: &str) -> Result<Lock, String> {
-        let lock: Lock = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
-        if lock.version != 1 {
-            return Err(format!(
-                "lock format version {} is not supported (expected 1)",
-                lock.version
-            ));
+        Lock::check(&SourceFile::new(FILE_NAME, text)).map_err(|problems| {
+            problems
+                .iter()
+                .map(|p| match p.line_col() {
+                    Some((line, _)) => format!("line {line}: {}", p.message()),
+                    None => p.message().to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    /// Parses and checks a lock as strictly as the manifest is checked:
+    /// the YAML nests no deeper than [`yaml::MAX_DEPTH`] and has no aliases
+    /// (a generated lock never does; refusing them before deserializing
+    /// bounds alias expansion), the fields are those of a lock, and every
+    /// value is one `vendor apply` could have written: sha256s of 64
+    /// lowercase hex digits, paths relative and inside the tree, modes of
+    /// octal permission bits, trust kinds this tool knows.
+    pub fn check(source: &SourceFile) -> Result<Lock, Problems> {
+        let subject = source.name();
+        let invalid = |message: String, span: std::ops::Range<usize>| {
+            Problem::new(codes::LOCK_INVALID, format!("invalid lock: {message}"))
+                .at(source, span)
+                .help(REGENERATE)
+        };
+        let docs = yaml::parse(&source.text).map_err(|e| {
+            let what = if e.too_deep {
+                format!("it nests deeper than {} levels", yaml::MAX_DEPTH)
+            } else {
+                format!("invalid YAML: {}", e.message)
+            };
+            Problems::one(&subject, invalid(what, e.offset..e.offset))
+        })?;
+        let empty = Node {
+            kind: Kind::Map(Vec::new()),
+            span: 0..0,
+        };
+        let root = docs.first().unwrap_or(&empty);
+        if let Some(alias) = docs.iter().find_map(first_alias) {
+            let problem = invalid(
+                "it holds a YAML alias; a generated lock never does".into(),
+                alias,
+            );
+            return Err(Problems::one(&subject, problem));
         }
+        let lock: Lock = serde_yaml::from_str(&source.text).map_err(|e| {
+            let at = e.location().map_or(0, |l| l.index());
+            let message = e.to_string();
+            Problems::one(&subject, invalid(message, at..at))
+        })?;
+        let doc = Doc { source, root };
+        let mut problems = Vec::new();
+        if lock.version != 1 {
+            problems.push(
+                doc.problem(
+                    codes::LOCK_INVALID,
+                    format!(
+                        "lock format version {} is not supported (expected 1)",
+                        lock.version
+                    ),
+                    &[PathSeg::Key("version".into())],
+                    Part::Value,
+                )
+                .help("this lock was written by another version of vendor; regenerate it with `vendor apply`"),
+            );
+        }
+        for (id, item) in &lock.items {
+            check_item(&doc, id, item, &mut problems);
+        }
+        Problems::check(&subject, problems)?;
         Ok(lock)
     }
 
@@ -201,6 +280,131 @@ impl Lock {
         // anything of them is locked.
         format!("{HEADER}{}", crate::secret::redact(&body))
     }
+}
+
+/// The span of the first alias in `node`, walking without recursion.
+fn first_alias(node: &Node) -> Option<std::ops::Range<usize>> {
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        match &node.kind {
+            Kind::Alias => return Some(node.span.clone()),
+            Kind::Scalar { .. } => {}
+            Kind::Seq(items) => stack.extend(items.iter().rev()),
+            Kind::Map(entries) => {
+                for (k, v) in entries.iter().rev() {
+                    stack.push(v);
+                    stack.push(k);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The values of one locked item no generated lock can hold.
+fn check_item(doc: &Doc<'_>, id: &str, item: &LockedItem, problems: &mut Vec<Problem>) {
+    let base = [PathSeg::Key("items".into()), PathSeg::Key(id.to_owned())];
+    let at = |rest: &[PathSeg]| -> Vec<PathSeg> {
+        base.iter().cloned().chain(rest.iter().cloned()).collect()
+    };
+    let mut bad = |path: Vec<PathSeg>, what: String| {
+        let shown = crate::manifest::NodePath::from_iter(path.iter().cloned());
+        problems.push(
+            doc.problem(
+                codes::LOCK_INVALID,
+                format!("invalid lock: `{shown}` {what}"),
+                &path,
+                Part::Value,
+            )
+            .label("not what `vendor apply` writes")
+            .help(REGENERATE),
+        );
+    };
+    let key = |k: &str| PathSeg::Key(k.to_owned());
+    for (i, pin) in item.pins.iter().enumerate() {
+        if let Some(why) = unsafe_path(&pin.file) {
+            bad(at(&[key("pins"), PathSeg::Index(i), key("file")]), why);
+        }
+    }
+    for (i, a) in item.artifacts.iter().enumerate() {
+        let path = |k: &str| at(&[key("artifacts"), PathSeg::Index(i), key(k)]);
+        if !is_sha256(&a.sha256) {
+            bad(path("sha256"), not_sha256(&a.sha256));
+        }
+        if a.name.trim().is_empty() {
+            bad(path("name"), "is empty".into());
+        }
+        if !(a.url.starts_with("https://") || a.url.starts_with("http://")) {
+            bad(path("url"), format!("is not an http(s) URL (`{}`)", a.url));
+        }
+    }
+    for (i, f) in item.files.iter().enumerate() {
+        let path = |k: &str| at(&[key("files"), PathSeg::Index(i), key(k)]);
+        if let Some(why) = unsafe_path(&f.path) {
+            bad(path("path"), why);
+        }
+        if !is_sha256(&f.sha256) {
+            bad(path("sha256"), not_sha256(&f.sha256));
+        }
+        if f.mode.is_empty() || f.mode.len() > 4 || parse_mode(&f.mode).is_none() {
+            bad(
+                path("mode"),
+                format!("is not octal permission bits like `0755` (`{}`)", f.mode),
+            );
+        }
+        if f.from.trim().is_empty() {
+            bad(path("from"), "is empty".into());
+        }
+    }
+}
+
+/// 64 lowercase hex digits.
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn not_sha256(s: &str) -> String {
+    format!("is not a sha256 of 64 lowercase hex digits (`{s}`)")
+}
+
+/// Why `path` is not a `/`-separated path inside the tree, if it is not.
+fn unsafe_path(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    if path.is_empty() {
+        return Some("is an empty path".into());
+    }
+    if path.starts_with('/')
+        || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
+    {
+        return Some(format!("is an absolute path (`{path}`)"));
+    }
+    if path.contains('\\') {
+        return Some(format!(
+            "holds a backslash (`{path}`); lock paths are `/`-separated"
+        ));
+    }
+    if path.chars().any(char::is_control) {
+        return Some("holds a control character".into());
+    }
+    let mut depth: usize = 0;
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return Some(format!("leads out of the tree (`{path}`)")),
+            },
+            _ => depth += 1,
+        }
+    }
+    if depth == 0 {
+        return Some(format!(
+            "names the tree itself, not a file in it (`{path}`)"
+        ));
+    }
+    None
 }
 
 /// The resolution inputs of an item: everything that changes what gets
@@ -290,6 +494,27 @@ mod tests {
     #[test]
     fn rejects_unknown_version() {
         assert!(Lock::parse("version: 2\nitems: {}\n").is_err());
+    }
+
+    #[test]
+    fn paths_and_hashes() {
+        for bad in ["", "/etc/x", "C:x", "a\\b", "../x", "a/../..", ".", "a/.."] {
+            assert!(unsafe_path(bad).is_some(), "{bad:?}");
+        }
+        for good in ["a", "a/b", "./a", "a/../b"] {
+            assert_eq!(unsafe_path(good), None, "{good:?}");
+        }
+        assert!(is_sha256(&"0a".repeat(32)));
+        assert!(!is_sha256(&"0A".repeat(32)));
+        assert!(!is_sha256("~"));
+    }
+
+    #[test]
+    fn aliases_and_depth_are_refused() {
+        assert!(Lock::parse("a: &a [1]\nb: *a\nversion: 1\n").is_err());
+        let deep = format!("version: 1\nitems: {}", "[".repeat(10_000));
+        let err = Lock::parse(&deep).expect_err("too deep");
+        assert!(err.contains("deeper than"), "{err}");
     }
 
     #[test]

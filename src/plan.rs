@@ -264,6 +264,8 @@ pub struct Context<'a> {
 struct TreeFile {
     original: Option<String>,
     current: Option<String>,
+    /// Why it could not be read, and what to do, unless it does not exist.
+    unreadable: Option<(String, &'static str)>,
 }
 
 /// What a pin's locator found in the file as read: `None` when the file
@@ -324,10 +326,19 @@ impl Tree {
         self.files
             .entry(rel.to_owned())
             .or_insert_with(|| {
-                let text = std::fs::read_to_string(root.join(rel)).ok();
+                let (text, unreadable) = match pin::read_file(&root.join(rel)) {
+                    Ok(text) => (Some(text), None),
+                    Err(crate::fsx::ReadError::Io(e))
+                        if e.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        (None, None)
+                    }
+                    Err(e) => (None, Some((e.to_string(), e.help()))),
+                };
                 TreeFile {
                     original: text.clone(),
                     current: text,
+                    unreadable,
                 }
             })
             .current
@@ -688,6 +699,22 @@ fn plan_pins(
                     "vendor::pin::unreadable",
                     format!("{}: {e}", pin_spec.file),
                     None,
+                ));
+                continue;
+            }
+            Some(None) | None
+                if let Some((why, help)) = tree
+                    .files
+                    .get(&pin_spec.file)
+                    .and_then(|f| f.unreadable.as_ref()) =>
+            {
+                errors.push(error(
+                    "vendor::pin::unreadable",
+                    format!(
+                        "pin file `{}` of item `{id}` cannot be read: {why}",
+                        pin_spec.file
+                    ),
+                    Some((*help).to_owned()),
                 ));
                 continue;
             }

@@ -41,12 +41,19 @@ pub enum Kind {
     Alias,
 }
 
+/// No file vendor reads nests deeper than this. The tree is built without
+/// recursion, but walking and dropping it recurse, so deeper input is
+/// refused while parsing, before any deep tree exists.
+pub const MAX_DEPTH: usize = 256;
+
 /// A YAML syntax error with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     pub message: String,
     /// Byte offset of the error in the source.
     pub offset: usize,
+    /// The text nests deeper than [`MAX_DEPTH`] (it may be well-formed).
+    pub too_deep: bool,
 }
 
 impl Node {
@@ -106,10 +113,28 @@ pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
     };
     for event in Parser::new_from_str(text) {
         // The parser keeps yielding errors after the first one; stop there.
-        let (event, span) = event.map_err(|e| SyntaxError {
-            message: e.info().to_string(),
-            offset: offsets.byte(e.marker().index()),
+        let (event, span) = event.map_err(|e| {
+            // The parser bounds flow nesting itself.
+            let too_deep = e.info() == "recursion limit exceeded";
+            SyntaxError {
+                message: if too_deep {
+                    format!("the YAML nests deeper than {MAX_DEPTH} levels")
+                } else {
+                    e.info().to_string()
+                },
+                offset: offsets.byte(e.marker().index()),
+                too_deep,
+            }
         })?;
+        if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
+            && builder.stack.len() >= MAX_DEPTH
+        {
+            return Err(SyntaxError {
+                message: format!("the YAML nests deeper than {MAX_DEPTH} levels"),
+                offset: offsets.byte(span.start.index()),
+                too_deep: true,
+            });
+        }
         builder.event(event, span);
     }
     Ok(builder.docs)
@@ -325,6 +350,22 @@ mod tests {
     fn syntax_error_has_a_position_and_terminates() {
         let err = parse("a: [\nb").expect_err("is invalid");
         assert!(err.offset <= 6, "{err:?}");
+    }
+
+    #[test]
+    fn nesting_is_bounded_while_parsing() {
+        let ok = format!("{}{}", "- ".repeat(MAX_DEPTH), "x");
+        assert!(parse(&ok).is_ok());
+        let over = format!("{}{}", "- ".repeat(MAX_DEPTH + 1), "x");
+        assert!(parse(&over).is_err_and(|e| e.too_deep));
+        for deep in [
+            "- ".repeat(100_000),
+            "[".repeat(100_000),
+            "{a: ".repeat(100_000),
+        ] {
+            let err = parse(&deep).expect_err("too deep");
+            assert!(err.too_deep, "{err:?}");
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@ fn pinned_at(ws: &Workspace, item: &Item) -> Vec<String> {
         .flat_map(|p| {
             let lines: Vec<usize> = Locator::from_pin(p)
                 .ok()
-                .zip(std::fs::read_to_string(ws.root.join(&p.file)).ok())
+                .zip(pin::read_file(&ws.root.join(&p.file)).ok())
                 .and_then(|(loc, text)| pin::find(&loc, &text).ok())
                 .map(|ms| ms.iter().map(|m| m.line).collect())
                 .unwrap_or_default();

@@ -142,11 +142,7 @@ impl Workspace {
         match Lock::read(&self.lock) {
             Ok(Some((lock, text))) => Ok((lock, Some(crate::hash::sha256_hex(text.as_bytes())))),
             Ok(None) => Ok((Lock::default(), None)),
-            Err(e) => Err(miette::miette!(
-                code = "vendor::lock::invalid",
-                help = "the lock is generated; restore it from version control or delete it and run `vendor apply`",
-                "{e}"
-            )),
+            Err(e) => Err(e.0.into()),
         }
     }
 
@@ -185,7 +181,7 @@ pub fn plan_errors(ws: &Workspace, errors: Vec<PlanError>) -> miette::Report {
             let mut p = Problem::new(e.code, e.message);
             if let Some(file) = &e.file {
                 let source = sources.entry(file.clone()).or_insert_with(|| {
-                    std::fs::read_to_string(ws.root.join(file))
+                    crate::pin::read_file(&ws.root.join(file))
                         .ok()
                         .map(|text| SourceFile::new(ws.root.join(file), text))
                 });

@@ -24,6 +24,7 @@ use serde_json::{Map, Number, Value};
 use super::model::Manifest;
 use super::schema;
 use crate::diag::{Problem, Problems, SourceFile, codes};
+use crate::fsx::{NotUtf8, ReadError};
 use crate::yaml::{self, Kind, Node, Style};
 
 /// No valid manifest nests deeper than this; deeper input is refused
@@ -312,8 +313,11 @@ impl Loaded {
 
 /// Reads, parses and schema-checks the manifest at `path`. The path is
 /// shown in diagnostics as given.
+///
+/// The file must be a regular file (a symlink to one is fine) of at most
+/// [`crate::fsx::MAX_TEXT_FILE`] bytes of UTF-8.
 pub fn load(path: &Path) -> Result<Loaded, Problems> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
+    let text = crate::fsx::read_text(path, crate::fsx::MAX_TEXT_FILE).map_err(|err| {
         let name = path.display().to_string();
         Problems::one(name, unreadable(path, &err))
     })?;
@@ -371,24 +375,38 @@ fn dir_of(path: &Path) -> PathBuf {
     }
 }
 
-fn unreadable(path: &Path, err: &std::io::Error) -> Problem {
-    let help = match err.kind() {
-        std::io::ErrorKind::NotFound => {
+fn unreadable(path: &Path, err: &ReadError) -> Problem {
+    let help = match err {
+        ReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
             "create it, run from the directory holding it (`-C DIR`), or name it with `-f FILE`"
         }
-        std::io::ErrorKind::InvalidData => "save the file as UTF-8",
-        std::io::ErrorKind::PermissionDenied => "check the file's permissions",
-        _ => "check that the path names a readable file",
+        other => other.help(),
     };
-    Problem::new(
-        codes::UNREADABLE,
-        format!("cannot read {}: {err}", path.display()),
-    )
-    .in_file(path)
-    .help(help)
+    let message = format!("cannot read {}: {err}", path.display());
+    match err {
+        ReadError::NotUtf8(e) => not_utf8(codes::NOT_UTF8, path, e, message).help(help),
+        _ => Problem::new(codes::UNREADABLE, message)
+            .in_file(path)
+            .help(help),
+    }
+}
+
+/// A problem at the first byte of `path` that is not UTF-8: with a snippet
+/// when the text around it can be shown, at its position otherwise.
+pub(crate) fn not_utf8(code: &'static str, path: &Path, e: &NotUtf8, message: String) -> Problem {
+    let problem = Problem::new(code, message);
+    if e.utf16 {
+        return problem.at_line_col(path, (e.line, e.column));
+    }
+    let source = SourceFile::new(path, e.lossy.clone());
+    let span = one_char(&source.text, e.offset);
+    problem.at(&source, span).label("not UTF-8")
 }
 
 fn syntax_problem(source: &SourceFile, err: &yaml::SyntaxError) -> Problem {
+    if err.too_deep {
+        return too_deep(source, err.offset);
+    }
     Problem::new(codes::YAML_SYNTAX, format!("invalid YAML: {}", err.message))
         .at(source, one_char(&source.text, err.offset))
         .label(err.message.clone())
@@ -438,6 +456,16 @@ fn deserialize_problem(doc: &Doc<'_>, err: &serde_json::Error) -> Problem {
     .help("this should have been caught by the schema; please report it with the manifest")
 }
 
+fn too_deep(source: &SourceFile, offset: usize) -> Problem {
+    Problem::new(
+        codes::TOO_DEEP,
+        format!("the manifest nests deeper than {MAX_DEPTH} levels"),
+    )
+    .at(source, offset..offset)
+    .label("too deep")
+    .help("a manifest is a few levels deep; check the indentation and brackets")
+}
+
 /// A span covering the character at `offset` (empty at the end or on a
 /// line break), for point-like positions.
 fn one_char(text: &str, offset: usize) -> Range<usize> {
@@ -458,15 +486,7 @@ struct Converter<'a> {
 impl Converter<'_> {
     fn convert(&mut self, node: &Node, depth: usize) -> Value {
         if depth > MAX_DEPTH {
-            self.problems.push(
-                Problem::new(
-                    codes::TOO_DEEP,
-                    format!("the manifest nests deeper than {MAX_DEPTH} levels"),
-                )
-                .at(self.source, node.span.start..node.span.start)
-                .label("too deep")
-                .help("a manifest is a few levels deep; check the indentation and brackets"),
-            );
+            self.problems.push(too_deep(self.source, node.span.start));
             return Value::Null;
         }
         match &node.kind {

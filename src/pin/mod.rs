@@ -114,6 +114,14 @@ impl Locator {
     }
 }
 
+/// Reads a pin file: a regular file (or a symlink to one) of at most
+/// [`crate::fsx::MAX_TEXT_FILE`] bytes of UTF-8. FIFOs and devices are
+/// refused without being waited on; text that is not UTF-8 is reported
+/// with the line and column of the first bad byte.
+pub fn read_file(path: &std::path::Path) -> Result<String, crate::fsx::ReadError> {
+    crate::fsx::read_text(path, crate::fsx::MAX_TEXT_FILE)
+}
+
 /// Compiles a pin regex and checks it has a `version` group.
 pub fn compile_version_regex(pattern: &str) -> Result<regex::Regex, String> {
     // Validation and planning compile every pin's regex, and large trees
