@@ -241,6 +241,32 @@ fn revoked_key() -> Setup {
     }
 }
 
+fn expired(subkey: bool) -> Setup {
+    let keys = Keys::new();
+    let bytes = archive("a");
+    let (fpr, keyring, sig) = keys.pgp_signed_after_expiry("release", &bytes, subkey);
+    Setup {
+        checksum: String::new(),
+        verify: pgp_over("asset"),
+        keys: vec![("release.asc".into(), keyring)],
+        assets: vec![(ARCHIVE.into(), bytes), (format!("{ARCHIVE}.asc"), sig)],
+        needle: if subkey {
+            "which had expired on 2020-01-11".into()
+        } else {
+            format!("by pgp key {fpr}, which had expired on 2020-01-11")
+        },
+        _keys: keys,
+    }
+}
+
+fn expired_key() -> Setup {
+    expired(false)
+}
+
+fn expired_subkey() -> Setup {
+    expired(true)
+}
+
 fn cosign_tampered() -> Setup {
     let keys = Keys::new();
     keys.cosign_key("cosign");
@@ -271,6 +297,8 @@ fn bad_setups() -> Vec<MakeSetup> {
         ("truncated signature", truncated_signature),
         ("swapped signature", swapped_signature),
         ("revoked key", revoked_key),
+        ("expired key", expired_key),
+        ("expired subkey", expired_subkey),
         ("cosign, tampered asset", cosign_tampered),
     ]
 }

@@ -184,6 +184,80 @@ impl Keys {
         tool("gpg", &all, &[("GNUPGHOME", &home)])
     }
 
+    /// gpg with its clock at `time` (`20200101T000000`).
+    pub fn gpg_at(&self, time: &str, args: &[&str]) -> Vec<u8> {
+        let faked = format!("{time}!");
+        let mut all = vec!["--faked-system-time", faked.as_str()];
+        all.extend_from_slice(args);
+        self.gpg(&all)
+    }
+
+    /// A signing key made on 2020-01-01 that expires ten days later, and a
+    /// signature over `data` made by it on 2020-02-01, after its expiry
+    /// (the signer extended the key in their own keyring only; gpg refuses
+    /// to sign with an expired key). With `subkey`, a signing subkey
+    /// carries the expiry and makes the signature, the primary never
+    /// expires. Returns `(primary fingerprint, published keyring, sig)`.
+    pub fn pgp_signed_after_expiry(
+        &self,
+        name: &str,
+        data: &[u8],
+        subkey: bool,
+    ) -> (String, Vec<u8>, Vec<u8>) {
+        let uid = format!("{name} <{name}@example.invalid>");
+        let t0 = "20200101T000000";
+        let primary_expiry = if subkey { "never" } else { "10d" };
+        self.gpg_at(
+            t0,
+            &["--quick-gen-key", &uid, "ed25519", "sign", primary_expiry],
+        );
+        let listing =
+            String::from_utf8(self.gpg(&["--with-colons", "--fingerprint", &uid])).unwrap();
+        let fpr = listing
+            .lines()
+            .find(|l| l.starts_with("fpr:"))
+            .and_then(|l| l.split(':').nth(9))
+            .unwrap()
+            .to_owned();
+        let signer = if subkey {
+            self.gpg_at(t0, &["--quick-add-key", &fpr, "ed25519", "sign", "10d"]);
+            let listing =
+                String::from_utf8(self.gpg(&["--with-colons", "--fingerprint", &fpr])).unwrap();
+            listing
+                .lines()
+                .filter(|l| l.starts_with("fpr:"))
+                .filter_map(|l| l.split(':').nth(9))
+                .next_back()
+                .unwrap()
+                .to_owned()
+        } else {
+            fpr.clone()
+        };
+        let published = self.gpg(&["--armor", "--export", &fpr]);
+        let later = "20200101T000100";
+        if subkey {
+            self.gpg_at(later, &["--quick-set-expire", &fpr, "0", &signer]);
+        } else {
+            self.gpg_at(later, &["--quick-set-expire", &fpr, "0"]);
+        }
+        let file = self.write("data", data);
+        let out = self.s("data.sig");
+        let exact = format!("{signer}!");
+        self.gpg_at(
+            "20200201T000000",
+            &[
+                "--local-user",
+                &exact,
+                "--armor",
+                "--detach-sign",
+                "--output",
+                &out,
+                &file.to_string_lossy(),
+            ],
+        );
+        (fpr, published, self.read("data.sig"))
+    }
+
     /// A new ed25519 signing key; writes its armored public key to
     /// `<name>.asc` and returns its fingerprint as gpg prints it.
     pub fn pgp_key(&self, name: &str) -> String {
