@@ -1497,6 +1497,74 @@ fn sigint_during_the_commit_lets_it_finish_then_exits_130() {
 }
 
 #[test]
+fn random_sigkill_and_sigint_across_the_whole_run_leave_old_or_new_and_converge() {
+    // Kill points spread over resolving, downloading, staging and the
+    // commit phase (spaced by VENDOR_TEST_COMMIT_DELAY_MS), from a fixed
+    // seed so a failure can be replayed: every tracked file is old or new,
+    // and the next run leaves no temporary file anywhere and converges.
+    const DELAY_MS: u64 = 60;
+    let up = Upstream::with_next();
+    let reference = two_bumps(&up);
+    let before = reference.hashes();
+    let started = Instant::now();
+    run(&reference, &up, &["apply"]).code(0);
+    let span = started.elapsed().as_millis() as u64 + 7 * DELAY_MS;
+    let after = reference.hashes();
+    let tracked: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+
+    let mut seed: u64 = 0x5eed_2026;
+    for round in 0..12 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let at = (seed >> 33) % span.max(1);
+        let signal = if round % 2 == 0 { "KILL" } else { "INT" };
+        let tree = two_bumps(&up);
+        let child = spawn_apply(&tree, &up, DELAY_MS);
+        std::thread::sleep(Duration::from_millis(at));
+        send(signal, &child);
+        let out = wait_within(child, Duration::from_secs(30));
+        let now = tree.hashes();
+        for path in &tracked {
+            let state = now.get(*path);
+            assert!(
+                state == before.get(*path) || state == after.get(*path),
+                "SIG{signal} at {at} ms: {path} is neither old nor new"
+            );
+        }
+        if signal == "INT" {
+            // Caught: cleaned up by the run itself.
+            assert!(
+                [0, 130].contains(&out.code),
+                "SIGINT at {at} ms: exit {}\n{}",
+                out.code,
+                out.stderr
+            );
+            assert_no_leftovers(&tree);
+            assert!(
+                !now.keys().any(|p| p.contains(".vendor-tmp-")),
+                "SIGINT at {at} ms left temporary files"
+            );
+        }
+        run(&tree, &up, &["apply"]).code(0);
+        let converged = tree.hashes();
+        assert!(
+            !converged.keys().any(|p| p.contains(".vendor-tmp-")),
+            "SIG{signal} at {at} ms: the re-run left temporary files"
+        );
+        assert_no_leftovers(&tree);
+        let differ: Vec<&&String> = tracked
+            .iter()
+            .filter(|p| converged.get(**p) != after.get(**p))
+            .collect();
+        assert!(
+            differ.is_empty(),
+            "SIG{signal} at {at} ms: no convergence: {differ:?}"
+        );
+    }
+}
+
+#[test]
 fn leftovers_of_killed_runs_are_removed_by_the_next_run() {
     // What SIGKILL or a power cut leaves: temporary halves of atomic
     // writes beside the lock, a pin file and an installed file, a staging
