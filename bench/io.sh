@@ -14,6 +14,9 @@
 #
 #   bash bench/io.sh [hash|apply|verify]...      (default: all)
 #
+# VENDOR_BASELINE=/path/to/another/vendor adds that build to the apply
+# table, measured in the same run (e.g. the commit before a change).
+#
 # Needs python3 (the loopback server), openssl, curl and GNU time; installs
 # the missing ones with apt-get when run as root.
 set -euo pipefail
@@ -166,7 +169,7 @@ apply_section() {
   # Each run starts cold: empty cache, nothing installed, no lock.
   vendor_apply() {
     rm -rf "$VENDOR_CACHE_DIR" "$tree/dist" "$tree/vendor.lock.yaml" "$tree/.vendor"
-    "$vendor" -C "$tree" -q apply
+    "${1:-$vendor}" -C "$tree" -q apply
   }
   curl_peer() {
     rm -rf "$work/curl" && mkdir -p "$work/curl"
@@ -219,6 +222,12 @@ JSON
   if command -v dotslash >/dev/null; then
     d=$(best_of 3 bash -c dotslash_peer)
     echo "| 8 × dotslash -- fetch, parallel | ${d} s | $(ratio "$d" "$v") |"
+  fi
+  # Another build of vendor, e.g. an older commit, in the same run.
+  if [ -n "${VENDOR_BASELINE:-}" ]; then
+    local b
+    b=$(best_of 3 bash -c "vendor_apply $VENDOR_BASELINE")
+    echo "| vendor apply, baseline build (\$VENDOR_BASELINE) | ${b} s | $(ratio "$b" "$v") |"
   fi
   echo
   echo "Peak RSS of vendor apply: $((rss / 1024)) MiB"
