@@ -1346,6 +1346,49 @@ fn kill_apply(tree: &Tree, up: &Upstream, delay_ms: u64, kill_at: Option<u64>) {
     child.wait().unwrap();
 }
 
+/// Asserts that every tracked file is as `before` or as `after`.
+fn assert_old_or_new(
+    tree: &Tree,
+    tracked: &BTreeSet<&String>,
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+    when: &str,
+) {
+    let now = tree.hashes();
+    for path in tracked {
+        let state = now.get(*path);
+        assert!(
+            state == before.get(*path) || state == after.get(*path),
+            "{when}: {path} is neither old nor new"
+        );
+    }
+}
+
+/// Asserts that a re-run left no temporary file and that every tracked
+/// file is as `after`.
+fn assert_converged(
+    tree: &Tree,
+    tracked: &BTreeSet<&String>,
+    after: &BTreeMap<String, String>,
+    when: &str,
+) {
+    let converged = tree.hashes();
+    let left: Vec<&String> = converged
+        .keys()
+        .filter(|p| p.contains(".vendor-tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{when}: the re-run left {left:?}");
+    assert_no_leftovers(tree);
+    let differ: Vec<&&String> = tracked
+        .iter()
+        .filter(|p| converged.get(**p) != after.get(**p))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{when}: the re-run did not converge: {differ:?}"
+    );
+}
+
 #[test]
 fn killed_apply_leaves_every_file_old_or_new_and_a_rerun_converges() {
     const DELAY_MS: u64 = 200;
@@ -1375,14 +1418,9 @@ fn killed_apply_leaves_every_file_old_or_new_and_a_rerun_converges() {
         let tree = two_bumps(&up);
         kill_apply(&tree, &up, DELAY_MS, kill_at);
 
+        let when = format!("killed at {kill_at:?} ms");
+        assert_old_or_new(&tree, &tracked, &before, &after, &when);
         let now = tree.hashes();
-        for path in &tracked {
-            let state = now.get(*path);
-            assert!(
-                state == before.get(*path) || state == after.get(*path),
-                "killed at {kill_at:?} ms: {path} is neither old nor new"
-            );
-        }
         let strays: Vec<&String> = now.keys().filter(|p| !tracked.contains(p)).collect();
         assert!(
             strays.iter().all(|p| p.contains(".vendor-tmp-")),
@@ -1391,24 +1429,7 @@ fn killed_apply_leaves_every_file_old_or_new_and_a_rerun_converges() {
 
         run(&tree, &up, &["apply"]).code(0);
         run(&tree, &up, &["check", "--installed"]).code(0);
-        let converged = tree.hashes();
-        let left: Vec<&String> = converged
-            .keys()
-            .filter(|p| p.contains(".vendor-tmp-"))
-            .collect();
-        assert!(
-            left.is_empty(),
-            "killed at {kill_at:?} ms: the re-run left {left:?}"
-        );
-        assert_no_leftovers(&tree);
-        let differ: Vec<&&String> = tracked
-            .iter()
-            .filter(|p| converged.get(**p) != after.get(**p))
-            .collect();
-        assert!(
-            differ.is_empty(),
-            "killed at {kill_at:?} ms, the re-run did not converge: {differ:?}"
-        );
+        assert_converged(&tree, &tracked, &after, &when);
     }
 }
 
@@ -1524,14 +1545,8 @@ fn random_sigkill_and_sigint_across_the_whole_run_leave_old_or_new_and_converge(
         std::thread::sleep(Duration::from_millis(at));
         send(signal, &child);
         let out = wait_within(child, Duration::from_secs(30));
-        let now = tree.hashes();
-        for path in &tracked {
-            let state = now.get(*path);
-            assert!(
-                state == before.get(*path) || state == after.get(*path),
-                "SIG{signal} at {at} ms: {path} is neither old nor new"
-            );
-        }
+        let when = format!("SIG{signal} at {at} ms");
+        assert_old_or_new(&tree, &tracked, &before, &after, &when);
         if signal == "INT" {
             // Caught: cleaned up by the run itself.
             assert!(
@@ -1542,25 +1557,12 @@ fn random_sigkill_and_sigint_across_the_whole_run_leave_old_or_new_and_converge(
             );
             assert_no_leftovers(&tree);
             assert!(
-                !now.keys().any(|p| p.contains(".vendor-tmp-")),
+                !tree.hashes().keys().any(|p| p.contains(".vendor-tmp-")),
                 "SIGINT at {at} ms left temporary files"
             );
         }
         run(&tree, &up, &["apply"]).code(0);
-        let converged = tree.hashes();
-        assert!(
-            !converged.keys().any(|p| p.contains(".vendor-tmp-")),
-            "SIG{signal} at {at} ms: the re-run left temporary files"
-        );
-        assert_no_leftovers(&tree);
-        let differ: Vec<&&String> = tracked
-            .iter()
-            .filter(|p| converged.get(**p) != after.get(**p))
-            .collect();
-        assert!(
-            differ.is_empty(),
-            "SIG{signal} at {at} ms: no convergence: {differ:?}"
-        );
+        assert_converged(&tree, &tracked, &after, &when);
     }
 }
 

@@ -184,6 +184,19 @@ impl Keys {
         tool("gpg", &all, &[("GNUPGHOME", &home)])
     }
 
+    /// The fingerprints gpg lists for `key` (a user id or fingerprint):
+    /// the primary key's first, then its subkeys'.
+    pub fn fingerprints(&self, key: &str) -> Vec<String> {
+        let listing =
+            String::from_utf8(self.gpg(&["--with-colons", "--fingerprint", key])).unwrap();
+        listing
+            .lines()
+            .filter(|l| l.starts_with("fpr:"))
+            .filter_map(|l| l.split(':').nth(9))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// gpg with its clock at `time` (`20200101T000000`).
     pub fn gpg_at(&self, time: &str, args: &[&str]) -> Vec<u8> {
         let faked = format!("{time}!");
@@ -263,14 +276,7 @@ impl Keys {
     pub fn pgp_key(&self, name: &str) -> String {
         let uid = format!("{name} <{name}@example.invalid>");
         self.gpg(&["--quick-gen-key", &uid, "ed25519", "sign", "never"]);
-        let listing =
-            String::from_utf8(self.gpg(&["--with-colons", "--fingerprint", &uid])).unwrap();
-        let fpr = listing
-            .lines()
-            .find(|l| l.starts_with("fpr:"))
-            .and_then(|l| l.split(':').nth(9))
-            .unwrap()
-            .to_owned();
+        let fpr = self.fingerprints(&uid).remove(0);
         let public = self.gpg(&["--armor", "--export", &fpr]);
         self.write(&format!("{name}.asc"), &public);
         fpr
