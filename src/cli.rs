@@ -45,6 +45,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "VENDOR_OFFLINE", value_parser = BoolishValueParser::new())]
     pub offline: bool,
 
+    /// Ask upstream afresh: bypass the HTTP cache of API answers (no
+    /// conditional requests; every answer overwrites its entry).
+    #[arg(long, global = true)]
+    pub refresh: bool,
+
     /// Fail instead of changing the lock.
     #[arg(long, global = true)]
     pub locked: bool,

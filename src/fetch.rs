@@ -28,7 +28,15 @@
 //!   the server asked for);
 //! - GitHub rate limits end in [`FetchError::RateLimited`], which says when
 //!   the limit resets and that a token raises it;
-//! - downloads stream to disk while hashing; bodies are never held whole.
+//! - downloads stream to disk while hashing; bodies are never held whole;
+//! - API answers are kept in the HTTP cache ([`crate::http_cache`], when
+//!   [`Config::http_cache`] names one) with their `ETag`/`Last-Modified`
+//!   and asked for again conditionally: a `304 Not Modified` hands back the
+//!   stored body. Only what the caller declares an unchangeable fact is
+//!   reused without asking ([`Client::api_get_fact`]); releases and tags
+//!   are always revalidated. [`Config::refresh`] bypasses the cache;
+//! - every request, 304 and reuse is counted, with the rate limit the
+//!   latest API answer reported ([`traffic`], shown by `-v`).
 //!
 //! - the token never leaves in a URL: a URL that carries it (raw or
 //!   encoded, anywhere: path, query, userinfo, host) is refused before any
@@ -46,18 +54,23 @@ use std::fmt;
 use std::future::Future;
 use std::io::Write as _;
 use std::net::IpAddr;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reqwest::header::{ACCEPT, HeaderMap, HeaderName, LINK, LOCATION, RETRY_AFTER};
+use reqwest::header::{
+    ACCEPT, ETAG, HeaderMap, HeaderName, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LINK,
+    LOCATION, RETRY_AFTER,
+};
 use reqwest::{StatusCode, Url, redirect};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::hash::hex;
+pub use crate::http_cache::Reuse;
+use crate::http_cache::{Entry, HttpCache, Key};
 
 /// The public GitHub API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -139,6 +152,12 @@ pub struct Config {
     pub retries: u32,
     /// Draw progress bars on stderr.
     pub progress: bool,
+    /// Where API answers are cached (`http/` under `VENDOR_CACHE_DIR`);
+    /// `None`: no HTTP cache.
+    pub http_cache: Option<PathBuf>,
+    /// Ask afresh (`--refresh`): no conditional requests, no reuse; every
+    /// answer overwrites its cache entry.
+    pub refresh: bool,
 }
 
 impl Default for Config {
@@ -155,6 +174,8 @@ impl Default for Config {
             rate_window: DEFAULT_RATE_WINDOW,
             retries: DEFAULT_RETRIES,
             progress: false,
+            http_cache: None,
+            refresh: false,
         }
     }
 }
@@ -174,6 +195,8 @@ impl fmt::Debug for Config {
             .field("rate_window", &self.rate_window)
             .field("retries", &self.retries)
             .field("progress", &self.progress)
+            .field("http_cache", &self.http_cache)
+            .field("refresh", &self.refresh)
             .finish()
     }
 }
@@ -918,6 +941,7 @@ struct Inner {
     config: Config,
     api: Option<Origin>,
     bars: Option<MultiProgress>,
+    cache: Option<HttpCache>,
 }
 
 impl fmt::Debug for Client {
@@ -946,6 +970,7 @@ impl Client {
         let bars = config
             .progress
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        let cache = config.http_cache.as_ref().map(HttpCache::at);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -953,6 +978,7 @@ impl Client {
                 config,
                 api,
                 bars,
+                cache,
             }),
         })
     }
@@ -962,17 +988,16 @@ impl Client {
     }
 
     /// GETs a GitHub API URL as JSON; returns the value and the `next` page
-    /// URL from the `Link` header.
+    /// URL from the `Link` header. Revalidated through the HTTP cache.
     pub async fn api_json<T: DeserializeOwned>(
         &self,
         url: &str,
     ) -> Result<(T, Option<String>), FetchError> {
-        let target = self.target(url, false)?;
         let (body, next) = self
-            .retrying(|| self.api_once(&target, ACCEPT_JSON, MAX_JSON))
+            .api_cached(url, ACCEPT_JSON, MAX_JSON, Reuse::Revalidate)
             .await?;
         let value = serde_json::from_slice(&body).map_err(|e| FetchError::InvalidResponse {
-            url: target.shown.clone(),
+            url: self.shown(url),
             message: format!("not the JSON expected: {e}"),
         })?;
         Ok((value, next))
@@ -984,17 +1009,103 @@ impl Client {
     }
 
     /// GETs an API URL with a custom `Accept` (at most `limit` bytes).
+    /// Revalidated through the HTTP cache.
     pub async fn api_get(
         &self,
         url: &str,
         accept: &str,
         limit: u64,
     ) -> Result<Vec<u8>, FetchError> {
-        let target = self.target(url, false)?;
         let (body, _) = self
-            .retrying(|| self.api_once(&target, accept, limit))
+            .api_cached(url, accept, limit, Reuse::Revalidate)
             .await?;
         Ok(body)
+    }
+
+    /// [`Client::api_get`] for an answer that is a fact which cannot
+    /// change (the commit a full commit sha names): a cached answer for
+    /// which `still_true` holds is used without asking. The caller
+    /// answers for the soundness of that; anything mutable must use
+    /// [`Client::api_get`].
+    pub async fn api_get_fact(
+        &self,
+        url: &str,
+        accept: &str,
+        limit: u64,
+        still_true: &(dyn Fn(&[u8]) -> bool + Send + Sync),
+    ) -> Result<Vec<u8>, FetchError> {
+        let (body, _) = self
+            .api_cached(url, accept, limit, Reuse::Fact(still_true))
+            .await?;
+        Ok(body)
+    }
+
+    /// The display form of `url` for messages.
+    fn shown(&self, url: &str) -> String {
+        let rewritten = rewrite(&self.inner.config.mirrors, url);
+        match Url::parse(&rewritten) {
+            Ok(parsed) => crate::secret::redact(&shown(&parsed, url, &rewritten)).into_owned(),
+            Err(_) => crate::secret::redact(&redact_str(&rewritten)).into_owned(),
+        }
+    }
+
+    /// One API GET through the HTTP cache (see the module doc): a fact
+    /// still true is reused; otherwise the request carries the stored
+    /// validators and a 304 returns the stored body; a fresh answer
+    /// replaces the entry. `--refresh` skips the lookup, not the store.
+    async fn api_cached(
+        &self,
+        url: &str,
+        accept: &str,
+        limit: u64,
+        reuse: Reuse<'_>,
+    ) -> Result<(Vec<u8>, Option<String>), FetchError> {
+        let target = self.target(url, false)?;
+        let store = self.inner.cache.as_ref().map(|cache| {
+            let key = Key {
+                url: target.url.to_string(),
+                accept: accept.to_owned(),
+                api_version: API_VERSION.to_owned(),
+                authenticated: self.token_for(&target).is_some(),
+            };
+            (cache, key)
+        });
+        let cached = match &store {
+            Some((cache, key)) if !self.inner.config.refresh => {
+                cache.get(key).filter(|e| e.body.len() as u64 <= limit)
+            }
+            _ => None,
+        };
+        if let (Some(entry), Reuse::Fact(still_true)) = (&cached, reuse)
+            && still_true(&entry.body)
+        {
+            record(|t| t.reused += 1);
+            return Ok((entry.body.clone(), entry.next.clone()));
+        }
+        let conditional = cached.as_ref().filter(|e| e.has_validator());
+        let answer = self
+            .retrying(|| self.api_once(&target, accept, limit, conditional))
+            .await?;
+        match (answer, conditional) {
+            (Answer::NotModified, Some(entry)) => {
+                record(|t| t.not_modified += 1);
+                Ok((entry.body.clone(), entry.next.clone()))
+            }
+            (Answer::NotModified, None) => Err(FetchError::InvalidResponse {
+                url: target.shown.clone(),
+                message: "304 Not Modified to a request that was not conditional".to_owned(),
+            }),
+            (Answer::Fresh(entry), _) => {
+                if let Some((cache, key)) = &store
+                    && (entry.has_validator() || matches!(reuse, Reuse::Fact(_)))
+                {
+                    // Best effort: a cache that cannot be written costs
+                    // requests, never correctness.
+                    let _ = cache.put(key, &entry);
+                }
+                Ok((entry.body, entry.next))
+            }
+        }
     }
 
     /// GETs a small body such as a checksum file, at most `limit` bytes.
@@ -1008,7 +1119,7 @@ impl Client {
         let target = self.target(url, allow_http)?;
         self.retrying(|| {
             self.within_deadline(&target, async {
-                let response = self.send(&target, "*/*", false).await?;
+                let response = self.send(&target, "*/*", false, None).await?;
                 let body = read_limited(response, &target, limit, &self.inner.config).await?;
                 refuse_reflected(&target, &body)?;
                 Ok(body)
@@ -1182,12 +1293,15 @@ impl Client {
             })
     }
 
-    /// Sends one GET; a non-2xx status becomes a classified failure.
+    /// Sends one GET; a non-2xx status becomes a classified failure, but
+    /// for a 304 to a request made `conditional` on a cached entry's
+    /// validators.
     async fn send(
         &self,
         target: &Target,
         accept: &str,
         api: bool,
+        conditional: Option<&Entry>,
     ) -> Result<reqwest::Response, Failure> {
         let http = if target.allow_http {
             &self.inner.http_lax
@@ -1202,12 +1316,27 @@ impl Client {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        if let Some(entry) = conditional {
+            if let Some(etag) = &entry.etag {
+                request = request.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = &entry.last_modified {
+                request = request.header(IF_MODIFIED_SINCE, date);
+            }
+        }
+        record(|t| {
+            t.requests += 1;
+            t.api_requests += u64::from(api);
+        });
         let response = request
             .send()
             .await
             .map_err(|e| transport_failure(e, target, &self.inner.config))?;
+        if api {
+            record(|t| t.saw_rate_limit(response.headers()));
+        }
         let status = response.status();
-        if status.is_success() {
+        if status.is_success() || (status == StatusCode::NOT_MODIFIED && conditional.is_some()) {
             return Ok(response);
         }
         if let Some(refused) = unfollowed_redirect(&response, target) {
@@ -1226,13 +1355,25 @@ impl Client {
         target: &Target,
         accept: &str,
         limit: u64,
-    ) -> Result<(Vec<u8>, Option<String>), Failure> {
+        conditional: Option<&Entry>,
+    ) -> Result<Answer, Failure> {
         self.within_deadline(target, async {
-            let response = self.send(target, accept, true).await?;
-            let next = next_link(response.headers(), &target.url);
+            let response = self.send(target, accept, true, conditional).await?;
+            if response.status() == StatusCode::NOT_MODIFIED {
+                return Ok(Answer::NotModified);
+            }
+            let headers = response.headers();
+            let next = next_link(headers, &target.url);
+            let etag = header_text(headers, &ETAG);
+            let last_modified = header_text(headers, &LAST_MODIFIED);
             let body = read_limited(response, target, limit, &self.inner.config).await?;
             refuse_reflected(target, &body)?;
-            Ok((body, next))
+            Ok(Answer::Fresh(Entry {
+                etag,
+                last_modified,
+                next,
+                body,
+            }))
         })
         .await
     }
@@ -1246,7 +1387,7 @@ impl Client {
         // The headers are held to the deadline; the body, however large,
         // to the minimum rate (see `receive`).
         let response = self
-            .within_deadline(target, self.send(target, request.accept, request.api))
+            .within_deadline(target, self.send(target, request.accept, request.api, None))
             .await?;
         let length = response.content_length();
         if let (Some(length), Some(expected)) = (length, request.expected_size)
@@ -1355,6 +1496,116 @@ impl Client {
             .with_style(style)
             .with_prefix(label);
         Some(multi.add(bar))
+    }
+}
+
+/// What an API request brought.
+enum Answer {
+    /// A `200` with its validators.
+    Fresh(Entry),
+    /// `304 Not Modified`: the cached entry still holds.
+    NotModified,
+}
+
+/// A header's value as text, when it is visible ASCII.
+fn header_text(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    let text = headers.get(name)?.to_str().ok()?.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// What this process asked upstream, for `-v`: requests sent, answers
+/// from the HTTP cache, and the rate limit the API last reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// HTTP requests sent (every attempt, downloads included).
+    pub requests: u64,
+    /// Of those, to the API.
+    pub api_requests: u64,
+    /// API requests answered `304 Not Modified` (the cached body used).
+    pub not_modified: u64,
+    /// API answers taken from the cache without a request (facts).
+    pub reused: u64,
+    /// The rate limit of the latest window an API answer reported.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// GitHub's `x-ratelimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub remaining: u64,
+    pub limit: Option<u64>,
+    /// Seconds since the Unix epoch.
+    pub reset: Option<u64>,
+}
+
+static TRAFFIC: Mutex<Traffic> = Mutex::new(Traffic {
+    requests: 0,
+    api_requests: 0,
+    not_modified: 0,
+    reused: 0,
+    rate_limit: None,
+});
+
+fn record(change: impl FnOnce(&mut Traffic)) {
+    change(&mut TRAFFIC.lock().unwrap_or_else(|e| e.into_inner()));
+}
+
+/// The traffic of this process so far.
+pub fn traffic() -> Traffic {
+    *TRAFFIC.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Traffic {
+    /// Takes in an answer's rate-limit headers. Answers arrive in any
+    /// order when requests run at once: within one window (same reset)
+    /// the lowest count is the latest; a later reset starts a new window.
+    fn saw_rate_limit(&mut self, headers: &HeaderMap) {
+        let Some(remaining) =
+            header_u64(headers, &HeaderName::from_static("x-ratelimit-remaining"))
+        else {
+            return;
+        };
+        let seen = RateLimit {
+            remaining,
+            limit: header_u64(headers, &HeaderName::from_static("x-ratelimit-limit")),
+            reset: header_u64(headers, &HeaderName::from_static("x-ratelimit-reset")),
+        };
+        self.rate_limit = Some(match self.rate_limit {
+            Some(old) if old.reset > seen.reset => old,
+            Some(old) if old.reset == seen.reset && old.remaining <= seen.remaining => old,
+            _ => seen,
+        });
+    }
+
+    /// The `-v` summary line, or `None` when nothing was asked.
+    pub fn summary(&self) -> Option<String> {
+        if self.requests == 0 && self.reused == 0 {
+            return None;
+        }
+        let mut text = format!(
+            "network: {} request{} ({} to the API: {} answered 304 Not Modified from the HTTP cache",
+            self.requests,
+            if self.requests == 1 { "" } else { "s" },
+            self.api_requests,
+            self.not_modified,
+        );
+        if self.reused > 0 {
+            text.push_str(&format!(
+                "; {} more answered from the cache without asking",
+                self.reused
+            ));
+        }
+        text.push(')');
+        if let Some(rate) = self.rate_limit {
+            text.push_str(&format!("; rate limit: {} remaining", rate.remaining));
+            if let Some(limit) = rate.limit {
+                text.push_str(&format!(" of {limit}"));
+            }
+            if let Some(reset) = rate.reset.filter(|r| *r > 0) {
+                text.push_str(&format!(", resets at {}", utc(reset)));
+            }
+        }
+        Some(text)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod fsx;
 pub mod gate;
 pub mod hash;
+pub mod http_cache;
 pub mod inspect;
 pub mod install;
 pub mod interrupt;

@@ -44,7 +44,12 @@ pub async fn recheck(
     let mut out = Vec::new();
     match &item.source {
         Source::GithubRelease { repo, .. } => {
-            let release = match github::release_by_tag(client, repo, &tag).await {
+            // Independent questions: both at once (one round trip).
+            let (release, moved) = tokio::join!(
+                github::release_by_tag(client, repo, &tag),
+                ref_moved(client, repo, "tag", &tag, commit)
+            );
+            let release = match release {
                 Ok(r) => r,
                 Err(GithubError::ReleaseNotFound { .. }) => {
                     out.push(drift(
@@ -57,7 +62,7 @@ pub async fn recheck(
                 }
                 Err(e) => return Err(e.into()),
             };
-            out.extend(ref_moved(client, repo, "tag", &tag, commit).await?);
+            out.extend(moved?);
             for a in &locked.artifacts {
                 let Some(asset) = release.asset(&a.name) else {
                     out.push(drift(

@@ -1383,3 +1383,147 @@ fn a_malformed_digest_is_called_malformed() {
         );
     }
 }
+
+/// A client with the HTTP cache in `dir`.
+fn cached_client(fake: &FakeGithub, dir: &Path, token: Option<&str>, refresh: bool) -> Client {
+    client_with(fake, |c| {
+        c.http_cache = Some(dir.to_path_buf());
+        c.token = token.map(str::to_owned);
+        c.refresh = refresh;
+    })
+}
+
+#[tokio::test]
+async fn http_cache_revalidates_releases_and_reuses_only_commit_facts() {
+    let fake = FakeGithub::start();
+    traefik(&fake);
+    let sha = "ab".repeat(20);
+    fake.tag(REPO, "v3.3.4", &sha);
+    let dir = tempfile::tempdir().unwrap();
+    let client = cached_client(&fake, dir.path(), Some(TOKEN), false);
+    for _ in 0..3 {
+        github::release_by_tag(&client, REPO, "v3.3.4")
+            .await
+            .unwrap();
+        github::commit_for_ref(&client, REPO, "v3.3.4")
+            .await
+            .unwrap();
+        assert_eq!(
+            github::commit_for_ref(&client, REPO, &sha).await.unwrap(),
+            sha
+        );
+    }
+    let log = fake.requests();
+    let to = |path: &str| -> Vec<_> { log.iter().filter(|r| r.path.ends_with(path)).collect() };
+    // A release and a tag: asked every time, conditionally after the first.
+    for path in ["/releases/tags/v3.3.4", "/commits/v3.3.4"] {
+        let seen = to(path);
+        assert_eq!(seen.len(), 3, "{path}");
+        assert!(!seen[0].conditional() && seen[0].status == 200, "{path}");
+        assert!(
+            seen[1..].iter().all(|r| r.conditional() && r.status == 304),
+            "{path}"
+        );
+    }
+    // A full commit sha names itself forever: asked once.
+    assert_eq!(to(&format!("/commits/{sha}")).len(), 1);
+    let traffic = vendor::fetch::traffic();
+    assert!(
+        traffic.not_modified >= 4 && traffic.reused >= 2,
+        "{traffic:?}"
+    );
+    // No entry holds the token.
+    let mut stored = Vec::new();
+    for shard in std::fs::read_dir(dir.path()).unwrap() {
+        for file in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            stored.extend(std::fs::read(file.unwrap().path()).unwrap());
+        }
+    }
+    assert!(!stored.is_empty());
+    assert!(!String::from_utf8_lossy(&stored).contains(TOKEN));
+}
+
+#[tokio::test]
+async fn http_cache_keys_on_whether_a_token_was_sent_and_refresh_bypasses_it() {
+    let fake = FakeGithub::start();
+    traefik(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let with = cached_client(&fake, dir.path(), Some(TOKEN), false);
+    let without = cached_client(&fake, dir.path(), None, false);
+    github::release_by_tag(&with, REPO, "v3.3.4").await.unwrap();
+    github::release_by_tag(&without, REPO, "v3.3.4")
+        .await
+        .unwrap();
+    let log = fake.requests();
+    assert!(
+        !log[1].conditional(),
+        "an answer seen with a token is not offered without"
+    );
+    github::release_by_tag(&without, REPO, "v3.3.4")
+        .await
+        .unwrap();
+    assert!(fake.requests()[2].conditional());
+    let refresh = cached_client(&fake, dir.path(), Some(TOKEN), true);
+    fake.clear_requests();
+    github::release_by_tag(&refresh, REPO, "v3.3.4")
+        .await
+        .unwrap();
+    let log = fake.requests();
+    assert_eq!(log.len(), 1);
+    assert!(!log[0].conditional() && log[0].status == 200);
+}
+
+#[tokio::test]
+async fn a_corrupt_http_cache_entry_is_ignored_and_rewritten() {
+    let fake = FakeGithub::start();
+    traefik(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let client = cached_client(&fake, dir.path(), None, false);
+    let first = github::release_by_tag(&client, REPO, "v3.3.4")
+        .await
+        .unwrap();
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flat_map(|shard| std::fs::read_dir(shard.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1);
+    let good = std::fs::read(&entries[0]).unwrap();
+    // A body byte changed: the entry is not believed, the request is
+    // unconditional, and its answer replaces the entry.
+    let mut bad = good.clone();
+    let at = bad.len() - 10;
+    bad[at] ^= 0x20;
+    std::fs::write(&entries[0], &bad).unwrap();
+    fake.clear_requests();
+    let again = github::release_by_tag(&client, REPO, "v3.3.4")
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    let log = fake.requests();
+    assert!(!log[0].conditional() && log[0].status == 200, "{log:?}");
+    assert_eq!(std::fs::read(&entries[0]).unwrap(), good);
+    github::release_by_tag(&client, REPO, "v3.3.4")
+        .await
+        .unwrap();
+    assert_eq!(fake.requests()[1].status, 304);
+}
+
+#[tokio::test]
+async fn offline_never_reads_the_http_cache() {
+    let fake = FakeGithub::start();
+    traefik(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let online = cached_client(&fake, dir.path(), None, false);
+    github::release_by_tag(&online, REPO, "v3.3.4")
+        .await
+        .unwrap();
+    let offline = client_with(&fake, |c| {
+        c.http_cache = Some(dir.path().to_path_buf());
+        c.offline = true;
+    });
+    let err = github::release_by_tag(&offline, REPO, "v3.3.4")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "vendor::fetch::offline");
+}

@@ -223,7 +223,9 @@ pub fn client(cli: &Cli, io: &Io<'_>) -> Result<Option<crate::fetch::Client>> {
     if cli.offline() {
         return Ok(None);
     }
-    let config = crate::fetch::Config::from_env(false, io.progress && !cli.quiet)?;
+    let mut config = crate::fetch::Config::from_env(false, io.progress && !cli.quiet)?;
+    config.http_cache = Some(crate::cache::Cache::from_env().dir().join("http"));
+    config.refresh = cli.refresh;
     Ok(Some(crate::fetch::Client::new(config)?))
 }
 
@@ -246,8 +248,19 @@ pub fn known_items(manifest: &crate::manifest::Manifest, ids: &[String]) -> Resu
     Ok(())
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line; with `-v`, ends with what was asked
+/// upstream (requests, 304s, the rate limit left) on stderr.
 pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
+    let result = run_command(cli, io);
+    if cli.verbose > 0
+        && let Some(summary) = crate::fetch::traffic().summary()
+    {
+        io.note(&summary);
+    }
+    result
+}
+
+fn run_command(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
     let ws = Workspace::from_cli(cli);
     match &cli.command {
         Command::Validate => validate::run(cli, &ws, io),

@@ -3,7 +3,10 @@
 //! included).
 //!
 //! Every request goes through [`crate::fetch::Client`], which owns the
-//! token, mirror, retry and rate-limit rules. This module turns GitHub's
+//! token, mirror, retry and rate-limit rules and the HTTP cache. Releases,
+//! release lists, tags and refs are mutable upstream (a re-tag, a replaced
+//! asset), so their answers are always revalidated; only a commit named
+//! by its full sha is reused without asking ([`commit_for_ref`]). This module turns GitHub's
 //! JSON into small types and GitHub's 404s into errors that say what
 //! exists instead ("did you mean `v3.3.5`?").
 
@@ -320,7 +323,19 @@ pub async fn commit_for_ref(
     git_ref: &str,
 ) -> Result<String, GithubError> {
     let url = format!("{}/commits/{}", repo_url(client, repo)?, encode(git_ref));
-    let body = match client.api_get(&url, ACCEPT_SHA, 64 << 10).await {
+    // A full commit sha names one commit forever: the answer (that sha)
+    // is reused without asking, as long as the stored answer is the sha
+    // asked for. Tags and branches move: they are always revalidated.
+    let asked = git_ref.to_ascii_lowercase();
+    let answered_itself = move |body: &[u8]| parse_sha(body).as_deref() == Some(asked.as_str());
+    let fetched = if is_full_sha(git_ref) {
+        client
+            .api_get_fact(&url, ACCEPT_SHA, 64 << 10, &answered_itself)
+            .await
+    } else {
+        client.api_get(&url, ACCEPT_SHA, 64 << 10).await
+    };
+    let body = match fetched {
         Ok(body) => body,
         Err(FetchError::NotFound { .. } | FetchError::Status { status: 422, .. }) => {
             let tags = tags(client, repo)
@@ -339,6 +354,12 @@ pub async fn commit_for_ref(
         url,
         message: "expected a commit sha".to_owned(),
     })
+}
+
+/// Whether `git_ref` is a full commit sha (SHA-1 or SHA-256), not an
+/// abbreviation, tag or branch name.
+fn is_full_sha(git_ref: &str) -> bool {
+    matches!(git_ref.len(), 40 | 64) && git_ref.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A sha from the `sha` media type (plain text), or from the commit JSON

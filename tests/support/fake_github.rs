@@ -25,6 +25,15 @@
 //! back into what it answers. [`FakeGithub::raw_endpoint`] adds a loopback
 //! port that is no HTTP server at all (garbage, or a closed connection).
 //!
+//! Conditional requests work as on GitHub: every `200` API answer carries
+//! an `ETag` (a hash of its body, so it changes exactly when the answer
+//! does) and a `Last-Modified` (the time of the last change to the fake's
+//! data), and `If-None-Match` / `If-Modified-Since` that still hold are
+//! answered `304 Not Modified` without a body ([`FakeGithub::validators`]
+//! turns either off). The `x-ratelimit-*` headers count down for every API
+//! answer but 304s. [`FakeGithub::latency`] delays every answer;
+//! [`FakeGithub::max_in_flight`] tells how many requests were open at once.
+//!
 //! Include it from a test file with
 //! `#[path = "support/fake_github.rs"] mod fake_github;`.
 #![allow(dead_code)]
@@ -145,12 +154,37 @@ pub struct Logged {
     /// The `Authorization` header, verbatim.
     pub authorization: Option<String>,
     pub accept: Option<String>,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+    /// The status answered (before injected faults).
+    pub status: u16,
 }
 
 impl Logged {
     pub fn authorized(&self) -> bool {
         self.authorization.is_some()
     }
+
+    /// Whether the request carried a validator.
+    pub fn conditional(&self) -> bool {
+        self.if_none_match.is_some() || self.if_modified_since.is_some()
+    }
+
+    pub fn api(&self) -> bool {
+        self.path.starts_with("/api/")
+    }
+}
+
+/// Which validators API answers carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Validators {
+    /// `ETag` and `Last-Modified`, as GitHub.
+    #[default]
+    Both,
+    EtagOnly,
+    LastModifiedOnly,
+    /// Neither: no conditional request can succeed.
+    None,
 }
 
 impl FakeRelease {
@@ -467,6 +501,34 @@ impl FakeGithub {
         self.state().requests.clear();
     }
 
+    /// Which validators API answers carry from now on.
+    pub fn validators(&self, which: Validators) -> &Self {
+        self.state().validators = which;
+        self
+    }
+
+    /// Delays every answer by `delay` (a network round trip).
+    pub fn latency(&self, delay: Duration) -> &Self {
+        self.state().latency = delay;
+        self
+    }
+
+    /// The most requests that were being answered at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.state().max_in_flight
+    }
+
+    /// Starts counting [`FakeGithub::max_in_flight`] afresh.
+    pub fn reset_max_in_flight(&self) {
+        let mut state = self.state();
+        state.max_in_flight = state.in_flight;
+    }
+
+    /// API requests answered `304 Not Modified`.
+    pub fn not_modified(&self) -> usize {
+        self.requests().iter().filter(|r| r.status == 304).count()
+    }
+
     /// Makes the server hostile: it reflects each API request's
     /// `Authorization` value as `mode` says.
     pub fn reflect(&self, mode: Reflect) -> &Self {
@@ -499,6 +561,14 @@ struct ServerState {
     requests: Vec<Logged>,
     ids: u64,
     reflect: Option<Reflect>,
+    validators: Validators,
+    latency: Duration,
+    in_flight: usize,
+    max_in_flight: usize,
+    /// API answers that counted against the rate limit.
+    rate_used: u64,
+    /// Bumped by every change to the data: `Last-Modified`.
+    changes: u64,
 }
 
 #[derive(Default)]
@@ -530,8 +600,10 @@ impl ServerState {
         self.ids
     }
 
-    /// GitHub's owner/name lookup is case-insensitive.
+    /// GitHub's owner/name lookup is case-insensitive. Only changes call
+    /// it: each one moves `Last-Modified` on.
     fn repo_mut(&mut self, repo: &str) -> &mut FakeRepo {
+        self.changes += 1;
         let key = repo.to_ascii_lowercase();
         if !self.repos.contains_key(&key) {
             let id = self.next_id();
@@ -627,24 +699,145 @@ async fn handle(State(state): State<Shared>, request: Request) -> Response {
     let query = request.uri().query().map(str::to_owned);
     let headers = request.headers().clone();
     let decoded = percent_decode(&raw_path);
+    let latency = {
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        state.in_flight += 1;
+        state.max_in_flight = state.max_in_flight.max(state.in_flight);
+        state.latency
+    };
+    let _leaving = InFlight(state.clone());
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let (reply, fault) = {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-        state.requests.push(Logged {
-            method: method.clone(),
-            path: decoded.clone(),
-            query: query.clone(),
-            authorization: header_text(&headers, header::AUTHORIZATION),
-            accept: header_text(&headers, header::ACCEPT),
-        });
         let fault = state.take_fault(&raw_path, &decoded);
         let reply = if method == "GET" || method == "HEAD" {
             route(&state, &raw_path, query.as_deref(), &headers)
         } else {
             Reply::json(405, &json!({"message": "Method Not Allowed"}))
         };
+        let reply = if decoded.starts_with("/api/") {
+            state.conditional(reply, &headers)
+        } else {
+            reply
+        };
+        state.requests.push(Logged {
+            method: method.clone(),
+            path: decoded.clone(),
+            query: query.clone(),
+            authorization: header_text(&headers, header::AUTHORIZATION),
+            accept: header_text(&headers, header::ACCEPT),
+            if_none_match: header_text(&headers, header::IF_NONE_MATCH),
+            if_modified_since: header_text(&headers, header::IF_MODIFIED_SINCE),
+            status: reply.status,
+        });
         (reply, fault)
     };
     respond(reply, fault).await
+}
+
+/// Counts a request out of flight when its answer is built (or the
+/// connection dropped).
+struct InFlight(Shared);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        state.in_flight = state.in_flight.saturating_sub(1);
+    }
+}
+
+const RATE_LIMIT: u64 = 5000;
+
+impl ServerState {
+    /// Adds validators and rate-limit counts to an API answer, and turns
+    /// it into a 304 when the request's validators still hold
+    /// (`If-None-Match` first; `If-Modified-Since` only without it, as
+    /// RFC 9110 says).
+    fn conditional(&mut self, mut reply: Reply, headers: &HeaderMap) -> Reply {
+        let ok = reply.status == 200;
+        let etag = format!("\"{}\"", &sha256_hex(&reply.body)[..32]);
+        let modified = http_date(1_709_726_400 + self.changes);
+        let (send_etag, send_date) = match self.validators {
+            Validators::Both => (true, true),
+            Validators::EtagOnly => (true, false),
+            Validators::LastModifiedOnly => (false, true),
+            Validators::None => (false, false),
+        };
+        let none_match = header_text(headers, header::IF_NONE_MATCH);
+        let since = header_text(headers, header::IF_MODIFIED_SINCE);
+        let unchanged = match (&none_match, &since) {
+            (Some(tags), _) => {
+                send_etag
+                    && tags
+                        .split(',')
+                        .any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*")
+            }
+            (None, Some(date)) => send_date && *date == modified,
+            (None, None) => false,
+        };
+        if ok && unchanged {
+            let mut not_modified = Reply {
+                status: 304,
+                headers: Vec::new(),
+                body: Bytes::new(),
+            };
+            if send_etag {
+                not_modified = not_modified.header("etag", etag);
+            }
+            return self.rate_headers(not_modified);
+        }
+        if ok {
+            self.rate_used += 1;
+            if send_etag {
+                reply = reply.header("etag", etag);
+            }
+            if send_date {
+                reply = reply.header("last-modified", modified);
+            }
+        }
+        self.rate_headers(reply)
+    }
+
+    fn rate_headers(&self, mut reply: Reply) -> Reply {
+        reply.headers.retain(|(k, _)| !k.starts_with("x-ratelimit"));
+        reply
+            .header("x-ratelimit-limit", RATE_LIMIT.to_string())
+            .header(
+                "x-ratelimit-remaining",
+                RATE_LIMIT.saturating_sub(self.rate_used).to_string(),
+            )
+            .header("x-ratelimit-used", self.rate_used.to_string())
+            .header("x-ratelimit-reset", (now_epoch() + 3600).to_string())
+            .header("x-ratelimit-resource", "core".into())
+    }
+}
+
+/// An IMF-fixdate (`Wed, 06 Mar 2024 12:00:00 GMT`).
+fn http_date(epoch: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (days, secs) = (epoch / 86_400, epoch % 86_400);
+    // Days to civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let (era, doe) = (z / 146_097, z % 146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    format!(
+        "{}, {d:02} {} {y} {:02}:{:02}:{:02} GMT",
+        DAYS[(days % 7) as usize],
+        MONTHS[(m - 1) as usize],
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {

@@ -1,0 +1,366 @@
+//! The network at scale, judged from the fake GitHub's request log: the
+//! HTTP cache revalidates with conditional requests and reuses bodies on
+//! 304, `--refresh` bypasses it, a re-tag or a replaced asset is still
+//! caught with the cache warm, items are resolved concurrently, output
+//! does not depend on which answer came first, and one failing item among
+//! many is named and leaves the tree alone.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+#[path = "support/fake_github.rs"]
+mod fake_github;
+
+#[path = "support/build.rs"]
+mod build;
+
+use std::time::Duration;
+
+use build::{sha256sums, tar_gz};
+use fake_github::{FakeAsset, FakeGithub, FakeRelease, Fault, Logged, Validators};
+use serde_json::Value as Json;
+use support::Tree;
+use support::tree::{Output, Run};
+
+fn repo(n: usize) -> String {
+    format!("acme/tool-{n:02}")
+}
+
+fn commit(n: usize, build: u8) -> String {
+    format!("{:02x}{build:02x}", n).repeat(10)
+}
+
+/// Release v1.0.0 of tool `n`: linux/amd64 and linux/arm64 tarballs and a
+/// `sha256sum` file over both; `build` changes the bytes (a replaced
+/// asset).
+fn release(n: usize, build: u8) -> FakeRelease {
+    let archives: Vec<(String, Vec<u8>)> = ["amd64", "arm64"]
+        .iter()
+        .map(|arch| {
+            let script = format!("#!/bin/sh\necho tool-{n:02} 1.0.0 {arch} build {build}\n");
+            (
+                format!("tool_v1.0.0_linux_{arch}.tar.gz"),
+                tar_gz(&[("tool", script.as_bytes(), 0o755)]),
+            )
+        })
+        .collect();
+    let listed: Vec<(&str, &[u8])> = archives
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    let sums = sha256sums(&listed);
+    archives
+        .iter()
+        .fold(FakeRelease::new("v1.0.0"), |r, (name, bytes)| {
+            r.with_asset(FakeAsset::new(name, bytes.clone()))
+        })
+        .with_asset(FakeAsset::new("tool_v1.0.0_checksums.txt", sums))
+}
+
+/// `n` GitHub-release items against one fake GitHub.
+struct Setup {
+    fake: FakeGithub,
+    tree: Tree,
+    items: usize,
+}
+
+impl Setup {
+    fn new(items: usize) -> Setup {
+        let fake = FakeGithub::start();
+        let mut manifest = String::from("version: 1\nitems:\n");
+        for n in 0..items {
+            fake.release(&repo(n), release(n, 0));
+            fake.tag(&repo(n), "v1.0.0", &commit(n, 0));
+            manifest.push_str(&format!(
+                "  tool-{n:02}:\n    version: 1.0.0\n    source:\n      type: github-release\n      \
+                 repo: {}\n      tag: v{{version}}\n    constraint: \">=1, <2\"\n    \
+                 platforms: [linux/amd64, linux/arm64]\n    assets:\n      \
+                 - name: tool_{{tag}}_{{os}}_{{arch}}.tar.gz\n        checksum:\n          \
+                 file: tool_{{tag}}_checksums.txt\n        extract:\n          member: tool\n        \
+                 install: bin/tool-{n:02}-{{arch}}\n        mode: \"0755\"\n",
+                repo(n)
+            ));
+        }
+        let tree = Tree::new();
+        tree.write("vendor.yaml", manifest);
+        Setup { fake, tree, items }
+    }
+
+    /// [`Setup::new`], applied.
+    fn applied(items: usize) -> Setup {
+        let s = Setup::new(items);
+        s.vendor(&["apply"]).output().code(0);
+        s
+    }
+
+    fn vendor(&self, args: &[&str]) -> Run<'_> {
+        self.tree
+            .vendor(args)
+            .env("GITHUB_API_URL", self.fake.api_url())
+            .env("GITHUB_TOKEN", "ghp_networkTestToken0123456789")
+    }
+
+    /// Runs `args` with the request log cleared first; the output and the
+    /// API requests the run made.
+    fn logged(&self, args: &[&str], code: i32) -> (Output, Vec<Logged>) {
+        self.fake.clear_requests();
+        let out = self.vendor(args).output();
+        out.code(code);
+        let api = self
+            .fake
+            .requests()
+            .into_iter()
+            .filter(Logged::api)
+            .collect();
+        (out, api)
+    }
+}
+
+/// `(conditional, answered 304, answered 200)` among `requests`.
+fn counts(requests: &[Logged]) -> (usize, usize, usize) {
+    (
+        requests.iter().filter(|r| r.conditional()).count(),
+        requests.iter().filter(|r| r.status == 304).count(),
+        requests.iter().filter(|r| r.status == 200).count(),
+    )
+}
+
+#[test]
+fn repeated_outdated_and_check_upstream_revalidate_and_cost_nothing() {
+    let s = Setup::applied(3);
+    s.fake.release(&repo(1), FakeRelease::new("v1.1.0"));
+
+    let (first, cold) = s.logged(&["outdated", "-v"], 2);
+    assert!(!cold.is_empty());
+    let (second, warm) = s.logged(&["outdated", "-v"], 2);
+    assert_eq!(first.stdout, second.stdout);
+    // Every request of the repeat asks with the stored ETag, and every
+    // one is answered 304: nothing counts against the rate limit.
+    assert_eq!(warm.len(), cold.len(), "{warm:#?}");
+    assert!(warm.iter().all(|r| r.if_none_match.is_some()), "{warm:#?}");
+    assert_eq!(counts(&warm), (warm.len(), warm.len(), 0));
+    second.stderr_has(&format!(
+        "{} to the API: {} answered 304 Not Modified",
+        warm.len(),
+        warm.len()
+    ));
+    let remaining = |out: &Output| {
+        let at = out.stderr.find("rate limit: ").expect("rate limit shown") + 12;
+        out.stderr[at..].split(' ').next().unwrap().to_owned()
+    };
+    assert_eq!(remaining(&first), remaining(&second));
+    assert!(second.stdout.lines().count() > 0 && !second.stdout.contains("network:"));
+
+    // `check --upstream`: apply already asked for every release and tag,
+    // so even the first check is answered by 304s; so is the next.
+    for _ in 0..2 {
+        let (out, api) = s.logged(&["check", "--upstream", "-v"], 0);
+        // Per item: the release by tag and the tag's commit.
+        assert_eq!(api.len(), 2 * s.items, "{api:#?}");
+        assert_eq!(counts(&api), (api.len(), api.len(), 0));
+        out.stderr_has(&format!("{} answered 304 Not Modified", api.len()));
+    }
+}
+
+#[test]
+fn apply_after_plan_resolves_with_304s() {
+    let s = Setup::new(4);
+    let (_, plan) = s.logged(&["plan"], 0);
+    assert_eq!(counts(&plan), (0, 0, 2 * s.items), "{plan:#?}");
+    let (out, apply) = s.logged(&["apply", "-v"], 0);
+    assert_eq!(apply.len(), 2 * s.items, "{apply:#?}");
+    assert_eq!(counts(&apply), (apply.len(), apply.len(), 0));
+    out.stderr_has("8 answered 304 Not Modified");
+    for n in 0..s.items {
+        assert!(s.tree.exists(&format!("bin/tool-{n:02}-arm64")));
+    }
+}
+
+#[test]
+fn refresh_sends_no_conditional_headers_and_rewrites_the_cache() {
+    let s = Setup::applied(2);
+    for args in [
+        &["--refresh", "outdated"][..],
+        &["check", "--upstream", "--refresh"],
+    ] {
+        let (_, api) = s.logged(args, 0);
+        assert!(!api.is_empty(), "{args:?}");
+        assert_eq!(counts(&api), (0, 0, api.len()), "{args:?}: {api:#?}");
+    }
+    // The entries it overwrote revalidate the next run.
+    let (_, api) = s.logged(&["check", "--upstream"], 0);
+    assert_eq!(counts(&api), (api.len(), api.len(), 0));
+}
+
+#[test]
+fn a_retag_or_a_replaced_asset_is_caught_with_the_cache_warm() {
+    for validators in [
+        Validators::Both,
+        Validators::EtagOnly,
+        Validators::LastModifiedOnly,
+    ] {
+        let s = Setup::applied(2);
+        s.fake.validators(validators);
+        // Warm: every answer revalidated.
+        s.vendor(&["check", "--upstream"]).output().code(0);
+        let (_, api) = s.logged(&["check", "--upstream"], 0);
+        assert_eq!(counts(&api), (api.len(), api.len(), 0), "{validators:?}");
+        if validators == Validators::LastModifiedOnly {
+            assert!(api.iter().all(|r| r.if_modified_since.is_some()));
+        }
+
+        // tool-00 re-tagged, tool-01's assets replaced under the same tag.
+        s.fake.move_tag(&repo(0), "v1.0.0", &commit(0, 9));
+        s.fake.release(&repo(1), release(1, 9));
+        let (out, api) = s.logged(&["check", "--upstream", "--format", "json"], 2);
+        let doc: Json = serde_json::from_str(&out.stdout).unwrap();
+        let mut found: Vec<(String, String)> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["item"].as_str().unwrap().to_owned(),
+                    f["change"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        found.dedup();
+        assert_eq!(
+            found,
+            [
+                ("tool-00".to_owned(), "retagged".to_owned()),
+                ("tool-01".to_owned(), "asset-changed".to_owned())
+            ],
+            "{validators:?}: {}",
+            out.stdout
+        );
+        // The changed answers came whole (200), as without a cache.
+        let fresh: Vec<&str> = api
+            .iter()
+            .filter(|r| r.status == 200)
+            .map(|r| r.path.as_str())
+            .collect();
+        assert!(
+            fresh.contains(&"/api/v3/repos/acme/tool-00/commits/v1.0.0"),
+            "{validators:?}: {fresh:?}"
+        );
+        assert!(
+            fresh.contains(&"/api/v3/repos/acme/tool-01/releases/tags/v1.0.0"),
+            "{validators:?}: {fresh:?}"
+        );
+    }
+}
+
+#[test]
+fn items_are_resolved_concurrently() {
+    let s = Setup::new(6);
+    s.fake.latency(Duration::from_millis(100));
+    s.fake.reset_max_in_flight();
+    s.vendor(&["plan"]).output().code(0);
+    // One item alone has two requests open (its release and its tag's
+    // commit): more means several items at once.
+    let planned = s.fake.max_in_flight();
+    assert!(planned > 2, "max in flight during plan: {planned}");
+    s.fake.reset_max_in_flight();
+    s.vendor(&["outdated"]).output().code(0);
+    assert!(s.fake.max_in_flight() > 1);
+    // VENDOR_JOBS=1 is one item at a time (release and commit together).
+    s.fake.reset_max_in_flight();
+    s.vendor(&["plan", "--refresh"])
+        .env("VENDOR_JOBS", "1")
+        .output()
+        .code(0);
+    assert!(s.fake.max_in_flight() <= 2, "{}", s.fake.max_in_flight());
+}
+
+/// A small xorshift generator seeded from the clock: delays differ from
+/// run to run.
+struct Jitter(u64);
+
+impl Jitter {
+    fn new() -> Jitter {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64);
+        Jitter(nanos | 1)
+    }
+
+    fn millis(&mut self, below: u64) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        Duration::from_millis(self.0 % below)
+    }
+}
+
+#[test]
+fn output_is_the_same_whichever_answer_comes_first() {
+    let s = Setup::new(8);
+    s.fake.release(&repo(3), FakeRelease::new("v1.2.0"));
+    s.fake.release(&repo(5), FakeRelease::new("v2.0.0"));
+    let mut jitter = Jitter::new();
+    let mut run = |args: &[&str], code: i32| {
+        s.fake.clear_faults();
+        for n in 0..s.items {
+            for path in [
+                format!("/api/v3/repos/{}/releases/tags/v1.0.0", repo(n)),
+                format!("/api/v3/repos/{}/releases", repo(n)),
+                format!("/api/v3/repos/{}/commits/v1.0.0", repo(n)),
+            ] {
+                s.fake.fail(&path, Fault::Slow(jitter.millis(120)));
+            }
+        }
+        let out = s.vendor(args).output();
+        out.code(code);
+        out.stdout
+    };
+    for (args, code) in [
+        (&["plan"][..], 0),
+        (&["outdated"], 2),
+        (&["plan", "--format", "json"], 0),
+    ] {
+        let first = run(args, code);
+        let second = run(args, code);
+        assert_eq!(first, second, "{args:?}");
+    }
+    s.vendor(&["apply"]).output().code(0);
+    let first = run(&["check", "--upstream"], 0);
+    assert_eq!(first, run(&["check", "--upstream"], 0));
+}
+
+#[test]
+fn one_failing_item_among_many_is_named_and_nothing_is_written() {
+    let s = Setup::new(12);
+    s.fake.latency(Duration::from_millis(20));
+    s.fake.fail(
+        "/api/v3/repos/acme/tool-07/releases/tags/v1.0.0",
+        Fault::Status(500),
+    );
+    let before = s.tree.hashes();
+    let out = s
+        .vendor(&["apply"])
+        .env("VENDOR_HTTP_RETRIES", "0")
+        .output();
+    out.code(1);
+    out.stderr_has("tool-07");
+    for n in (0..12).filter(|n| *n != 7) {
+        assert!(
+            !out.stderr.contains(&format!("tool-{n:02}")),
+            "only the failing item is named: {}",
+            out.stderr
+        );
+    }
+    s.tree.assert_unchanged(&before);
+    assert!(!s.tree.exists("vendor.lock.yaml"));
+
+    // The same for `plan` and `outdated`: named, exit 1.
+    s.fake
+        .fail("/api/v3/repos/acme/tool-07/releases", Fault::Status(500));
+    for args in [&["plan"][..], &["outdated"]] {
+        let out = s.vendor(args).env("VENDOR_HTTP_RETRIES", "0").output();
+        out.code(1);
+        out.stderr_has("tool-07");
+    }
+    s.tree.assert_unchanged(&before);
+}
