@@ -942,7 +942,14 @@ struct Inner {
     api: Option<Origin>,
     bars: Option<MultiProgress>,
     cache: Option<HttpCache>,
+    /// API requests and small files in flight at once, whatever the
+    /// number of items resolved together ([`MAX_IN_FLIGHT`]).
+    in_flight: tokio::sync::Semaphore,
 }
+
+/// Most API requests and small-file requests open at once: GitHub asks
+/// clients to stay well below 100 concurrent requests.
+pub const MAX_IN_FLIGHT: usize = 64;
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -979,6 +986,7 @@ impl Client {
                 api,
                 bars,
                 cache,
+                in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
             }),
         })
     }
@@ -1117,13 +1125,15 @@ impl Client {
         allow_http: bool,
     ) -> Result<Vec<u8>, FetchError> {
         let target = self.target(url, allow_http)?;
-        self.retrying(|| {
+        self.retrying(|| async {
+            let _slot = self.inner.in_flight.acquire().await.ok();
             self.within_deadline(&target, async {
                 let response = self.send(&target, "*/*", false, None).await?;
                 let body = read_limited(response, &target, limit, &self.inner.config).await?;
                 refuse_reflected(&target, &body)?;
                 Ok(body)
             })
+            .await
         })
         .await
     }
@@ -1357,6 +1367,7 @@ impl Client {
         limit: u64,
         conditional: Option<&Entry>,
     ) -> Result<Answer, Failure> {
+        let _slot = self.inner.in_flight.acquire().await.ok();
         self.within_deadline(target, async {
             let response = self.send(target, accept, true, conditional).await?;
             if response.status() == StatusCode::NOT_MODIFIED {

@@ -9,7 +9,7 @@
 //!   lock name;
 //! - `.vendor/staging-*` (an apply's staging area): likewise;
 //! - in the shared cache, `tmp/download-*` and `.vendor-tmp-*` under
-//!   `resolved/` and `evidence/`: removed once untouched for
+//!   `resolved/`, `evidence/` and `http/`: removed once untouched for
 //!   [`CACHE_TMP_AGE`], since the cache is shared by every tree on the
 //!   machine and a download in flight elsewhere keeps writing to its file.
 //!
@@ -66,9 +66,12 @@ fn tidy_cache(cache: &Cache) {
     let dir = cache.dir();
     remove_old(&dir.join("tmp"), "download-");
     remove_old(&dir.join("resolved"), fsx::TMP_PREFIX);
-    if let Ok(entries) = std::fs::read_dir(dir.join("evidence")) {
-        for entry in entries.flatten() {
-            remove_old(&entry.path(), fsx::TMP_PREFIX);
+    // Both keep their entries one level down, by hash prefix.
+    for sharded in ["evidence", "http"] {
+        if let Ok(entries) = std::fs::read_dir(dir.join(sharded)) {
+            for entry in entries.flatten() {
+                remove_old(&entry.path(), fsx::TMP_PREFIX);
+            }
         }
     }
 }
