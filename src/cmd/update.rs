@@ -36,6 +36,7 @@ pub fn run(cli: &Cli, args: &UpdateArgs, ws: &Workspace, io: &mut Io<'_>) -> Res
     } else {
         std::slice::from_ref(first)
     };
+    let mut resolved = super::bump::Resolved::new();
     if args.dry_run {
         for (id, old, new) in take {
             io.print(&format!("would bump {id} {old} → {new}\n"))?;
@@ -45,7 +46,7 @@ pub fn run(cli: &Cli, args: &UpdateArgs, ws: &Workspace, io: &mut Io<'_>) -> Res
             .iter()
             .map(|(id, _, new)| (id.clone(), new.clone()))
             .collect();
-        super::bump::bump_all(cli, ws, io, &bumps)?;
+        resolved = super::bump::bump_all(cli, ws, io, &bumps)?;
     }
     let rest: Vec<&str> = updates[take.len()..]
         .iter()
@@ -61,5 +62,5 @@ pub fn run(cli: &Cli, args: &UpdateArgs, ws: &Workspace, io: &mut Io<'_>) -> Res
         return Ok(Exit::Changes);
     }
     let ids: Vec<String> = take.iter().map(|(id, ..)| id.clone()).collect();
-    super::bump::finish(cli, ws, io, &ids, args.apply)
+    super::bump::finish(cli, ws, io, &ids, args.apply, resolved)
 }
