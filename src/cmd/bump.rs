@@ -290,3 +290,39 @@ pub fn finish(
     io.print(&text)?;
     Ok(Exit::Ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(version: &str, tag: &str) -> Item {
+        serde_yaml::from_str(&format!(
+            "version: {version}\nsource: {{type: github-release, repo: o/r, tag: \"{tag}\"}}\n"
+        ))
+        .expect("an item")
+    }
+
+    #[test]
+    fn a_tag_names_the_version_it_maps_back_to() {
+        let traefik = item("3.3.4", "v{version}");
+        assert_eq!(
+            version_named("traefik", &traefik, "v3.3.5").as_deref(),
+            Some("3.3.5")
+        );
+        // A version is a version.
+        assert_eq!(version_named("traefik", &traefik, "3.3.5"), None);
+        // `{item}-{version}` tags.
+        let tool = item("1.2.0", "{item}-{version}");
+        assert_eq!(
+            version_named("tool", &tool, "tool-1.3.0").as_deref(),
+            Some("1.3.0")
+        );
+        // The template adds nothing: nothing to map.
+        let bare = item("1.2.0", "{version}");
+        assert_eq!(version_named("x", &bare, "1.3.0"), None);
+        // The manifest already writes versions in tag form (`v1.2` with
+        // tags `vv1.2`): `v1.3` is a version, not a tag.
+        let odd = item("v1.2", "v{version}");
+        assert_eq!(version_named("x", &odd, "v1.3"), None);
+    }
+}
