@@ -213,9 +213,7 @@ pub fn split_path(path: &str) -> Result<Vec<String>, String> {
                 chars.next();
             }
             if key.is_empty() {
-                return Err(bad(
-                    "segments are separated by single dots (quote a key that is empty or holds a dot: `a.\"b.c\"`)",
-                ));
+                return Err(bad("segments are separated by single dots"));
             }
         }
         keys.push(key);
