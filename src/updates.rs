@@ -5,11 +5,11 @@ use miette::{Result, miette};
 use serde::Serialize;
 
 use crate::fetch::Client;
-use crate::manifest::model::{Item, Source};
+use crate::manifest::model::{Checksum, Item, Source};
 use crate::pin::{self, Locator};
-use crate::plan::item_vars;
+use crate::plan::{asset_instances, item_vars};
 use crate::source::github;
-use crate::version::{Constraint, Scheme, newest};
+use crate::version::{Constraint, Scheme, Version, newest, version_from_tag};
 
 /// Where an item stands against its upstream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,6 +22,40 @@ pub enum Status {
     Held,
     /// The source cannot be listed (manual, URL, APT snapshot).
     Manual,
+    /// Newer allowed releases exist, but each lacks an asset of some
+    /// platform, so none can be bumped to.
+    Incomplete,
+}
+
+/// A newer allowed release that lacks some of the item's assets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Incomplete {
+    pub version: String,
+    pub tag: String,
+    pub missing: Vec<MissingAsset>,
+}
+
+/// An asset (or checksum file) a release does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingAsset {
+    /// The platform it is for; `None` for an item without platforms.
+    pub platform: Option<String>,
+    pub asset: String,
+}
+
+impl Incomplete {
+    /// e.g. `no asset for linux/arm64 (traefik_v3.3.6_linux_arm64.tar.gz)`.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .missing
+            .iter()
+            .map(|m| match &m.platform {
+                Some(p) => format!("{p} ({})", m.asset),
+                None => m.asset.clone(),
+            })
+            .collect();
+        format!("no asset for {}", parts.join(", "))
+    }
 }
 
 /// One row of `vendor outdated`.
@@ -37,6 +71,10 @@ pub struct Outdated {
     pub newest: Option<String>,
     #[serde(flatten)]
     pub status: Status,
+    /// Newer allowed releases passed over because they lack assets, newest
+    /// first; `newest_allowed` is the newest complete one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<Incomplete>,
 }
 
 /// Compares `item` with the versions its upstream lists.
@@ -54,15 +92,14 @@ pub async fn outdated(
         newest_allowed: None,
         newest: None,
         status: Status::Manual,
+        incomplete: Vec::new(),
     };
+    let mut releases = Vec::new();
     let (template, tags) = match &item.source {
         Source::GithubRelease { repo, tag } => {
-            let releases = github::releases(client, repo).await?;
-            let tags = releases
-                .into_iter()
-                .filter(|r| !r.draft && (item.prereleases || !r.prerelease))
-                .map(|r| r.tag_name)
-                .collect::<Vec<_>>();
+            releases = github::releases(client, repo).await?;
+            releases.retain(|r| !r.draft && (item.prereleases || !r.prerelease));
+            let tags: Vec<String> = releases.iter().map(|r| r.tag_name.clone()).collect();
             (tag, tags)
         }
         Source::GithubFiles { repo, git_ref } => {
@@ -92,21 +129,97 @@ pub async fn outdated(
         item.prereleases,
     );
     let wanted = scheme.parse(&item.version).ok();
-    let newer = |v: &Option<crate::version::Version>| match (v, &wanted) {
+    let newer = |v: &Option<Version>| match (v, &wanted) {
         (Some(v), Some(w)) => v > w,
         (Some(_), None) => true,
         (None, _) => false,
     };
-    row.status = if newer(&found.allowed) {
+    let mut allowed = found.allowed.clone();
+    if !releases.is_empty() && newer(&allowed) {
+        // The newest allowed release every platform can be bumped to;
+        // the newer ones that lack assets are reported, not taken.
+        let mut candidates: Vec<(Version, &github::Release)> = releases
+            .iter()
+            .filter_map(|r| {
+                let text = version_from_tag(template, &vars, &r.tag_name)?;
+                let v = scheme.parse(&text).ok()?;
+                let ok = (item.prereleases || !v.is_prerelease())
+                    && constraint.as_ref().is_none_or(|c| c.matches(&v));
+                ok.then_some((v, r))
+            })
+            .collect();
+        candidates.sort_by(|a, b| b.0.cmp(&a.0));
+        allowed = None;
+        for (v, release) in candidates {
+            if !newer(&Some(v.clone())) {
+                allowed = Some(v);
+                break;
+            }
+            let missing = missing_assets(id, item, &v, release);
+            if missing.is_empty() {
+                allowed = Some(v);
+                break;
+            }
+            row.incomplete.push(Incomplete {
+                version: v.as_str().to_owned(),
+                tag: release.tag_name.clone(),
+                missing,
+            });
+        }
+    }
+    row.status = if newer(&allowed) {
         Status::Update
+    } else if !row.incomplete.is_empty() {
+        Status::Incomplete
     } else if newer(&found.overall) {
         Status::Held
     } else {
         Status::UpToDate
     };
-    row.newest_allowed = found.allowed.map(|v| v.as_str().to_owned());
+    row.newest_allowed = allowed.map(|v| v.as_str().to_owned());
     row.newest = found.overall.map(|v| v.as_str().to_owned());
     Ok(row)
+}
+
+/// The assets (and checksum files) of `item` at `version` that `release`
+/// does not list, from the release list alone.
+fn missing_assets(
+    id: &str,
+    item: &Item,
+    version: &Version,
+    release: &github::Release,
+) -> Vec<MissingAsset> {
+    let mut at = item.clone();
+    at.version = version.as_str().to_owned();
+    let vars = item_vars(id, &at);
+    let has = |name: &str| release.assets.iter().any(|a| a.name == name);
+    let mut missing: Vec<MissingAsset> = Vec::new();
+    for inst in asset_instances(&vars, &at) {
+        let mut names = Vec::new();
+        if let Some(name) = inst.asset.name.as_deref() {
+            names.extend(inst.vars.expand(name).ok());
+        }
+        if let Some(Checksum::File(file)) = &inst.asset.checksum
+            && let Ok(file) = inst.vars.expand(file)
+            && !crate::resolve::is_url(&file)
+        {
+            names.push(file);
+        }
+        for name in names.into_iter().filter(|n| !has(n)) {
+            let platform = inst.platform.map(str::to_owned);
+            match missing.iter_mut().find(|m| m.asset == name) {
+                // A file every platform needs (a checksum file) is listed
+                // once, without a platform.
+                Some(m) if m.platform != platform => m.platform = None,
+                Some(_) => {}
+                None => missing.push(MissingAsset {
+                    platform,
+                    asset: name,
+                }),
+            }
+        }
+    }
+    missing
 }
 
 /// Rewrites `items.<id>.version` in the manifest text to `version`,

@@ -188,9 +188,35 @@ impl Upstream {
         self.fake.tag(TRAEFIK_REPO, tag, &commit_of(tag));
     }
 
-    /// A release without assets: enough for `outdated`, which only lists.
+    /// A release whose assets are listed by name but hold nothing:
+    /// enough for `outdated`, which only lists (and checks every
+    /// platform's asset is there).
     fn bare_release(&self, repo: &str, release: FakeRelease) {
         let tag = release.tag.clone();
+        let names: Vec<String> = match repo {
+            TRAEFIK_REPO => ARCHES
+                .iter()
+                .map(|a| format!("traefik_{tag}_linux_{a}.tar.gz"))
+                .chain([format!("traefik_{tag}_checksums.txt")])
+                .collect(),
+            K3S_REPO => [
+                "k3s",
+                "k3s-arm64",
+                "sha256sum-amd64.txt",
+                "sha256sum-arm64.txt",
+            ]
+            .map(String::from)
+            .to_vec(),
+            _ => Vec::new(),
+        };
+        let names = if release.assets.is_empty() {
+            names
+        } else {
+            Vec::new()
+        };
+        let release = names
+            .iter()
+            .fold(release, |r, n| r.asset(n, b"listed only".to_vec()));
         self.fake.release(repo, release);
         self.fake.tag(repo, &tag, &commit_of(&tag));
     }
@@ -748,7 +774,8 @@ fn bump_to_a_missing_release_suggests_the_nearest_and_writes_nothing() {
     let out = fails_unchanged(&tree, &up, &["bump", "traefik", "3.3.9"]);
     out.stderr_mentions("traefik 3.3.9 cannot be bumped to; vendor.yaml is unchanged")
         .stderr_mentions("traefik/traefik has no release tagged `v3.3.9`")
-        .stderr_mentions("did you mean `v3.3.5`?");
+        // In the form the user types: a version, as given.
+        .stderr_mentions("did you mean `3.3.5`?");
     assert!(
         !up.paths().iter().any(|p| p.starts_with("/dl/")),
         "{:?}",
@@ -1254,10 +1281,151 @@ fn update_all_writes_nothing_when_one_bump_cannot_be_verified() {
     let up = Upstream::current();
     let tree = applied(&up);
     up.traefik("3.3.5");
-    // k3s 1.30.5+k3s1 lacks its arm64 binary.
+    // k3s 1.30.5+k3s1 lists every asset, but its arm64 checksum file
+    // does not cover the binary: only verification finds out.
     let mut release = k3s_release("1.30.5+k3s1");
-    release.assets.retain(|a| a.name != "k3s-arm64");
+    release.assets.retain(|a| a.name != "sha256sum-arm64.txt");
+    let release = release.asset(
+        "sha256sum-arm64.txt",
+        sha256sums(&[("k3s-other", b"other".as_slice())]),
+    );
     up.bare_release(K3S_REPO, release);
     let out = fails_unchanged(&tree, &up, &["update", "--all"]);
-    out.stderr_mentions("release `v1.30.5+k3s1` of k3s-io/k3s has no asset `k3s-arm64`");
+    out.stderr_mentions("k3s 1.30.5+k3s1 cannot be bumped to; vendor.yaml is unchanged")
+        .stderr_mentions("k3s-arm64");
+}
+
+// ---------------------------------------------------------------------------
+// Bump forms, incomplete releases, one resolution per bump
+// ---------------------------------------------------------------------------
+
+#[test]
+fn bump_takes_the_tag_form_and_writes_the_version() {
+    let up = Upstream::with_next();
+    let tree = Tree::example();
+    let original = tree.read(MANIFEST);
+    // The playbook's own form: NEW=v3.3.5.
+    let out = run(&tree, &up, &["bump", "traefik", "v3.3.5"]);
+    out.code(0)
+        .stderr_has("`v3.3.5` is traefik's tag for version 3.3.5")
+        .stderr_has("traefik: 3.3.4 → 3.3.5 in ");
+    assert_eq!(
+        tree.read(MANIFEST),
+        manifest_with(&original, "    version: 3.3.4\n", "    version: 3.3.5\n")
+    );
+    assert!(
+        !up.paths().iter().any(|p| p.contains("vv3.3.5")),
+        "{:?}",
+        up.paths()
+    );
+}
+
+#[test]
+fn bump_to_a_missing_tag_suggests_tags() {
+    let up = Upstream::with_next();
+    let tree = Tree::example();
+    let out = fails_unchanged(&tree, &up, &["bump", "traefik", "v3.3.9"]);
+    out.stderr_mentions("traefik/traefik has no release tagged `v3.3.9`")
+        .stderr_mentions("did you mean `v3.3.5`?");
+}
+
+#[test]
+fn bump_resolves_upstream_once() {
+    let up = Upstream::with_next();
+    let tree = Tree::example();
+    up.fake.clear_requests();
+    run(&tree, &up, &["bump", "traefik", "3.3.5"]).code(0);
+    let paths = up.paths();
+    let count = |suffix: &str| paths.iter().filter(|p| p.ends_with(suffix)).count();
+    assert_eq!(
+        count("/repos/traefik/traefik/releases/tags/v3.3.5"),
+        1,
+        "{paths:#?}"
+    );
+    assert_eq!(count("traefik_v3.3.5_checksums.txt"), 1, "{paths:#?}");
+}
+
+/// traefik 3.3.5 complete, 3.3.6 without its arm64 archive.
+fn with_incomplete() -> (Upstream, Tree) {
+    let up = Upstream::current();
+    let tree = applied(&up);
+    up.traefik("3.3.5");
+    let t = Traefik::new("3.3.6");
+    up.traefik_release(&t.tag(), t.release_with(t.assets_for(&["amd64"])));
+    up.k3s("1.30.5+k3s1");
+    up.fake.clear_requests();
+    (up, tree)
+}
+
+#[test]
+fn outdated_shows_an_incomplete_release_and_the_newest_complete_one() {
+    let (up, tree) = with_incomplete();
+    let doc = outdated_json(&tree, &up, &["traefik"], 2);
+    let r = row(&doc, "traefik");
+    assert_eq!(r["newest_allowed"], "3.3.5", "{doc:#}");
+    assert_eq!(r["status"], "update", "{doc:#}");
+    assert_eq!(
+        r["incomplete"],
+        serde_json::json!([{
+            "version": "3.3.6",
+            "tag": "v3.3.6",
+            "missing": [{"platform": "linux/arm64", "asset": "traefik_v3.3.6_linux_arm64.tar.gz"}],
+        }]),
+        "{doc:#}"
+    );
+    let out = run(&tree, &up, &["outdated", "traefik"]);
+    out.code(2).stdout_has(
+        "traefik 3.3.6 is incomplete upstream: no asset for linux/arm64 (traefik_v3.3.6_linux_arm64.tar.gz)",
+    );
+    // Only the release list: completeness needs no other request.
+    assert!(
+        up.paths()
+            .iter()
+            .all(|p| p.contains("/releases?") || p.ends_with("/releases")),
+        "{:?}",
+        up.paths()
+    );
+}
+
+#[test]
+fn update_takes_the_newest_complete_release_and_says_what_it_skipped() {
+    let (up, tree) = with_incomplete();
+    let original = tree.read(MANIFEST);
+    let out = run(&tree, &up, &["update", "traefik"]);
+    out.code(0)
+        .stderr_has(
+            "traefik: skipped 3.3.6: no asset for linux/arm64 (traefik_v3.3.6_linux_arm64.tar.gz)",
+        )
+        .stderr_has("traefik: 3.3.4 → 3.3.5 in ");
+    assert_eq!(
+        tree.read(MANIFEST),
+        manifest_with(&original, "    version: 3.3.4\n", "    version: 3.3.5\n")
+    );
+}
+
+#[test]
+fn update_all_skips_incomplete_releases_too() {
+    let (up, tree) = with_incomplete();
+    let out = run(&tree, &up, &["update", "--all"]);
+    out.code(0)
+        .stderr_has("traefik: skipped 3.3.6")
+        .stderr_has("traefik: 3.3.4 → 3.3.5")
+        .stderr_has("k3s: 1.30.4+k3s1 → 1.30.5+k3s1");
+    assert_eq!(wanted(&tree, "traefik"), "3.3.5");
+}
+
+#[test]
+fn only_an_incomplete_release_is_not_an_update() {
+    let up = Upstream::current();
+    let tree = applied(&up);
+    let t = Traefik::new("3.3.5");
+    up.traefik_release(&t.tag(), t.release_with(t.assets_for(&["amd64"])));
+    let doc = outdated_json(&tree, &up, &["traefik"], 0);
+    assert_eq!(row(&doc, "traefik")["status"], "incomplete", "{doc:#}");
+    let before = tree.hashes();
+    let out = run(&tree, &up, &["update", "traefik"]);
+    out.code(0)
+        .stderr_has("traefik: skipped 3.3.5: no asset for linux/arm64")
+        .stdout_has("No updates found");
+    tree.assert_unchanged(&before);
 }

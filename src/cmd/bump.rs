@@ -1,25 +1,72 @@
 //! `vendor bump ITEM VERSION`: verify the upstream has the version and
 //! every platform's asset, then set it in vendor.yaml (format-preserving)
 //! and show the plan; `--apply` also applies it.
+//!
+//! VERSION may also be the upstream tag (`v3.3.5`) when it maps back to
+//! one version through the item's tag template. The upstream is resolved
+//! once: the plan printed afterwards reuses the verification's result.
 
-use miette::{IntoDiagnostic, Result, WrapErr, miette};
+use std::collections::HashMap;
+
+use miette::{IntoDiagnostic, Report, Result, WrapErr, miette};
 
 use crate::cache::Cache;
 use crate::cli::{ApplyArgs, BumpArgs, Cli, PlanArgs};
-use crate::manifest::model::Source;
+use crate::manifest::model::{Item, Source};
+use crate::plan::item_vars;
+use crate::resolve::Resolution;
+use crate::source::github::GithubError;
 use crate::updates;
+use crate::version::{Scheme, tag_for_version, version_from_tag};
 
 use super::{Exit, Io, Workspace};
 
+/// What the upstream checks resolved, per item, for the plan to reuse.
+pub type Resolved = HashMap<String, Resolution>;
+
 pub fn run(cli: &Cli, args: &BumpArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
-    bump(cli, ws, io, &args.item, &args.new_version)?;
-    finish(cli, ws, io, std::slice::from_ref(&args.item), args.apply)
+    let resolved = bump(cli, ws, io, &args.item, &args.new_version)?;
+    finish(
+        cli,
+        ws,
+        io,
+        std::slice::from_ref(&args.item),
+        args.apply,
+        resolved,
+    )
 }
 
 /// Checks upstream and rewrites the manifest; nothing is written when a
 /// check fails.
-pub fn bump(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, id: &str, version: &str) -> Result<()> {
+pub fn bump(
+    cli: &Cli,
+    ws: &Workspace,
+    io: &mut Io<'_>,
+    id: &str,
+    version: &str,
+) -> Result<Resolved> {
     bump_all(cli, ws, io, &[(id.to_owned(), version.to_owned())])
+}
+
+/// The version `given` names for `item`: itself, or, when it is one of
+/// the item's upstream tags in form (`v3.3.5` for `v{version}`), the
+/// version that tag maps back to. A tag is taken only when that reading
+/// is unambiguous: the template adds text around the version, the
+/// manifest's current version is not itself written in tag form, and the
+/// mapped version parses in the item's versioning scheme.
+fn version_named(id: &str, item: &Item, given: &str) -> Option<String> {
+    let template = match &item.source {
+        Source::GithubRelease { tag, .. } => tag,
+        Source::GithubFiles { git_ref, .. } => git_ref,
+        _ => return None,
+    };
+    let vars = item_vars(id, item);
+    let version = version_from_tag(template, &vars, given)?;
+    let tag_form = |v: &str| version_from_tag(template, &vars, v).is_some_and(|x| x != v);
+    (version != given
+        && !tag_form(&item.version)
+        && Scheme::default_for(item).parse(&version).is_ok())
+    .then_some(version)
 }
 
 /// Several bumps at once, all or nothing: every version is checked
@@ -29,23 +76,32 @@ pub fn bump_all(
     ws: &Workspace,
     io: &mut Io<'_>,
     bumps: &[(String, String)],
-) -> Result<()> {
+) -> Result<Resolved> {
     let loaded = super::load_manifest(ws, false)?;
     let ids: Vec<String> = bumps.iter().map(|(id, _)| id.clone()).collect();
     super::known_items(&loaded.manifest, &ids)?;
     let mut text = loaded.source.text.to_string();
     let mut notes = Vec::new();
-    for (id, version) in bumps {
+    let mut resolved = Resolved::new();
+    for (id, given) in bumps {
         let Some(item) = loaded.manifest.items.get(id) else {
             continue;
         };
+        let as_tag = version_named(id, item, given);
+        if let Some(version) = &as_tag {
+            notes.push(format!("`{given}` is {id}'s tag for version {version}"));
+        }
+        let version = as_tag.as_ref().unwrap_or(given);
         if item.version == *version {
             notes.push(format!("{id} is already at {version}"));
             continue;
         }
         let mut wanted = item.clone();
         wanted.version = version.clone();
-        verify_upstream(cli, ws, io, id, &wanted)?;
+        let typed_tag = as_tag.is_some();
+        if let Some(resolution) = verify_upstream(cli, ws, io, id, &wanted, typed_tag)? {
+            resolved.insert(id.clone(), resolution);
+        }
         text = updates::set_version(&text, id, version)?;
         notes.push(format!(
             "{id}: {} → {version} in {}",
@@ -66,7 +122,60 @@ pub fn bump_all(
     for note in notes {
         io.note(&note);
     }
-    Ok(())
+    Ok(resolved)
+}
+
+/// A missing release or ref, with its suggestions in the form the user
+/// types: versions for a version, tags for a tag.
+fn as_typed(err: Report, id: &str, item: &Item, typed_tag: bool) -> Report {
+    let template = match &item.source {
+        Source::GithubRelease { tag, .. } => tag,
+        Source::GithubFiles { git_ref, .. } => git_ref,
+        _ => return err,
+    };
+    let (what, nearest) = match err.downcast_ref::<GithubError>() {
+        Some(GithubError::ReleaseNotFound {
+            repo, tag, nearest, ..
+        }) => (format!("{repo} has no release tagged `{tag}`"), nearest),
+        Some(GithubError::RefNotFound {
+            repo,
+            git_ref,
+            nearest,
+            ..
+        }) => (
+            format!("{repo} has no tag, branch or commit `{git_ref}`"),
+            nearest,
+        ),
+        _ => return err,
+    };
+    let vars = item_vars(id, item);
+    let typed: Vec<String> = nearest
+        .iter()
+        .filter_map(|tag| {
+            if typed_tag {
+                Some(tag.clone())
+            } else {
+                let v = version_from_tag(template, &vars, tag)?;
+                (tag_for_version(template, &vars, &v).as_deref() == Some(tag)).then_some(v)
+            }
+        })
+        .collect();
+    let help = match typed.split_first() {
+        None => "no release is close; `vendor outdated` lists what upstream has".to_owned(),
+        Some((best, [])) => format!("did you mean `{best}`? (`vendor bump {id} {best}`)"),
+        Some((best, rest)) => format!(
+            "did you mean `{best}`? (`vendor bump {id} {best}`) Also close: {}",
+            rest.iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    miette!(
+        code = "vendor::github::release-not-found",
+        help = help,
+        "{what}"
+    )
 }
 
 /// The checks the playbook's bump target made: the release exists and
@@ -77,16 +186,17 @@ fn verify_upstream(
     ws: &Workspace,
     io: &mut Io<'_>,
     id: &str,
-    item: &crate::manifest::model::Item,
-) -> Result<()> {
+    item: &Item,
+    typed_tag: bool,
+) -> Result<Option<Resolution>> {
     let snapshot = matches!(item.source, Source::AptSnapshot { url: Some(_) });
     if !item.source.downloads() && item.assets.is_empty() && !snapshot {
-        return Ok(());
+        return Ok(None);
     }
     let Some(client) = super::client(cli, io)? else {
         let fingerprint = crate::lock::fingerprint(item);
         return match Cache::from_env().resolution(&fingerprint) {
-            Some(_) => Ok(()),
+            Some(_) => Ok(None),
             None => Err(miette!(
                 code = "vendor::bump::offline",
                 help = "run online to check the upstream, or bump to a version installed before on this machine",
@@ -105,7 +215,8 @@ fn verify_upstream(
             item,
             lock.items.get(id),
         ))
-        .map(|_| ())
+        .map(Some)
+        .map_err(|e| as_typed(e, id, item, typed_tag))
         .wrap_err_with(|| {
             format!(
                 "{id} {} cannot be bumped to; vendor.yaml is unchanged",
@@ -114,13 +225,16 @@ fn verify_upstream(
         })
 }
 
-/// Prints the plan for the bumped items, or applies it.
+/// Prints the plan for the bumped items, or applies it. The plan takes
+/// the upstream resolutions the bump's checks made (`resolved`) instead of
+/// asking upstream again.
 pub fn finish(
     cli: &Cli,
     ws: &Workspace,
     io: &mut Io<'_>,
     ids: &[String],
     apply: bool,
+    mut resolved: Resolved,
 ) -> Result<Exit> {
     if apply {
         let args = ApplyArgs {
@@ -129,10 +243,86 @@ pub fn finish(
         };
         return super::apply::run(cli, &args, ws, io);
     }
-    let args = PlanArgs {
-        items: ids.to_vec(),
-        detailed_exitcode: false,
-        out: None,
+    if resolved.is_empty() {
+        let args = PlanArgs {
+            items: ids.to_vec(),
+            detailed_exitcode: false,
+            out: None,
+        };
+        return super::plan::run(cli, &args, ws, io);
+    }
+    let format = super::format(
+        cli,
+        &[
+            crate::cli::Format::Human,
+            crate::cli::Format::Json,
+            crate::cli::Format::Markdown,
+        ],
+    )?;
+    let mut state = super::plan::compute(ws, ids)?;
+    crate::tidy::tidy_if_idle(
+        &ws.root,
+        &state.loaded.manifest,
+        &state.lock,
+        &Cache::from_env(),
+    );
+    // Set the resolved items aside while the others (if any) resolve.
+    let mut reused = Vec::new();
+    for (n, item_plan) in state.planned.plan.items.iter_mut().enumerate() {
+        if let (Some(resolution), Some(r)) =
+            (&mut item_plan.resolve, resolved.remove(&item_plan.id))
+        {
+            resolution.resolved = r.resolved;
+            resolution.artifacts = r.artifacts;
+            reused.push((n, item_plan.resolve.take()));
+        }
+    }
+    super::plan::resolve(cli, io, &mut state)?;
+    for (n, resolution) in reused {
+        state.planned.plan.items[n].resolve = resolution;
+    }
+    let plan = &state.planned.plan;
+    let text = match format {
+        crate::cli::Format::Json => crate::report::plan_json(plan),
+        crate::cli::Format::Markdown => crate::report::plan_markdown(plan),
+        _ => crate::report::plan_human(plan, io.paint, cli.verbose > 0),
     };
-    super::plan::run(cli, &args, ws, io)
+    io.print(&text)?;
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(version: &str, tag: &str) -> Item {
+        serde_yaml::from_str(&format!(
+            "version: {version}\nsource: {{type: github-release, repo: o/r, tag: \"{tag}\"}}\n"
+        ))
+        .expect("an item")
+    }
+
+    #[test]
+    fn a_tag_names_the_version_it_maps_back_to() {
+        let traefik = item("3.3.4", "v{version}");
+        assert_eq!(
+            version_named("traefik", &traefik, "v3.3.5").as_deref(),
+            Some("3.3.5")
+        );
+        // A version is a version.
+        assert_eq!(version_named("traefik", &traefik, "3.3.5"), None);
+        // `{item}-{version}` tags.
+        let tool = item("1.2.0", "{item}-{version}");
+        assert_eq!(
+            version_named("tool", &tool, "tool-1.3.0").as_deref(),
+            Some("1.3.0")
+        );
+        // The template adds nothing: nothing to map.
+        let bare = item("1.2.0", "{version}");
+        assert_eq!(version_named("x", &bare, "1.3.0"), None);
+        // The manifest already writes versions in tag form (`v1.2` with
+        // tags `vv1.2`): `v1.3` is a version, not a tag.
+        let odd = item("v1.2", "v{version}");
+        assert_eq!(version_named("x", &odd, "v1.3"), None);
+    }
 }

@@ -1,5 +1,7 @@
-//! `vendor update [ITEM…]`: bump to the newest allowed version. One item
-//! per change by default, as the playbook forbids bundling bumps.
+//! `vendor update [ITEM…]`: bump to the newest allowed version whose
+//! release has every platform's asset (newer incomplete releases are
+//! named and skipped). One item per change by default, as the playbook
+//! forbids bundling bumps.
 
 use miette::Result;
 
@@ -15,13 +17,25 @@ pub fn run(cli: &Cli, args: &UpdateArgs, ws: &Workspace, io: &mut Io<'_>) -> Res
         .filter(|r| r.status == Status::Update)
         .filter_map(|r| Some((r.id.clone(), r.wanted.clone(), r.newest_allowed.clone()?)))
         .collect();
+    let skipped = |io: &mut Io<'_>, id: &str| {
+        for r in rows.iter().filter(|r| r.id == id) {
+            for s in &r.incomplete {
+                io.note(&format!("{id}: skipped {}: {}", s.version, s.describe()));
+            }
+        }
+    };
     let Some(first) = updates.first() else {
+        for r in rows.iter().filter(|r| r.status == Status::Incomplete) {
+            skipped(io, &r.id);
+        }
         let manual: Vec<&str> = rows
             .iter()
             .filter(|r| r.status == Status::Manual)
             .map(|r| r.id.as_str())
             .collect();
-        if manual.is_empty() {
+        if rows.iter().any(|r| r.status == Status::Incomplete) {
+            io.print("No updates found: the newer releases lack assets upstream.\n")?;
+        } else if manual.is_empty() {
             io.print("Everything is up to date.\n")?;
         } else {
             io.print(&format!(
@@ -36,6 +50,10 @@ pub fn run(cli: &Cli, args: &UpdateArgs, ws: &Workspace, io: &mut Io<'_>) -> Res
     } else {
         std::slice::from_ref(first)
     };
+    for (id, ..) in take {
+        skipped(io, id);
+    }
+    let mut resolved = super::bump::Resolved::new();
     if args.dry_run {
         for (id, old, new) in take {
             io.print(&format!("would bump {id} {old} → {new}\n"))?;
@@ -45,7 +63,7 @@ pub fn run(cli: &Cli, args: &UpdateArgs, ws: &Workspace, io: &mut Io<'_>) -> Res
             .iter()
             .map(|(id, _, new)| (id.clone(), new.clone()))
             .collect();
-        super::bump::bump_all(cli, ws, io, &bumps)?;
+        resolved = super::bump::bump_all(cli, ws, io, &bumps)?;
     }
     let rest: Vec<&str> = updates[take.len()..]
         .iter()
@@ -61,5 +79,5 @@ pub fn run(cli: &Cli, args: &UpdateArgs, ws: &Workspace, io: &mut Io<'_>) -> Res
         return Ok(Exit::Changes);
     }
     let ids: Vec<String> = take.iter().map(|(id, ..)| id.clone()).collect();
-    super::bump::finish(cli, ws, io, &ids, args.apply)
+    super::bump::finish(cli, ws, io, &ids, args.apply, resolved)
 }

@@ -55,10 +55,12 @@ pub fn validate(loaded: &Loaded, opts: ValidateOptions) -> Result<(), Problems> 
         out: Vec::new(),
         installs: Vec::new(),
         locator_rules: HashMap::new(),
+        key_path_pins: Vec::new(),
     };
     for (id, item) in &loaded.manifest.items {
         checker.item(id, item);
     }
+    checker.key_paths_in_files();
     checker.collisions();
     let mut problems = checker.out;
     load::sort_problems(&mut problems);
@@ -133,6 +135,20 @@ struct Checker<'a> {
     /// [`Locator::from_pin`]'s verdict per set of locator keys: it depends
     /// only on which keys are set, and computing it compiles a regex.
     locator_rules: HashMap<Vec<&'static str>, Result<(), String>>,
+    /// Key-path pins to look up in their files (with `check_files`), done
+    /// after the items so each file is read and parsed once.
+    key_path_pins: Vec<KeyPathPin>,
+}
+
+/// A key-path pin whose path is checked against its file.
+struct KeyPathPin {
+    /// The locator key in the manifest (`….yaml`).
+    node: NodePath,
+    file: std::path::PathBuf,
+    /// The file as the manifest names it.
+    name: String,
+    locator: Locator,
+    keys: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -600,6 +616,7 @@ impl Checker<'_> {
             self.push(problem);
         }
         self.pin_locators(path, pin);
+        self.queue_key_path(path, pin);
         if let Some(value) = &pin.value {
             self.pin_value(&path.key("value"), value);
         }
@@ -673,8 +690,108 @@ impl Checker<'_> {
         let problem = self
             .at(codes::INVALID_KEY_PATH, message, path, Part::Value)
             .label("bad key path")
-            .help("write keys separated by single dots, e.g. `build.firmware_ref` or `jobs.build.env.X`");
+            .help("write keys separated by single dots, e.g. `build.firmware_ref` or `jobs.build.env.X`; quote a key that holds dots: `metadata.labels.\"app.kubernetes.io/version\"`");
         self.push(problem);
+    }
+
+    /// With `check_files`, a key-path pin that should match is looked up in
+    /// its file later, by [`Checker::key_paths_in_files`].
+    fn queue_key_path(&mut self, path: &NodePath, pin: &Pin) {
+        if !self.opts.check_files || pin.count == Some(0) {
+            return;
+        }
+        let Ok(locator) = Locator::from_pin(pin) else {
+            return;
+        };
+        let (key, keys) = match &locator {
+            Locator::Yaml { path, .. } => ("yaml", path.clone()),
+            Locator::Json(path) => ("json", path.clone()),
+            Locator::Toml(path) => ("toml", path.clone()),
+            Locator::Make(_) | Locator::Regex(_) => return,
+        };
+        self.key_path_pins.push(KeyPathPin {
+            node: path.key(key),
+            file: self.loaded.resolve(&pin.file),
+            name: pin.file.clone(),
+            locator,
+            keys,
+        });
+    }
+
+    /// A key path that resolves to nothing in its file is reported with
+    /// the keys that exist where it stops matching, and the nearest path.
+    /// Files that cannot be read or parsed are left to planning, which
+    /// reports them with the pin's context.
+    fn key_paths_in_files(&mut self) {
+        let mut pins = std::mem::take(&mut self.key_path_pins);
+        pins.sort_by(|a, b| a.file.cmp(&b.file));
+        for group in pins.chunk_by(|a, b| a.file == b.file) {
+            let Ok(text) = crate::pin::read_file(&group[0].file) else {
+                continue;
+            };
+            let parsed = crate::pin::Parsed::new(&text);
+            for pin in group {
+                if !matches!(crate::pin::find_in(&parsed, &pin.locator), Ok(m) if m.is_empty()) {
+                    continue;
+                }
+                let Some(miss) = crate::pin::miss(&parsed, &pin.locator) else {
+                    continue;
+                };
+                let shown: Vec<String> = miss
+                    .keys
+                    .iter()
+                    .take(8)
+                    .map(|k| format!("`{}`", crate::pin::join_path(std::slice::from_ref(k))))
+                    .collect();
+                let there = if miss.found.is_empty() {
+                    "at the top".to_owned()
+                } else {
+                    format!("under `{}`", crate::pin::join_path(&miss.found))
+                };
+                // Only a path that leads somewhere is worth suggesting.
+                let near = miss.nearest(&pin.keys).filter(|near| {
+                    split_path(near)
+                        .ok()
+                        .and_then(|keys| pin.locator.with_path(keys))
+                        .is_some_and(
+                            |l| !matches!(crate::pin::find_in(&parsed, &l), Ok(m) if m.is_empty()),
+                        )
+                });
+                let mut help = match near {
+                    Some(near) => format!("did you mean `{near}`? "),
+                    None => String::new(),
+                };
+                if shown.is_empty() {
+                    help.push_str(&format!("there are no keys {there}"));
+                } else {
+                    help.push_str(&format!(
+                        "keys {there}: {}{}",
+                        shown.join(", "),
+                        if miss.keys.len() > shown.len() {
+                            ", …"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                help.push_str("; quote a key that holds dots: `a.\"b.c\"`");
+                let problem = self
+                    .at(
+                        codes::INVALID_KEY_PATH,
+                        format!(
+                            "`{}` matches nothing in {}: there is no key `{}` {there}",
+                            crate::pin::join_path(&pin.keys),
+                            pin.name,
+                            miss.missing
+                        ),
+                        &pin.node,
+                        Part::Value,
+                    )
+                    .label("matches nothing")
+                    .help(help);
+                self.push(problem);
+            }
+        }
     }
 
     /// One locator per pin, by the rules of [`Locator::from_pin`]. Regex

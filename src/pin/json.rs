@@ -72,6 +72,24 @@ pub(super) fn find_in(
         .collect()
 }
 
+/// Where `path` stops matching.
+pub(super) fn miss(root: &Value, path: &[String]) -> Option<super::Miss> {
+    super::deepest_miss(
+        &[root],
+        path,
+        &|value: &Value, segment| {
+            let mut out = Vec::new();
+            resolve(value, std::slice::from_ref(&segment.to_owned()), &mut out);
+            out
+        },
+        &|value: &Value| match &value.kind {
+            ValueKind::Object(members) => members.iter().map(|(k, _)| k.clone()).collect(),
+            ValueKind::Array(items) => (0..items.len()).map(|i| i.to_string()).collect(),
+            _ => Vec::new(),
+        },
+    )
+}
+
 /// Collects the values at `path` below `value`.
 fn resolve<'a>(value: &'a Value, path: &[String], out: &mut Vec<&'a Value>) {
     let Some((segment, rest)) = path.split_first() else {
@@ -130,6 +148,7 @@ fn not_editable(value: &Value, index: &Lines, what: &str) -> PinError {
     PinError::NotEditable {
         line: index.line(value.span.start),
         what: what.into(),
+        place: String::new(),
     }
 }
 
@@ -487,6 +506,25 @@ mod tests {
         ("[1]", "3", &[]),
         ("[1]", "a", &[]),
     ];
+
+    #[test]
+    fn dotted_keys_are_quoted_in_the_path_and_misses_name_the_keys() {
+        let text = "{\"metadata\": {\"annotations\": {\"image.tag\": \"1.2\"}}}\n";
+        let l = loc(r#"metadata.annotations."image.tag""#);
+        let ms = find(&l, text).expect("finds");
+        assert_eq!(
+            rewrite(&l, text, &ms, "1.3").expect("rewrites"),
+            text.replace("1.2", "1.3")
+        );
+        let wanted = split_path("metadata.annotations.image.tag").expect("path");
+        let parsed = crate::pin::Parsed::new(text);
+        let m = crate::pin::miss(&parsed, &loc("metadata.annotations.image.tag")).expect("a miss");
+        assert_eq!(m.found, ["metadata", "annotations"]);
+        assert_eq!(
+            m.nearest(&wanted).as_deref(),
+            Some(r#"metadata.annotations."image.tag""#)
+        );
+    }
 
     #[test]
     fn finds_values() {

@@ -140,6 +140,7 @@ fn to_found(
         return Err(PinError::NotEditable {
             line: line.number,
             what: "a value continued on the next line with `\\`".into(),
+            place: String::new(),
         });
     }
     let value = value_and_comment

@@ -53,8 +53,15 @@ pub struct Match {
 pub enum PinError {
     #[error("{0}")]
     Parse(String),
-    #[error("the value at line {line} is not a plain scalar that can be rewritten ({what})")]
-    NotEditable { line: usize, what: String },
+    /// The place exists but its value is not one that can be rewritten in
+    /// place; `place` is the locator (its key path), `what` says what the
+    /// value is.
+    #[error("the value of `{place}` at line {line} cannot be rewritten: it is {what}")]
+    NotEditable {
+        line: usize,
+        what: String,
+        place: String,
+    },
     #[error("`{value}` cannot be written here: {why}")]
     Unwritable { value: String, why: String },
 }
@@ -96,19 +103,32 @@ impl Locator {
         }
     }
 
+    /// The same locator at another key path (a key-path locator only).
+    pub fn with_path(&self, keys: Vec<String>) -> Option<Locator> {
+        match self {
+            Locator::Yaml { regex, .. } => Some(Locator::Yaml {
+                path: keys,
+                regex: regex.clone(),
+            }),
+            Locator::Json(_) => Some(Locator::Json(keys)),
+            Locator::Toml(_) => Some(Locator::Toml(keys)),
+            Locator::Make(_) | Locator::Regex(_) => None,
+        }
+    }
+
     /// A short description for reports and the lock, e.g. `make TRAEFIK_VERSION`.
     pub fn describe(&self) -> String {
         match self {
             Locator::Make(name) => format!("make {name}"),
-            Locator::Yaml { path, regex: None } => format!("yaml {}", path.join(".")),
+            Locator::Yaml { path, regex: None } => format!("yaml {}", join_path(path)),
             Locator::Yaml {
                 path,
                 regex: Some(re),
             } => {
-                format!("yaml {} regex {}", path.join("."), re.as_str())
+                format!("yaml {} regex {}", join_path(path), re.as_str())
             }
-            Locator::Json(path) => format!("json {}", path.join(".")),
-            Locator::Toml(path) => format!("toml {}", path.join(".")),
+            Locator::Json(path) => format!("json {}", join_path(path)),
+            Locator::Toml(path) => format!("toml {}", join_path(path)),
             Locator::Regex(re) => format!("regex {}", re.as_str()),
         }
     }
@@ -144,15 +164,88 @@ pub fn compile_version_regex(pattern: &str) -> Result<regex::Regex, String> {
     Ok(re)
 }
 
-/// Splits a dot-separated key path; empty segments are errors.
+/// Splits a key path into its keys.
+///
+/// Keys are separated by single dots. A key that itself contains a dot
+/// (`app.kubernetes.io/version`), a double quote, or is empty is written in
+/// double quotes, inside which `\"` stands for `"` and `\\` for `\`:
+/// `metadata.labels."app.kubernetes.io/version"`. Outside quotes a key is
+/// taken literally and cannot contain `"`. An all-digit key also indexes a
+/// sequence or array, quoted or not.
 pub fn split_path(path: &str) -> Result<Vec<String>, String> {
-    let parts: Vec<String> = path.split('.').map(str::to_owned).collect();
-    if parts.iter().any(String::is_empty) {
-        return Err(format!(
-            "`{path}` is not a key path: segments are separated by single dots"
-        ));
+    let bad = |why: &str| format!("`{path}` is not a key path: {why}");
+    let mut keys = Vec::new();
+    let mut chars = path.chars().peekable();
+    loop {
+        let mut key = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => return Err(bad("a quoted key is not closed with `\"`")),
+                    Some('"') => break,
+                    Some('\\') => match chars.next() {
+                        Some(c @ ('"' | '\\')) => key.push(c),
+                        _ => {
+                            return Err(bad(
+                                "inside a quoted key, `\\` is only allowed before `\"` or `\\`",
+                            ));
+                        }
+                    },
+                    Some(c) => key.push(c),
+                }
+            }
+            match chars.peek() {
+                None | Some('.') => {}
+                Some(_) => return Err(bad("a quoted key must be followed by `.` or the end")),
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                match c {
+                    '.' => break,
+                    '"' => {
+                        return Err(bad(
+                            "`\"` inside a key; quote the whole key, e.g. `a.\"b.c\"`",
+                        ));
+                    }
+                    _ => key.push(c),
+                }
+                chars.next();
+            }
+            if key.is_empty() {
+                return Err(bad("segments are separated by single dots"));
+            }
+        }
+        keys.push(key);
+        // Past the dot, or at the end.
+        if chars.next().is_none() {
+            return Ok(keys);
+        }
     }
-    Ok(parts)
+}
+
+/// Writes keys as a key path that [`split_path`] reads back: keys holding
+/// a dot or a quote (or empty) are quoted, the rest written as they are.
+pub fn join_path(keys: &[String]) -> String {
+    let mut out = String::new();
+    for (i, key) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if key.is_empty() || key.contains(['.', '"']) {
+            out.push('"');
+            for c in key.chars() {
+                if matches!(c, '"' | '\\') {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('"');
+        } else {
+            out.push_str(key);
+        }
+    }
+    out
 }
 
 mod json;
@@ -230,6 +323,17 @@ impl<'t> Parsed<'t> {
 }
 
 fn found_in(parsed: &Parsed<'_>, locator: &Locator) -> Result<Vec<Found>, PinError> {
+    found_at(parsed, locator).map_err(|e| match e {
+        PinError::NotEditable { line, what, .. } => PinError::NotEditable {
+            line,
+            what,
+            place: locator.describe(),
+        },
+        other => other,
+    })
+}
+
+fn found_at(parsed: &Parsed<'_>, locator: &Locator) -> Result<Vec<Found>, PinError> {
     let (text, index) = (parsed.text, parsed.lines());
     let mut found = match locator {
         Locator::Make(name) => make::find(name, text, index)?,
@@ -261,6 +365,108 @@ fn found_in(parsed: &Parsed<'_>, locator: &Locator) -> Result<Vec<Found>, PinErr
     };
     found.sort_by_key(|f| f.m.range.start);
     Ok(found)
+}
+
+/// Where a key path stops matching: the keys that resolve (`found`), the
+/// first key that does not (`missing`), and the keys that exist there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Miss {
+    pub found: Vec<String>,
+    pub missing: String,
+    pub keys: Vec<String>,
+}
+
+impl Miss {
+    /// The existing key path nearest to the one asked for: the key at the
+    /// miss most like the missing one, or the one that starts the rest of
+    /// the path when the path split a key holding dots
+    /// (`app.kubernetes.io/version` asked for as `app` then `kubernetes`...).
+    pub fn nearest(&self, wanted: &[String]) -> Option<String> {
+        let rest = wanted.get(self.found.len()..).unwrap_or_default();
+        let joined = rest.join(".");
+        // The longest existing key made of the next keys joined by dots.
+        let dotted = self
+            .keys
+            .iter()
+            .filter(|k| k.contains('.'))
+            .filter(|k| joined == **k || joined.starts_with(&format!("{k}.")))
+            .max_by_key(|k| k.len());
+        let mut path = self.found.clone();
+        if let Some(key) = dotted {
+            path.push(key.clone());
+            let used = key.split('.').count();
+            path.extend(rest.iter().skip(used).cloned());
+            return Some(join_path(&path));
+        }
+        let near = crate::diag::suggest(&self.missing, &self.keys)?;
+        path.push(near.to_owned());
+        path.extend(rest.iter().skip(1).cloned());
+        Some(join_path(&path))
+    }
+}
+
+/// For a key-path locator that finds nothing in `parsed`, where the path
+/// stops matching (`None` for other locators, files that do not parse, or
+/// paths that resolve).
+pub fn miss(parsed: &Parsed<'_>, locator: &Locator) -> Option<Miss> {
+    let (text, index) = (parsed.text, parsed.lines());
+    match locator {
+        Locator::Yaml { path, .. } => {
+            let docs = parsed
+                .yaml
+                .get_or_init(|| yaml::parse_docs(text, index))
+                .as_ref()
+                .ok()?;
+            yaml::miss(docs, path)
+        }
+        Locator::Json(path) => {
+            let root = parsed
+                .json
+                .get_or_init(|| json::parse_doc(text, index))
+                .as_ref()
+                .ok()?;
+            json::miss(root, path)
+        }
+        Locator::Toml(path) => {
+            let doc = parsed
+                .toml
+                .get_or_init(|| toml::parse_doc(text, index))
+                .as_ref()
+                .ok()?;
+            toml::miss(doc, path)
+        }
+        Locator::Make(_) | Locator::Regex(_) => None,
+    }
+}
+
+/// The deepest miss of `path` over several candidate nodes: `step` gives a
+/// node's children under a key (several for repeated keys or documents)
+/// and `keys` its key names.
+fn deepest_miss<N: Copy>(
+    roots: &[N],
+    path: &[String],
+    step: &dyn Fn(N, &str) -> Vec<N>,
+    keys: &dyn Fn(N) -> Vec<String>,
+) -> Option<Miss> {
+    let mut level = roots.to_vec();
+    for (depth, segment) in path.iter().enumerate() {
+        let next: Vec<N> = level.iter().flat_map(|n| step(*n, segment)).collect();
+        if next.is_empty() {
+            let mut names: Vec<String> = Vec::new();
+            for name in level.iter().flat_map(|n| keys(*n)) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            return Some(Miss {
+                found: path[..depth].to_vec(),
+                missing: segment.clone(),
+                keys: names,
+            });
+        }
+        level = next;
+    }
+    None
 }
 
 fn find_all(locator: &Locator, text: &str) -> Result<Vec<Found>, PinError> {
@@ -298,7 +504,7 @@ pub fn rewrite(
         edits.push((f.m.range.clone(), encoded));
     }
     let out = splice(text, &edits).map_err(unwritable)?;
-    verify(locator, &found, &edits, &out, new_value).map_err(unwritable)?;
+    verify(locator, text, &found, &edits, &out, new_value).map_err(unwritable)?;
     Ok(out)
 }
 
@@ -375,6 +581,7 @@ fn splice(text: &str, edits: &[(Range<usize>, String)]) -> Result<String, String
 /// and nothing else may be found.
 fn verify(
     locator: &Locator,
+    text: &str,
     before: &[Found],
     edits: &[(Range<usize>, String)],
     out: &str,
@@ -390,39 +597,47 @@ fn verify(
         ));
     }
     for (old, new) in before.iter().zip(&after) {
-        let (expected_range, expected_value) = shifted(&old.m, edits, new_value);
+        let (expected_range, expected_value, expected_line) =
+            shifted(text, &old.m, edits, new_value);
         if new.m.range != expected_range
-            || new.m.line != old.m.line
+            || new.m.line != expected_line
             || new.m.value != expected_value
             || new.enc != old.enc
         {
             return Err(format!(
                 "the place at line {} would read back as `{}` (line {}), not `{}`",
-                old.m.line, new.m.value, new.m.line, expected_value
+                expected_line, new.m.value, new.m.line, expected_value
             ));
         }
     }
     Ok(())
 }
 
-/// Where `m` lies after `edits`, and the value it should hold there.
+/// Where `m` lies after `edits`, the value it should hold there, and its
+/// line: a value written over several lines and rewritten on one moves the
+/// places after it up.
 fn shifted<'a>(
+    text: &str,
     m: &'a Match,
     edits: &[(Range<usize>, String)],
     new_value: &'a str,
-) -> (Range<usize>, &'a str) {
+) -> (Range<usize>, &'a str, usize) {
     let mut start = m.range.start;
+    let mut line = m.line;
     let mut own = None;
+    let breaks = |s: &str| s.matches('\n').count();
     for (range, new) in edits {
         if *range == m.range {
             own = Some(new.len());
         } else if range.end <= m.range.start {
             start = (start + new.len()).saturating_sub(range.len());
+            let old = text.get(range.clone()).map_or(0, breaks);
+            line = (line + breaks(new)).saturating_sub(old);
         }
     }
     match own {
-        Some(len) => (start..start + len, new_value),
-        None => (start..start + m.range.len(), &m.value),
+        Some(len) => (start..start + len, new_value, line),
+        None => (start..start + m.range.len(), &m.value, line),
     }
 }
 
@@ -494,6 +709,49 @@ mod tests {
         let l = Locator::Json(vec!["a".into()]);
         let err = rewrite(&l, "{", &[], "1").expect_err("invalid");
         assert!(matches!(err, PinError::Parse(_)), "{err}");
+    }
+
+    #[test]
+    fn key_paths_quote_keys_with_dots() {
+        let ok: &[(&str, &[&str])] = &[
+            ("a.b", &["a", "b"]),
+            (
+                r#"metadata.labels."app.kubernetes.io/version""#,
+                &["metadata", "labels", "app.kubernetes.io/version"],
+            ),
+            (r#""a.b".c"#, &["a.b", "c"]),
+            (r#"a."say \"hi\"""#, &["a", r#"say "hi""#]),
+            (r#"a."back\\slash""#, &["a", r"back\slash"]),
+            (r"a.back\slash", &["a", r"back\slash"]),
+            (r#"a."""#, &["a", ""]),
+            ("a.0", &["a", "0"]),
+        ];
+        for (path, keys) in ok {
+            let got = split_path(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(got, *keys, "{path}");
+            assert_eq!(split_path(&join_path(&got)).as_deref(), Ok(&got[..]));
+        }
+        for bad in [
+            "",
+            "a..b",
+            "a.",
+            ".a",
+            r#"a."b"#,
+            r#"a."b"c"#,
+            r#"a.b"c"#,
+            r#"a."\x""#,
+        ] {
+            assert!(split_path(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(join_path(&["a".into(), "b.c".into()]), r#"a."b.c""#);
+        let l = Locator::Yaml {
+            path: split_path(r#"metadata.labels."app.kubernetes.io/version""#).expect("path"),
+            regex: None,
+        };
+        assert_eq!(
+            l.describe(),
+            r#"yaml metadata.labels."app.kubernetes.io/version""#
+        );
     }
 
     #[test]

@@ -81,6 +81,27 @@ pub(super) fn find_in(
     Ok(vec![to_found(cursor, text, index)?])
 }
 
+/// Where `path` stops matching.
+pub(super) fn miss(doc: &toml_edit::Document<&str>, path: &[String]) -> Option<super::Miss> {
+    super::deepest_miss(
+        &[Cursor::Item(doc.as_item())],
+        path,
+        &|cursor, segment| step(cursor, segment).into_iter().collect(),
+        &|cursor| match cursor {
+            Cursor::Item(Item::Table(t)) | Cursor::Table(t) => {
+                t.iter().map(|(k, _)| k.to_owned()).collect()
+            }
+            Cursor::Item(Item::Value(Value::InlineTable(t)))
+            | Cursor::Value(Value::InlineTable(t)) => t.iter().map(|(k, _)| k.to_owned()).collect(),
+            Cursor::Item(Item::ArrayOfTables(a)) => (0..a.len()).map(|i| i.to_string()).collect(),
+            Cursor::Item(Item::Value(Value::Array(a))) | Cursor::Value(Value::Array(a)) => {
+                (0..a.len()).map(|i| i.to_string()).collect()
+            }
+            _ => Vec::new(),
+        },
+    )
+}
+
 /// The child of `cursor` named by `segment`.
 fn step<'a>(cursor: Cursor<'a>, segment: &str) -> Option<Cursor<'a>> {
     match cursor {
@@ -160,6 +181,7 @@ fn not_editable(span: Option<std::ops::Range<usize>>, index: &Lines, what: &str)
     PinError::NotEditable {
         line: span.map_or(1, |s| index.line(s.start)),
         what: what.into(),
+        place: String::new(),
     }
 }
 
@@ -271,6 +293,23 @@ mod tests {
         ("a = [1]\n", "a.3", &[]),
         ("", "v", &[]),
     ];
+
+    #[test]
+    fn dotted_keys_are_quoted_in_the_path_and_misses_name_the_keys() {
+        let text = "[tool]\n\"x.y\" = \"1.2\"\nname = \"t\"\n";
+        let l = loc(r#"tool."x.y""#);
+        let ms = find(&l, text).expect("finds");
+        assert_eq!(ms.len(), 1);
+        assert_eq!(
+            rewrite(&l, text, &ms, "1.3").expect("rewrites"),
+            text.replace("1.2", "1.3")
+        );
+        let wanted = split_path("tool.x.y").expect("path");
+        let parsed = crate::pin::Parsed::new(text);
+        let m = crate::pin::miss(&parsed, &loc("tool.x.y")).expect("a miss");
+        assert_eq!(m.keys, ["x.y", "name"]);
+        assert_eq!(m.nearest(&wanted).as_deref(), Some(r#"tool."x.y""#));
+    }
 
     #[test]
     fn finds_values() {

@@ -10,6 +10,7 @@ fn status_word(s: &Status) -> &'static str {
         Status::Update => "update",
         Status::Held => "held by constraint",
         Status::Manual => "manual",
+        Status::Incomplete => "incomplete upstream",
     }
 }
 
@@ -55,6 +56,24 @@ pub fn outdated_human(rows: &[Outdated]) -> String {
     for row in &table {
         line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]].map(String::as_str));
     }
+    out.push_str(&incomplete_lines(rows, ""));
+    out
+}
+
+/// One line per newer release passed over for lacking assets.
+fn incomplete_lines(rows: &[Outdated], bullet: &str) -> String {
+    let mut out = String::new();
+    for r in rows {
+        for skipped in &r.incomplete {
+            let _ = writeln!(
+                out,
+                "{bullet}{} {} is incomplete upstream: {}",
+                r.id,
+                skipped.version,
+                skipped.describe()
+            );
+        }
+    }
     out
 }
 
@@ -69,6 +88,11 @@ pub fn outdated_markdown(rows: &[Outdated]) -> String {
             "| `{}` | {} | {} | {} | {} | {} |",
             c[0], c[1], c[2], c[3], c[4], c[5]
         );
+    }
+    let skipped = incomplete_lines(rows, "- ");
+    if !skipped.is_empty() {
+        out.push('\n');
+        out.push_str(&skipped);
     }
     out
 }
