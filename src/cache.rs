@@ -107,8 +107,12 @@ impl Cache {
     pub fn temp_file(&self) -> io::Result<tempfile::TempPath> {
         let tmp = self.dir.join("tmp");
         fs::create_dir_all(&tmp)?;
+        // Named with this process's id, so a run ended by a signal before
+        // it unwinds removes its own downloads and no other run's.
+        let prefix = format!("download-{}-", std::process::id());
+        crate::interrupt::remove_prefixed_on_abort(&tmp, &prefix);
         Ok(tempfile::Builder::new()
-            .prefix("download-")
+            .prefix(&prefix)
             .tempfile_in(&tmp)?
             .into_temp_path())
     }

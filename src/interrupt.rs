@@ -30,6 +30,7 @@ static SIGNAL: AtomicI32 = AtomicI32::new(0);
 static NOTIFY: tokio::sync::Notify = tokio::sync::Notify::const_new();
 static STATE: Mutex<State> = Mutex::new(State {
     dirs: Vec::new(),
+    prefixed: Vec::new(),
     groups: Vec::new(),
     critical: 0,
     left_critical: None,
@@ -38,6 +39,9 @@ static STATE: Mutex<State> = Mutex::new(State {
 struct State {
     /// Staging directories to remove if the run must be ended.
     dirs: Vec<PathBuf>,
+    /// Directories whose files named with a prefix are this process's
+    /// temporary files (downloads in flight), removed on a forced end.
+    prefixed: Vec<(PathBuf, String)>,
     /// Process groups of running smoke commands.
     groups: Vec<i32>,
     /// Nesting depth of critical sections.
@@ -122,6 +126,17 @@ pub fn remove_on_abort(dir: &Path) -> StagingGuard {
 impl Drop for StagingGuard {
     fn drop(&mut self) {
         state().dirs.retain(|d| *d != self.0);
+    }
+}
+
+/// Files in `dir` whose names start with `prefix` are removed if the run
+/// has to be ended before it unwinds (the cache's downloads in flight,
+/// named with this process's id).
+pub fn remove_prefixed_on_abort(dir: &Path, prefix: &str) {
+    let mut s = state();
+    let entry = (dir.to_path_buf(), prefix.to_owned());
+    if !s.prefixed.contains(&entry) {
+        s.prefixed.push(entry);
     }
 }
 
@@ -228,9 +243,22 @@ async fn listen() {
 
 /// Ends the run: staging removed, smoke groups killed, exit 128 + signal.
 fn abort(signal: i32) -> ! {
-    let dirs = std::mem::take(&mut state().dirs);
+    let (dirs, prefixed) = {
+        let mut s = state();
+        (std::mem::take(&mut s.dirs), std::mem::take(&mut s.prefixed))
+    };
     for dir in dirs {
         let _ = std::fs::remove_dir_all(dir);
+    }
+    for (dir, prefix) in prefixed {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
     for pgid in state().groups.clone() {
         kill_group(pgid);

@@ -8,10 +8,11 @@
 //!   that holds the tree lock, in every directory the manifest and the
 //!   lock name;
 //! - `.vendor/staging-*` (an apply's staging area): likewise;
-//! - in the shared cache, `tmp/download-*` and `.vendor-tmp-*` under
-//!   `resolved/`, `evidence/` and `http/`: removed once untouched for
-//!   [`CACHE_TMP_AGE`], since the cache is shared by every tree on the
-//!   machine and a download in flight elsewhere keeps writing to its file.
+//! - in the shared cache, `tmp/download-<pid>-*`: removed once process
+//!   `<pid>` is gone; those and `.vendor-tmp-*` under `resolved/`,
+//!   `evidence/` and `http/` also once untouched for [`CACHE_TMP_AGE`],
+//!   since the cache is shared by every tree on the machine and a download
+//!   in flight elsewhere keeps writing to its file.
 //!
 //! `apply` tidies with the lock it holds; `plan`, `check` and `fetch`
 //! tidy only when the lock is free at once, and never create `.vendor/`
@@ -64,6 +65,7 @@ pub fn tidy_if_idle(root: &Path, manifest: &Manifest, lock: &Lock, cache: &Cache
 
 fn tidy_cache(cache: &Cache) {
     let dir = cache.dir();
+    remove_orphaned_downloads(&dir.join("tmp"));
     remove_old(&dir.join("tmp"), "download-");
     remove_old(&dir.join("resolved"), fsx::TMP_PREFIX);
     // Both keep their entries one level down, by hash prefix.
@@ -74,6 +76,45 @@ fn tidy_cache(cache: &Cache) {
             }
         }
     }
+}
+
+/// Removes downloads whose process is gone: their names carry the id of
+/// the process that made them (`download-<pid>-…`, see
+/// [`Cache::temp_file`]). A live process with that id, perhaps a reused
+/// one, leaves the file to the age rule.
+fn remove_orphaned_downloads(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("download-")
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok());
+        if let Some(pid) = pid
+            && !process_alive(pid)
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(unix)]
+fn process_alive(pid: i32) -> bool {
+    match rustix::process::Pid::from_raw(pid) {
+        // EPERM means it exists but is another user's.
+        Some(pid) => !matches!(
+            rustix::process::test_kill_process(pid),
+            Err(rustix::io::Errno::SRCH)
+        ),
+        None => true,
+    }
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: i32) -> bool {
+    true
 }
 
 /// Removes files in `dir` named `prefix*` untouched for [`CACHE_TMP_AGE`].

@@ -490,8 +490,14 @@ fn assert_no_leftovers(tree: &Tree) {
     }
     let tmp = tree.cache().join("tmp");
     if tmp.exists() {
-        let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
-        assert!(left.is_empty(), "downloads left in the cache's tmp/");
+        let left: Vec<String> = std::fs::read_dir(&tmp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "downloads left in the cache's tmp/: {left:?}"
+        );
     }
 }
 
