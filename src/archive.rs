@@ -370,6 +370,63 @@ pub fn extract(
     result
 }
 
+/// [`extract`] reading the archive from `reader`, which may still be
+/// arriving (a download in progress, [`crate::stream::Follow`]); `name`
+/// is what errors call the archive. Every check and limit of [`extract`]
+/// applies. Zip is not a stream format (its directory is at the end) and
+/// is refused as [`ArchiveError::WrongFormat`].
+pub fn extract_from(
+    reader: &mut dyn Read,
+    name: &str,
+    format: ArchiveFormat,
+    pattern: &str,
+    strip_components: u32,
+    dest: &Path,
+    limits: &Limits,
+) -> Result<Vec<Extracted>, ArchiveError> {
+    let selector = Selector::new(pattern)?;
+    if format == ArchiveFormat::Zip {
+        return Err(ArchiveError::WrongFormat {
+            archive: name.to_owned(),
+            format: format_name(format),
+        });
+    }
+    if is_single_file(format) {
+        let Selector::Exact(member) = selector else {
+            return Err(ArchiveError::BadPattern {
+                pattern: pattern.to_owned(),
+                reason: format!("{name} holds a single file"),
+            });
+        };
+        let file = member.rsplit('/').next().unwrap_or(&member);
+        let mut done = decompress_from(reader, name, format, &dest.join(file), limits)?;
+        done.member = member;
+        return Ok(vec![done]);
+    }
+    let target = Target {
+        selector,
+        pattern: pattern.to_owned(),
+        strip: strip_components,
+        dest: dest.to_path_buf(),
+    };
+    let mut session = Session::new(
+        name.to_owned(),
+        format,
+        limits,
+        Some(target),
+        LISTED_MEMBERS,
+    );
+    let meter = Meter::new(limits);
+    let result = decoder(reader, format, &meter)
+        .map_err(|e| session.read_failure(e))
+        .and_then(|stream| scan_tar(&mut session, stream))
+        .and_then(|()| session.finish());
+    if result.is_err() {
+        session.remove_written();
+    }
+    result
+}
+
 /// Decompresses a single-file `gz` or `xz` `archive` to `dest_file` (which
 /// must not exist), hashing it and enforcing the size limits. On error the
 /// file is removed.
@@ -394,15 +451,53 @@ pub fn decompress(
         path: dest_file.to_path_buf(),
         mode: 0o644,
     };
-    let result = open(archive).and_then(|file| {
-        let meter = Meter::new(limits);
-        let mut reader = decoder(file, format, &meter).map_err(|e| session.read_failure(e))?;
-        session.write(out, &mut *reader)
-    });
+    let result =
+        open(archive).and_then(|mut file| decompress_with(&mut session, &mut file, format, out));
     if result.is_err() {
         session.remove_written();
     }
     result
+}
+
+/// [`decompress`] reading the compressed file from `reader`, which may
+/// still be arriving; `name` is what errors call it (and, minus its
+/// suffix, the member name).
+pub fn decompress_from(
+    reader: &mut dyn Read,
+    name: &str,
+    format: ArchiveFormat,
+    dest_file: &Path,
+    limits: &Limits,
+) -> Result<Extracted, ArchiveError> {
+    if !is_single_file(format) {
+        return Err(ArchiveError::WrongFormat {
+            archive: name.to_owned(),
+            format: format_name(format),
+        });
+    }
+    let mut session = Session::new(name.to_owned(), format, limits, None, 0);
+    let out = Output {
+        member: single_member_name(name),
+        rel: String::new(),
+        path: dest_file.to_path_buf(),
+        mode: 0o644,
+    };
+    let result = decompress_with(&mut session, reader, format, out);
+    if result.is_err() {
+        session.remove_written();
+    }
+    result
+}
+
+fn decompress_with(
+    session: &mut Session,
+    compressed: &mut dyn Read,
+    format: ArchiveFormat,
+    out: Output,
+) -> Result<Extracted, ArchiveError> {
+    let meter = Meter::new(session.limits);
+    let mut reader = decoder(compressed, format, &meter).map_err(|e| session.read_failure(e))?;
+    session.write(out, &mut *reader)
 }
 
 /// Names of the regular files in `archive`, in archive order, with a
@@ -1067,12 +1162,16 @@ fn open(archive: &Path) -> Result<File, ArchiveError> {
 
 /// The decompressed byte stream of a tar-based or single-file archive,
 /// watched by `meter`.
-fn decoder(file: File, format: ArchiveFormat, meter: &Rc<Meter>) -> io::Result<Box<dyn Read>> {
+fn decoder<'r, R: Read + 'r>(
+    file: R,
+    format: ArchiveFormat,
+    meter: &Rc<Meter>,
+) -> io::Result<Box<dyn Read + 'r>> {
     let compressed = Counting {
         inner: file,
         meter: Rc::clone(meter),
     };
-    let stream: Box<dyn Read> = match format {
+    let stream: Box<dyn Read + 'r> = match format {
         ArchiveFormat::Tar => return Ok(Box::new(BufReader::with_capacity(BUF_SIZE, compressed))),
         ArchiveFormat::TarGz | ArchiveFormat::Gz => Box::new(GzStream::new(
             BufReader::with_capacity(BUF_SIZE, compressed),
@@ -1300,7 +1399,7 @@ impl<R: Read> Read for Metered<'_, R> {
     }
 }
 
-fn scan_tar(session: &mut Session, reader: Box<dyn Read>) -> Result<(), ArchiveError> {
+fn scan_tar(session: &mut Session, reader: Box<dyn Read + '_>) -> Result<(), ArchiveError> {
     let budget = Budget::default();
     budget.allow(0);
     let mut archive = tar::Archive::new(Metered {

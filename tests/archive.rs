@@ -1642,6 +1642,203 @@ fn unsupported_zip_compression_is_named() {
 }
 
 // ---------------------------------------------------------------------------
+// Reading from a stream (an archive still downloading)
+
+/// Hands out at most `chunk` bytes per read, as a download arriving in
+/// pieces does.
+struct Dribble<R> {
+    inner: R,
+    chunk: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for Dribble<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.chunk);
+        self.inner.read(&mut buf[..n])
+    }
+}
+
+impl Fixture {
+    fn reader(&self) -> Dribble<fs::File> {
+        Dribble {
+            inner: fs::File::open(&self.archive).unwrap(),
+            chunk: 1000,
+        }
+    }
+
+    fn extract_streamed(
+        &self,
+        format: ArchiveFormat,
+        pattern: &str,
+        strip: u32,
+        limits: &Limits,
+    ) -> Result<Vec<Extracted>, ArchiveError> {
+        let name = self.archive.file_name().unwrap().to_string_lossy();
+        archive::extract_from(
+            &mut self.reader(),
+            &name,
+            format,
+            pattern,
+            strip,
+            &self.dest,
+            limits,
+        )
+    }
+
+    /// Streamed extraction fails with `code`, leaving nothing behind.
+    fn refused_streamed(
+        &self,
+        format: ArchiveFormat,
+        pattern: &str,
+        limits: &Limits,
+        code: &str,
+    ) -> ArchiveError {
+        let err = self
+            .extract_streamed(format, pattern, 0, limits)
+            .expect_err("extraction should fail");
+        assert_eq!(code_of(&err), code, "{format:?}: {err}");
+        self.assert_clean();
+        err
+    }
+}
+
+/// What an extraction wrote, relative to its destination.
+fn written(done: &[Extracted], dest: &Path) -> Vec<(String, PathBuf, String, u64, u32)> {
+    done.iter()
+        .map(|e| {
+            let rel = e.path.strip_prefix(dest).unwrap().to_path_buf();
+            (e.member.clone(), rel, e.sha256.clone(), e.size, e.mode)
+        })
+        .collect()
+}
+
+#[test]
+fn a_stream_extracts_exactly_what_the_file_does() {
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let mut entries = sample();
+    entries.push(E::File("pkg-1.0/lib/big.bin", &data, 0o644));
+    for format in TAR_FORMATS {
+        for (pattern, strip) in [("pkg-1.0/bin/tool", 0), ("pkg-1.0/*/*", 1), ("*/bin/*", 2)] {
+            let from_file = Fixture::of(format, &entries);
+            let want = from_file.extract(format, pattern, strip).unwrap();
+            let streamed = Fixture::of(format, &entries);
+            let got = streamed
+                .extract_streamed(format, pattern, strip, &Limits::default())
+                .unwrap();
+            assert_eq!(
+                written(&got, &streamed.dest),
+                written(&want, &from_file.dest),
+                "{format:?} {pattern}"
+            );
+            for e in &got {
+                assert_eq!(e.sha256, sha256sum(&e.path));
+            }
+        }
+    }
+    for (format, bytes) in [
+        (ArchiveFormat::Gz, gz(&data)),
+        (ArchiveFormat::Xz, xz(&data)),
+    ] {
+        let fx = Fixture::new(file_name(format), &bytes);
+        let out = fx.dest.join("tool");
+        let name = file_name(format);
+        let done =
+            archive::decompress_from(&mut fx.reader(), name, format, &out, &Limits::default())
+                .unwrap();
+        check(&done, "tool", &out, &data, 0o644);
+        let fx = Fixture::new(file_name(format), &bytes);
+        let done = fx
+            .extract_streamed(format, "bin/renamed", 0, &Limits::default())
+            .unwrap();
+        check(
+            &done[0],
+            "bin/renamed",
+            &fx.dest.join("renamed"),
+            &data,
+            0o644,
+        );
+    }
+}
+
+#[test]
+fn a_stream_is_held_to_every_limit_and_check() {
+    let zeros = vec![0u8; 8 << 20];
+    for format in TAR_FORMATS {
+        // Declared over the limit, not selected.
+        let fx = Fixture::of(
+            format,
+            &[
+                E::File("pkg/tool", TOOL, 0o755),
+                E::File("bomb", &zeros[..2 << 20], 0o644),
+            ],
+        );
+        fx.refused_streamed(
+            format,
+            "pkg/tool",
+            &big(1 << 20),
+            "vendor::archive::too-large",
+        );
+        // Unsafe paths refuse the whole archive.
+        let fx = Fixture::of(format, &hostile(raw_file("../evil", b"x")));
+        fx.refused_streamed(
+            format,
+            "**",
+            &Limits::default(),
+            "vendor::archive::unsafe-path",
+        );
+        // Cut short.
+        let bytes = build(format, &[E::File("pkg/tool", &noise(200_000), 0o755)]);
+        let fx = Fixture::new(file_name(format), &bytes[..bytes.len() / 2]);
+        fx.refused_streamed(format, "**", &Limits::default(), "vendor::archive::corrupt");
+    }
+    // The expansion guard counts compressed bytes as they are read.
+    for format in [
+        ArchiveFormat::TarGz,
+        ArchiveFormat::TarXz,
+        ArchiveFormat::TarZst,
+    ] {
+        let fx = Fixture::of(
+            format,
+            &[
+                E::File("tool", TOOL, 0o755),
+                E::File("zeros", &zeros, 0o644),
+            ],
+        );
+        let err = fx.refused_streamed(format, "*", &guarded(1 << 30), "vendor::archive::too-large");
+        assert!(expanded_bytes(&err) < 2 << 20, "{format:?}: {err}");
+    }
+    // A single compressed file declares no size: counted as it comes.
+    for (format, bytes) in [
+        (ArchiveFormat::Gz, gz(&zeros[..3 << 20])),
+        (ArchiveFormat::Xz, xz(&zeros[..3 << 20])),
+    ] {
+        let fx = Fixture::new(file_name(format), &bytes);
+        let err = archive::decompress_from(
+            &mut fx.reader(),
+            file_name(format),
+            format,
+            &fx.dest.join("tool"),
+            &big(1 << 20),
+        )
+        .unwrap_err();
+        assert_eq!(code_of(&err), "vendor::archive::too-large", "{err}");
+        fx.assert_clean();
+    }
+}
+
+#[test]
+fn zip_is_not_read_from_a_stream() {
+    let fx = Fixture::of(ArchiveFormat::Zip, &sample());
+    let err = fx.refused_streamed(
+        ArchiveFormat::Zip,
+        "pkg-1.0/bin/tool",
+        &Limits::default(),
+        "vendor::archive::wrong-format",
+    );
+    assert!(err.to_string().contains("pkg.zip"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
 // Through `vendor apply`: the limits a manifest sets, installed modes
 
 /// A tree installing `bin/tool` from the archive `name` (served over
