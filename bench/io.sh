@@ -42,9 +42,8 @@ fi
 (cd "$repo" && cargo build --release -q)
 vendor="$repo/target/release/vendor"
 work=$(mktemp -d /var/tmp/vendor-io.XXXXXX)
-server=""
 cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,7 +70,8 @@ serve() {
   local dir=$1 port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >/dev/null 2>&1 &
-  server=$!
+  # `serve` runs in a command substitution: the pid goes through a file.
+  echo $! > "$work/server.pid"
   for _ in $(seq 100); do
     python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
     sleep 0.1
@@ -80,9 +80,13 @@ serve() {
 }
 
 stop_server() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  server=""
+  [ -f "$work/server.pid" ] || return 0
+  local pid
+  pid=$(cat "$work/server.pid")
+  kill "$pid" 2>/dev/null || true
+  # Not our child (it was started in a subshell): poll until it is gone.
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$work/server.pid"
 }
 
 # A tree whose one item installs every file in $1 (bare downloads, hashes
