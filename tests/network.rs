@@ -22,6 +22,19 @@ use serde_json::Value as Json;
 use support::Tree;
 use support::tree::{Output, Run};
 
+/// A newer release carrying every asset the items name (its bytes do not
+/// matter: `outdated` reads only the list), so it counts as complete.
+fn complete_release(tag: &str) -> FakeRelease {
+    ["linux_amd64.tar.gz", "linux_arm64.tar.gz", "checksums.txt"]
+        .into_iter()
+        .fold(FakeRelease::new(tag), |r, suffix| {
+            r.with_asset(FakeAsset::new(
+                &format!("tool_{tag}_{suffix}"),
+                b"x".to_vec(),
+            ))
+        })
+}
+
 fn repo(n: usize) -> String {
     format!("acme/tool-{n:02}")
 }
@@ -128,7 +141,7 @@ fn counts(requests: &[Logged]) -> (usize, usize, usize) {
 #[test]
 fn repeated_outdated_and_check_upstream_revalidate_and_cost_nothing() {
     let s = Setup::applied(3);
-    s.fake.release(&repo(1), FakeRelease::new("v1.1.0"));
+    s.fake.release(&repo(1), complete_release("v1.1.0"));
 
     let (first, cold) = s.logged(&["outdated", "-v"], 2);
     assert!(!cold.is_empty());
@@ -297,8 +310,8 @@ impl Jitter {
 #[test]
 fn output_is_the_same_whichever_answer_comes_first() {
     let s = Setup::new(8);
-    s.fake.release(&repo(3), FakeRelease::new("v1.2.0"));
-    s.fake.release(&repo(5), FakeRelease::new("v2.0.0"));
+    s.fake.release(&repo(3), complete_release("v1.2.0"));
+    s.fake.release(&repo(5), complete_release("v2.0.0"));
     let mut jitter = Jitter::new();
     let mut run = |args: &[&str], code: i32| {
         s.fake.clear_faults();
