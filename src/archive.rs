@@ -343,24 +343,13 @@ pub fn extract(
     limits: &Limits,
 ) -> Result<Vec<Extracted>, ArchiveError> {
     let name = display_name(archive);
-    let selector = Selector::new(pattern)?;
-    if is_single_file(format) {
-        let Selector::Exact(member) = selector else {
-            return Err(ArchiveError::BadPattern {
-                pattern: pattern.to_owned(),
-                reason: format!("{name} holds a single file"),
-            });
-        };
-        let file = member.rsplit('/').next().unwrap_or(&member);
-        let mut done = decompress(archive, format, &dest.join(file), limits)?;
-        done.member = member;
-        return Ok(vec![done]);
-    }
-    let target = Target {
-        selector,
-        pattern: pattern.to_owned(),
-        strip: strip_components,
-        dest: dest.to_path_buf(),
+    let target = match Request::new(pattern, strip_components, dest, &name, format)? {
+        Request::Single { member, file } => {
+            let mut done = decompress(archive, format, &file, limits)?;
+            done.member = member;
+            return Ok(vec![done]);
+        }
+        Request::Members(target) => target,
     };
     let mut session = Session::new(name, format, limits, Some(target), LISTED_MEMBERS);
     let result = scan(&mut session, archive, format).and_then(|()| session.finish());
@@ -368,6 +357,41 @@ pub fn extract(
         session.remove_written();
     }
     result
+}
+
+/// What an extraction asks for: the one file of a `gz`/`xz` (where it is
+/// written), or members of a multi-file archive.
+enum Request {
+    Single { member: String, file: PathBuf },
+    Members(Target),
+}
+
+impl Request {
+    fn new(
+        pattern: &str,
+        strip: u32,
+        dest: &Path,
+        name: &str,
+        format: ArchiveFormat,
+    ) -> Result<Request, ArchiveError> {
+        let selector = Selector::new(pattern)?;
+        if !is_single_file(format) {
+            return Ok(Request::Members(Target {
+                selector,
+                pattern: pattern.to_owned(),
+                strip,
+                dest: dest.to_path_buf(),
+            }));
+        }
+        let Selector::Exact(member) = selector else {
+            return Err(ArchiveError::BadPattern {
+                pattern: pattern.to_owned(),
+                reason: format!("{name} holds a single file"),
+            });
+        };
+        let file = dest.join(member.rsplit('/').next().unwrap_or(&member));
+        Ok(Request::Single { member, file })
+    }
 }
 
 /// [`extract`] reading the archive from `reader`, which may still be
@@ -384,30 +408,19 @@ pub fn extract_from(
     dest: &Path,
     limits: &Limits,
 ) -> Result<Vec<Extracted>, ArchiveError> {
-    let selector = Selector::new(pattern)?;
     if format == ArchiveFormat::Zip {
         return Err(ArchiveError::WrongFormat {
             archive: name.to_owned(),
             format: format_name(format),
         });
     }
-    if is_single_file(format) {
-        let Selector::Exact(member) = selector else {
-            return Err(ArchiveError::BadPattern {
-                pattern: pattern.to_owned(),
-                reason: format!("{name} holds a single file"),
-            });
-        };
-        let file = member.rsplit('/').next().unwrap_or(&member);
-        let mut done = decompress_from(reader, name, format, &dest.join(file), limits)?;
-        done.member = member;
-        return Ok(vec![done]);
-    }
-    let target = Target {
-        selector,
-        pattern: pattern.to_owned(),
-        strip: strip_components,
-        dest: dest.to_path_buf(),
+    let target = match Request::new(pattern, strip_components, dest, name, format)? {
+        Request::Single { member, file } => {
+            let mut done = decompress_from(reader, name, format, &file, limits)?;
+            done.member = member;
+            return Ok(vec![done]);
+        }
+        Request::Members(target) => target,
     };
     let mut session = Session::new(
         name.to_owned(),
