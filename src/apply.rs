@@ -186,13 +186,26 @@ pub async fn stage(
         .collect();
     let verified = fetch_verified(client, root, cache, manifest, &items).await?;
 
+    let to_stage: Vec<install::ToStage<'_>> = work
+        .iter()
+        .zip(&verified)
+        .enumerate()
+        .filter_map(|(n, ((item_plan, ..), mine))| {
+            Some(install::ToStage {
+                id: &item_plan.id,
+                item: manifest.items.get(&item_plan.id)?,
+                fetched: mine,
+                dir: stage_dir.join(format!("{n}")),
+            })
+        })
+        .collect();
+    let mut all_files = install::stage_items(&to_stage)?.into_iter();
     let mut staged = Vec::new();
-    for (n, ((item_plan, mut entry, _), mine)) in work.into_iter().zip(verified).enumerate() {
-        let Some(item) = manifest.items.get(&item_plan.id) else {
+    for ((item_plan, mut entry, _), mine) in work.into_iter().zip(verified) {
+        if !manifest.items.contains_key(&item_plan.id) {
             continue;
-        };
-        let dir = stage_dir.join(format!("{n}"));
-        let mut files = install::stage_item(&item_plan.id, item, &mine, &dir)?;
+        }
+        let mut files = all_files.next().unwrap_or_default();
         if item_plan.resolve.is_none() {
             // A repair from the lock: the entry stays as locked, and only
             // the files that drifted or went missing are replaced.
@@ -331,9 +344,10 @@ pub fn commit(
     let mut lock = planned.lock.clone();
     let mut removals: Vec<String> = Vec::new();
     let mut dirs: std::collections::BTreeSet<std::path::PathBuf> = Default::default();
+    let flushed = install::flush_staged(staged.iter().flat_map(|i| &i.files))?;
     for item in staged {
         for f in &item.files {
-            install::commit_file(root, f)?;
+            install::commit_file(root, f, &flushed)?;
             if let Some(dir) = root.join(&f.record.path).parent() {
                 dirs.insert(dir.to_path_buf());
             }
@@ -374,11 +388,14 @@ pub fn commit(
         }
     }
     // Durable before the lock names them: every renamed or removed entry.
-    for dir in &dirs {
+    let dirs: Vec<_> = dirs.into_iter().collect();
+    crate::par::map_on(crate::par::IO_THREADS, &dirs, |dir| {
         crate::fsx::sync_dir(dir)
             .into_diagnostic()
-            .wrap_err_with(|| format!("cannot flush {}", dir.display()))?;
-    }
+            .wrap_err_with(|| format!("cannot flush {}", dir.display()))
+    })
+    .into_iter()
+    .collect::<Result<Vec<()>>>()?;
     write_lock(lock_path, &lock)
 }
 

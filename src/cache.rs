@@ -123,12 +123,11 @@ impl Cache {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)?;
         }
-        // The bytes reach the disk before the entry is named by its hash.
-        crate::fsx::sync_file(&verified)?;
+        // Not flushed: every read ([`Cache::get`]) hashes the blob again,
+        // so one torn by a crash is dropped and downloaded anew, and nothing
+        // durable (the tree, the lock) depends on the cache surviving.
+        // Flushing each blob cost a disk round trip per download.
         verified.persist(&path).map_err(|e| e.error)?;
-        if let Some(parent) = path.parent() {
-            crate::fsx::sync_dir(parent)?;
-        }
         Ok(path)
     }
 

@@ -25,13 +25,15 @@ use crate::manifest::validate::archive_format_of;
 use crate::plan::{AssetInstance, asset_instances, item_vars};
 use crate::resolve::Pending;
 
-/// Downloads running at once.
-const CONCURRENCY: usize = 8;
-
 /// Brings every pending artifact into the cache and returns the bytes in
 /// the same order, not yet trusted: [`crate::gate::admit`] decides.
 /// Cached artifacts are used without a download; with no client (offline)
 /// a cache miss is an error.
+///
+/// Up to [`crate::jobs::limit`] artifacts are in flight at once: at many
+/// items over a slow network the round trips, not the bytes, set the pace.
+/// File-system work (hashing a cache hit, naming a blob) runs on blocking
+/// threads so it never holds up the downloads sharing the runtime.
 pub async fn fetch_all(
     client: Option<&Client>,
     cache: &Cache,
@@ -40,7 +42,7 @@ pub async fn fetch_all(
     let results: Vec<(usize, Result<Download>)> =
         futures_util::stream::iter(pending.iter().enumerate())
             .map(|(i, p)| async move { (i, fetch_one(client, cache, p).await) })
-            .buffer_unordered(CONCURRENCY)
+            .buffer_unordered(crate::jobs::limit())
             .collect()
             .await;
     let mut ordered: Vec<Option<Download>> = (0..results.len()).map(|_| None).collect();
@@ -50,18 +52,32 @@ pub async fn fetch_all(
     Ok(ordered.into_iter().flatten().collect())
 }
 
+/// Runs file-system work off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| miette!("a download worker stopped: {e}"))
+}
+
 async fn fetch_one(client: Option<&Client>, cache: &Cache, p: &Pending) -> Result<Download> {
-    if let Some(expected) = &p.sha256
-        && let Some(path) = cache.get(expected)
-    {
-        let size = std::fs::metadata(&path)
-            .map(|m| m.len())
-            .unwrap_or_default();
-        return Ok(Download {
-            path,
-            sha256: expected.clone(),
-            size,
-        });
+    if let Some(expected) = p.sha256.clone() {
+        let c = cache.clone();
+        let hit = blocking(move || {
+            c.get(&expected).map(|path| {
+                let size = std::fs::metadata(&path)
+                    .map(|m| m.len())
+                    .unwrap_or_default();
+                Download {
+                    path,
+                    sha256: expected,
+                    size,
+                }
+            })
+        })
+        .await?;
+        if let Some(hit) = hit {
+            return Ok(hit);
+        }
     }
     let Some(client) = client else {
         return Err(miette!(
@@ -71,8 +87,9 @@ async fn fetch_one(client: Option<&Client>, cache: &Cache, p: &Pending) -> Resul
             p.url
         ));
     };
-    let tmp = cache
-        .temp_file()
+    let c = cache.clone();
+    let tmp = blocking(move || c.temp_file())
+        .await?
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create a download file in {}", cache.dir().display()))?;
     let got = client
@@ -80,8 +97,10 @@ async fn fetch_one(client: Option<&Client>, cache: &Cache, p: &Pending) -> Resul
         .await?;
     // Bytes that fail the hash never enter the cache.
     crate::gate::check_digest(p, &got.sha256, got.size)?;
-    let path = cache
-        .insert(tmp, &got.sha256)
+    let c = cache.clone();
+    let sha256 = got.sha256.clone();
+    let path = blocking(move || c.insert(tmp, &sha256))
+        .await?
         .into_diagnostic()
         .wrap_err("cannot store the download in the cache")?;
     Ok(Download {
@@ -109,50 +128,65 @@ pub struct StagedFile {
     pub record: InstalledFile,
 }
 
-/// Extracts or copies each asset instance of `item` into `stage` (a
-/// directory of its own). `fetched` holds the item's artifacts, each
-/// through the verification gate.
-pub fn stage_item(
-    id: &str,
-    item: &Item,
-    fetched: &[Verified],
-    stage: &Path,
-) -> Result<Vec<StagedFile>> {
-    let vars = item_vars(id, item);
-    let instances = asset_instances(&vars, item);
+/// What one item brings to [`stage_items`]: its id, its manifest entry,
+/// its artifacts (each through the verification gate) and a staging
+/// directory of its own.
+pub struct ToStage<'a> {
+    pub id: &'a str,
+    pub item: &'a Item,
+    pub fetched: &'a [Verified],
+    pub dir: PathBuf,
+}
+
+/// Extracts or copies each asset instance of every item into the item's
+/// staging directory: all instances of all items at once, on every core
+/// (extraction is decompression and hashing). Returns each item's staged
+/// files, in order; the first failing item's error.
+pub fn stage_items(items: &[ToStage<'_>]) -> Result<Vec<Vec<StagedFile>>> {
     let mut jobs = Vec::new();
-    for (n, inst) in instances.iter().enumerate() {
-        let name = instance_name(item, inst).unwrap_or_default();
-        let platform = inst.platform.map(str::to_owned);
-        let Some(f) = fetched
-            .iter()
-            .find(|f| f.artifact().name == name && f.artifact().platform == platform)
-        else {
-            return Err(miette!(
-                code = "vendor::install::artifact-missing",
-                help = "run `vendor apply` without --locked to resolve the item again",
-                "{id}: no locked artifact `{name}`{} to install",
-                platform.map(|p| format!(" for {p}")).unwrap_or_default()
-            ));
-        };
-        jobs.push((n, inst, f));
+    let mut vars = Vec::new();
+    for t in items {
+        vars.push(item_vars(t.id, t.item));
     }
-    // Extraction is CPU-bound (decompression and hashing): spread the
-    // assets over the cores, keeping their order in the result.
-    let stage_one =
-        |&(n, inst, f): &(usize, &AssetInstance<'_>, &Verified)| -> Result<Vec<StagedFile>> {
-            let dir = stage.join(format!("{n}"));
-            std::fs::create_dir_all(&dir)
-                .into_diagnostic()
-                .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
-            let source = named_source(f, &stage.join(format!("{n}.src")))?;
-            stage_instance(inst, f, &source, &dir)
-                .wrap_err_with(|| format!("{id}: cannot install {}", f.artifact().name))
-        };
+    let instances: Vec<Vec<AssetInstance<'_>>> = items
+        .iter()
+        .zip(&vars)
+        .map(|(t, v)| asset_instances(v, t.item))
+        .collect();
+    for (k, (t, insts)) in items.iter().zip(&instances).enumerate() {
+        for (n, inst) in insts.iter().enumerate() {
+            let name = instance_name(t.item, inst).unwrap_or_default();
+            let platform = inst.platform.map(str::to_owned);
+            let Some(f) = t
+                .fetched
+                .iter()
+                .find(|f| f.artifact().name == name && f.artifact().platform == platform)
+            else {
+                return Err(miette!(
+                    code = "vendor::install::artifact-missing",
+                    help = "run `vendor apply` without --locked to resolve the item again",
+                    "{}: no locked artifact `{name}`{} to install",
+                    t.id,
+                    platform.map(|p| format!(" for {p}")).unwrap_or_default()
+                ));
+            };
+            jobs.push((k, n, inst, f));
+        }
+    }
+    let stage_one = |&(k, n, inst, f): &(usize, usize, &AssetInstance<'_>, &Verified)| {
+        let t = &items[k];
+        let dir = t.dir.join(format!("{n}"));
+        std::fs::create_dir_all(&dir)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+        let source = named_source(f, &t.dir.join(format!("{n}.src")))?;
+        stage_instance(inst, f, &source, &dir)
+            .wrap_err_with(|| format!("{}: cannot install {}", t.id, f.artifact().name))
+    };
     let results = crate::par::map(&jobs, stage_one);
-    let mut out = Vec::new();
-    for r in results {
-        out.extend(r?);
+    let mut out: Vec<Vec<StagedFile>> = items.iter().map(|_| Vec::new()).collect();
+    for (&(k, ..), r) in jobs.iter().zip(results) {
+        out[k].extend(r?);
     }
     Ok(out)
 }
@@ -303,19 +337,33 @@ fn finish(
     })
 }
 
+/// Flushes the data of every staged file to disk, many at a time: a
+/// flush mostly waits on the device, which serves several at once.
+pub fn flush_staged<'a>(files: impl IntoIterator<Item = &'a StagedFile>) -> Result<Flushed> {
+    let files: Vec<&StagedFile> = files.into_iter().collect();
+    let results = crate::par::map_on(crate::par::IO_THREADS, &files, |f| {
+        crate::fsx::sync_file(&f.staged)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot flush {}", f.staged.display()))
+    });
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok(Flushed(()))
+}
+
+/// Proof that [`flush_staged`] ran: [`commit_file`] renames only flushed
+/// files, so no file is named in the tree before its data is on disk.
+pub struct Flushed(());
+
 /// Moves a staged file to its destination under `root` by rename (a copy
 /// then rename when staging is on another file system). The data is on
-/// disk before the rename; the caller syncs the directories
+/// disk before the rename ([`Flushed`]); the caller syncs the directories
 /// ([`crate::fsx::sync_dir`]) before it writes the lock.
-pub fn commit_file(root: &Path, file: &StagedFile) -> Result<()> {
+pub fn commit_file(root: &Path, file: &StagedFile, _flushed: &Flushed) -> Result<()> {
     let dest = root.join(&file.record.path);
     let parent = dest.parent().unwrap_or(root);
     std::fs::create_dir_all(parent)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create {}", parent.display()))?;
-    crate::fsx::sync_file(&file.staged)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot flush {}", file.staged.display()))?;
     if std::fs::rename(&file.staged, &dest).is_ok() {
         return Ok(());
     }

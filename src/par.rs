@@ -6,9 +6,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// `items.iter().map(f)`, spread over the machine's cores. A panic in a
 /// job is re-raised in the caller.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    map_on(cores, items, f)
+}
+
+/// Threads for jobs that mostly wait on the disk (flushes): the device
+/// takes many requests at once, so more of them than cores.
+pub const IO_THREADS: usize = 16;
+
+/// [`map`] on at most `workers` threads.
+pub fn map_on<T: Sync, R: Send>(workers: usize, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = workers.min(items.len());
     if workers <= 1 {
         return items.iter().map(f).collect();
     }

@@ -287,6 +287,34 @@ fn items_are_resolved_concurrently() {
     assert!(s.fake.max_in_flight() <= 2, "{}", s.fake.max_in_flight());
 }
 
+#[test]
+fn downloads_run_concurrently_beyond_the_old_cap_of_eight() {
+    // 8 items, 16 archives. Applying a saved plan makes no API request,
+    // so what the server sees at once are downloads only.
+    let s = Setup::new(8);
+    s.vendor(&["plan", "--out", "plan.json"]).output().code(0);
+    s.fake.latency(Duration::from_millis(300));
+    s.fake.clear_requests();
+    s.fake.reset_max_in_flight();
+    s.vendor(&["apply", "plan.json"]).output().code(0);
+    assert!(
+        s.fake.requests().iter().all(|r| !r.api()),
+        "a saved plan is applied without asking the API"
+    );
+    let downloads = s.fake.max_in_flight();
+    assert!(downloads > 8, "downloads in flight at most: {downloads}");
+    // VENDOR_JOBS bounds them too.
+    let t = Setup::new(8);
+    t.vendor(&["plan", "--out", "plan.json"]).output().code(0);
+    t.fake.latency(Duration::from_millis(100));
+    t.fake.reset_max_in_flight();
+    t.vendor(&["apply", "plan.json"])
+        .env("VENDOR_JOBS", "3")
+        .output()
+        .code(0);
+    assert!(t.fake.max_in_flight() <= 3, "{}", t.fake.max_in_flight());
+}
+
 /// A small xorshift generator seeded from the clock: delays differ from
 /// run to run.
 struct Jitter(u64);
