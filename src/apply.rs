@@ -184,7 +184,40 @@ pub async fn stage(
         .iter()
         .map(|(p, _, pending)| (p.id.as_str(), pending.clone()))
         .collect();
-    let verified = fetch_verified(client, root, cache, manifest, &items).await?;
+    // Re-resolved items extract their archives while they download;
+    // repairs from the lock take the ordinary path.
+    let to_stream: Vec<install::ToStream<'_>> = work
+        .iter()
+        .enumerate()
+        .filter_map(|(n, (item_plan, _, pending))| {
+            Some(install::ToStream {
+                id: &item_plan.id,
+                item: manifest.items.get(&item_plan.id)?,
+                pending: if item_plan.resolve.is_some() {
+                    pending
+                } else {
+                    &[]
+                },
+                dir: stage_dir.join(format!("{n}")),
+            })
+        })
+        .collect();
+    let mut streams = install::start_streams(&to_stream);
+    let mut feeds = std::mem::take(&mut streams.feeds).into_iter();
+    let feeds: Vec<Vec<Option<crate::feed::Feed>>> = work
+        .iter()
+        .map(|(item_plan, _, pending)| {
+            let mine = if manifest.items.contains_key(&item_plan.id) {
+                feeds.next().unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let mut mine = mine.into_iter();
+            pending.iter().map(|_| mine.next().flatten()).collect()
+        })
+        .collect();
+    let verified = fetch_verified_fed(client, root, cache, manifest, &items, feeds).await?;
+    let streamed = streams.finish();
 
     let to_stage: Vec<install::ToStage<'_>> = work
         .iter()
@@ -199,7 +232,7 @@ pub async fn stage(
             })
         })
         .collect();
-    let mut all_files = install::stage_items(&to_stage)?.into_iter();
+    let mut all_files = install::stage_items(&to_stage, streamed)?.into_iter();
     let mut staged = Vec::new();
     for ((item_plan, mut entry, _), mine) in work.into_iter().zip(verified) {
         if !manifest.items.contains_key(&item_plan.id) {
@@ -239,8 +272,22 @@ pub async fn fetch_verified(
     manifest: &Manifest,
     items: &[(&str, Vec<Pending>)],
 ) -> Result<Vec<Vec<Verified>>> {
+    fetch_verified_fed(client, root, cache, manifest, items, Vec::new()).await
+}
+
+/// [`fetch_verified`], handing each artifact's bytes to its feed
+/// (`feeds[item][artifact]`, [`install::start_streams`]) as they arrive.
+async fn fetch_verified_fed(
+    client: Option<&Client>,
+    root: &Path,
+    cache: &Cache,
+    manifest: &Manifest,
+    items: &[(&str, Vec<Pending>)],
+    feeds: Vec<Vec<Option<crate::feed::Feed>>>,
+) -> Result<Vec<Vec<Verified>>> {
     let all: Vec<Pending> = items.iter().flat_map(|(_, p)| p.iter().cloned()).collect();
-    let downloads = install::fetch_all(client, cache, &all).await?;
+    let feeds: Vec<Option<crate::feed::Feed>> = feeds.into_iter().flatten().collect();
+    let downloads = install::fetch_all(client, cache, &all, feeds).await?;
     let mut jobs = Vec::new();
     let mut downloads = downloads.into_iter();
     for (id, pending) in items {

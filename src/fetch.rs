@@ -68,6 +68,7 @@ use reqwest::{StatusCode, Url, redirect};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+use crate::feed::{Chunk, Feed};
 use crate::hash::hex;
 pub use crate::http_cache::Reuse;
 use crate::http_cache::{Entry, HttpCache, Key};
@@ -1156,6 +1157,7 @@ impl Client {
             api: false,
             dest,
             expected_size,
+            feed: None,
         };
         self.stream_to_file(&request, label).await
     }
@@ -1198,6 +1200,38 @@ impl Client {
             api: true,
             dest,
             expected_size,
+            feed: None,
+        };
+        self.stream_to_file(&request, label).await
+    }
+
+    /// [`Client::download_file`] of a file that is not on the API host,
+    /// handing the bytes of its first attempt to `feed` as they are
+    /// written. The feed ends only when that attempt is complete; a retry
+    /// goes on without it.
+    pub async fn download_fed(
+        &self,
+        url: &str,
+        dest: &Path,
+        expected_size: Option<u64>,
+        allow_http: bool,
+        label: &str,
+        feed: Feed,
+    ) -> Result<Downloaded, FetchError> {
+        if url.starts_with(&self.inner.config.api_url) {
+            return self
+                .download_file(url, dest, expected_size, allow_http, label)
+                .await;
+        }
+        let target = self.target(url, allow_http)?;
+        let feed = Mutex::new(Some(feed));
+        let request = FileRequest {
+            target: &target,
+            accept: "*/*",
+            api: false,
+            dest,
+            expected_size,
+            feed: Some(&feed),
         };
         self.stream_to_file(&request, label).await
     }
@@ -1417,7 +1451,10 @@ impl Client {
             })
         };
         let file = tokio::fs::File::create(request.dest).await.map_err(io)?;
-        let sink = Sink::start(file.into_std().await);
+        let feed = request
+            .feed
+            .and_then(|f| f.lock().ok().and_then(|mut f| f.take()));
+        let sink = Sink::start(file.into_std().await, feed);
         if let Some(bar) = bar {
             bar.reset();
             match length.or(request.expected_size) {
@@ -1430,8 +1467,11 @@ impl Client {
         // attempt's writes to the same file.
         let written = sink.finish().await;
         let size = received?;
-        let sha256 = written.map_err(io)?;
+        let (sha256, feed) = written.map_err(io)?;
         check_complete(target, size, length, request.expected_size)?;
+        if let Some(feed) = feed {
+            feed.end(sha256.clone(), size);
+        }
         Ok(Downloaded { sha256, size })
     }
 
@@ -1484,7 +1524,7 @@ impl Client {
                     actual: size,
                 }));
             }
-            if !sink.write(Box::new(chunk)).await {
+            if !sink.write(Arc::new(chunk)).await {
                 break;
             }
             if let Some(bar) = bar {
@@ -1682,6 +1722,8 @@ struct FileRequest<'a> {
     api: bool,
     dest: &'a Path,
     expected_size: Option<u64>,
+    /// The first attempt's bytes also go here ([`crate::feed`]).
+    feed: Option<&'a Mutex<Option<Feed>>>,
 }
 
 /// Hashes and writes a body on a blocking thread, so hashing and disk
@@ -1690,14 +1732,13 @@ struct FileRequest<'a> {
 /// memory per download.
 struct Sink {
     chunks: tokio::sync::mpsc::Sender<Chunk>,
-    writer: tokio::task::JoinHandle<std::io::Result<String>>,
+    writer: tokio::task::JoinHandle<std::io::Result<(String, Option<Feed>)>>,
 }
 
-/// A body chunk, whatever buffer type the HTTP stack hands out.
-type Chunk = Box<dyn AsRef<[u8]> + Send>;
-
 impl Sink {
-    fn start(file: std::fs::File) -> Sink {
+    /// With a `feed`, every chunk hashed and written is also handed to it;
+    /// [`Sink::finish`] gives the feed back for its end.
+    fn start(file: std::fs::File, mut feed: Option<Feed>) -> Sink {
         let (chunks, mut rx) = tokio::sync::mpsc::channel::<Chunk>(SINK_DEPTH);
         let writer = tokio::task::spawn_blocking(move || {
             let mut file = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
@@ -1706,9 +1747,12 @@ impl Sink {
                 let bytes = (*chunk).as_ref();
                 hasher.update(bytes);
                 file.write_all(bytes)?;
+                if let Some(feed) = &mut feed {
+                    feed.send(&chunk);
+                }
             }
             file.flush()?;
-            Ok(hex(&hasher.finalize()))
+            Ok((hex(&hasher.finalize()), feed))
         });
         Sink { chunks, writer }
     }
@@ -1719,8 +1763,8 @@ impl Sink {
     }
 
     /// Closes the channel and waits for the writer: the sha256 of what
-    /// was written, or the write error.
-    async fn finish(self) -> std::io::Result<String> {
+    /// was written (and the feed, if any), or the write error.
+    async fn finish(self) -> std::io::Result<(String, Option<Feed>)> {
         drop(self.chunks);
         self.writer.await.map_err(std::io::Error::other)?
     }

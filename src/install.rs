@@ -5,6 +5,15 @@
 //! staging directory beside the tree. Any failure here leaves the tree
 //! untouched: the staging directory is simply dropped.
 //!
+//! An archive read front to back is extracted *while* it downloads: the
+//! download writer hands each chunk it hashes to an extraction thread
+//! ([`crate::feed`]), so the bytes are received, hashed and unpacked in one
+//! pass. What that produces is [`Provisional`] until the gate has admitted
+//! the artifact and the bytes the extraction read (their sha256 and size,
+//! as the writer hashed them) are the verified ones; anything else (a
+//! retry, a mismatch, an extraction error) removes it and stages from the
+//! verified file instead, which reports what is wrong.
+//!
 //! *Commit*: rename staged files over their destinations, one atomic
 //! rename each. The caller rewrites pins before and writes the lock after,
 //! so a run killed at any point leaves each file old or new and a re-run
@@ -17,10 +26,11 @@ use miette::{IntoDiagnostic, Result, WrapErr, miette};
 
 use crate::archive::{self, Limits};
 use crate::cache::Cache;
+use crate::feed::{Feed, FeedReader};
 use crate::fetch::Client;
 use crate::gate::{Download, Verified};
 use crate::lock::{self, InstalledFile};
-use crate::manifest::model::{Extract, Item, Source, parse_size};
+use crate::manifest::model::{ArchiveFormat, Extract, Item, Source, parse_size};
 use crate::manifest::validate::archive_format_of;
 use crate::plan::{AssetInstance, asset_instances, item_vars};
 use crate::resolve::Pending;
@@ -34,22 +44,31 @@ use crate::resolve::Pending;
 /// items over a slow network the round trips, not the bytes, set the pace.
 /// File-system work (hashing a cache hit, naming a blob) runs on blocking
 /// threads so it never holds up the downloads sharing the runtime.
+///
+/// `feeds[i]`, when given, receives the bytes of `pending[i]` as they
+/// arrive ([`start_streams`]); a cache hit or an offline run drops it.
 pub async fn fetch_all(
     client: Option<&Client>,
     cache: &Cache,
     pending: &[Pending],
+    feeds: Vec<Option<Feed>>,
 ) -> Result<Vec<Download>> {
-    let results: Vec<(usize, Result<Download>)> =
-        futures_util::stream::iter(pending.iter().enumerate())
-            .map(|(i, p)| async move { (i, fetch_one(client, cache, p).await) })
-            .buffer_unordered(crate::jobs::limit())
-            .collect()
-            .await;
-    let mut ordered: Vec<Option<Download>> = (0..results.len()).map(|_| None).collect();
-    for (i, r) in results {
-        ordered[i] = Some(r?);
-    }
-    Ok(ordered.into_iter().flatten().collect())
+    let mut feeds = feeds.into_iter();
+    let work: Vec<(usize, &Pending, Option<Feed>)> = pending
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i, p, feeds.next().flatten()))
+        .collect();
+    let results: Vec<(usize, Result<Download>)> = futures_util::stream::iter(work)
+        .map(|(i, p, feed)| async move { (i, fetch_one(client, cache, p, feed).await) })
+        .buffer_unordered(crate::jobs::limit())
+        .collect()
+        .await;
+    // The first failure in input order, whichever finished first: the
+    // same error every run.
+    let mut results = results;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Runs file-system work off the async workers.
@@ -59,7 +78,12 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| miette!("a download worker stopped: {e}"))
 }
 
-async fn fetch_one(client: Option<&Client>, cache: &Cache, p: &Pending) -> Result<Download> {
+async fn fetch_one(
+    client: Option<&Client>,
+    cache: &Cache,
+    p: &Pending,
+    feed: Option<Feed>,
+) -> Result<Download> {
     if let Some(expected) = p.sha256.clone() {
         let c = cache.clone();
         let hit = blocking(move || {
@@ -92,9 +116,18 @@ async fn fetch_one(client: Option<&Client>, cache: &Cache, p: &Pending) -> Resul
         .await?
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create a download file in {}", cache.dir().display()))?;
-    let got = client
-        .download_file(&p.url, &tmp, p.size, p.allow_http, &p.name)
-        .await?;
+    let got = match feed {
+        Some(feed) => {
+            client
+                .download_fed(&p.url, &tmp, p.size, p.allow_http, &p.name, feed)
+                .await?
+        }
+        None => {
+            client
+                .download_file(&p.url, &tmp, p.size, p.allow_http, &p.name)
+                .await?
+        }
+    };
     // Bytes that fail the hash never enter the cache.
     crate::gate::check_digest(p, &got.sha256, got.size)?;
     let c = cache.clone();
@@ -142,7 +175,14 @@ pub struct ToStage<'a> {
 /// staging directory: all instances of all items at once, on every core
 /// (extraction is decompression and hashing). Returns each item's staged
 /// files, in order; the first failing item's error.
-pub fn stage_items(items: &[ToStage<'_>]) -> Result<Vec<Vec<StagedFile>>> {
+///
+/// An instance that was extracted while its artifact downloaded
+/// ([`start_streams`]) takes those files if its [`Provisional`] confirms
+/// against the verified artifact; otherwise it is staged from the file.
+pub fn stage_items(
+    items: &[ToStage<'_>],
+    streamed: Vec<Provisional>,
+) -> Result<Vec<Vec<StagedFile>>> {
     let mut jobs = Vec::new();
     let mut vars = Vec::new();
     for t in items {
@@ -173,20 +213,44 @@ pub fn stage_items(items: &[ToStage<'_>]) -> Result<Vec<Vec<StagedFile>>> {
             jobs.push((k, n, inst, f));
         }
     }
-    let stage_one = |&(k, n, inst, f): &(usize, usize, &AssetInstance<'_>, &Verified)| {
+    let mut streamed: Vec<Option<Provisional>> = streamed.into_iter().map(Some).collect();
+    let jobs: Vec<_> = jobs
+        .into_iter()
+        .map(|(k, n, inst, f)| {
+            let early = streamed
+                .iter_mut()
+                .find(|p| p.as_ref().is_some_and(|p| p.key == (k, n)))
+                .and_then(Option::take);
+            (k, n, inst, f, std::sync::Mutex::new(early))
+        })
+        .collect();
+    type Job<'a, 'b> = (
+        usize,
+        usize,
+        &'b AssetInstance<'a>,
+        &'b Verified,
+        std::sync::Mutex<Option<Provisional>>,
+    );
+    let stage_one = |(k, n, inst, f, early): &Job<'_, '_>| {
+        let (k, n) = (*k, *n);
+        let early = early.lock().ok().and_then(|mut e| e.take());
+        if let Some(files) = early.and_then(|p| p.confirm(f)) {
+            return Ok(files);
+        }
         let t = &items[k];
         let dir = t.dir.join(format!("{n}"));
         std::fs::create_dir_all(&dir)
             .into_diagnostic()
             .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
         let source = named_source(f, &t.dir.join(format!("{n}.src")))?;
-        stage_instance(inst, f, &source, &dir)
+        Recipe::of(inst, &f.artifact().name)
+            .and_then(|r| r.run_on_file(f, &source, &dir))
             .wrap_err_with(|| format!("{}: cannot install {}", t.id, f.artifact().name))
     };
     let results = crate::par::map(&jobs, stage_one);
     let mut out: Vec<Vec<StagedFile>> = items.iter().map(|_| Vec::new()).collect();
-    for (&(k, ..), r) in jobs.iter().zip(results) {
-        out[k].extend(r?);
+    for ((k, ..), r) in jobs.iter().zip(results) {
+        out[*k].extend(r?);
     }
     Ok(out)
 }
@@ -215,94 +279,360 @@ fn named_source(f: &Verified, dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn stage_instance(
-    inst: &AssetInstance<'_>,
-    f: &Verified,
-    source: &Path,
-    dir: &Path,
-) -> Result<Vec<StagedFile>> {
-    let install = inst
-        .vars
-        .expand(&inst.asset.install)
-        .map_err(|n| miette!("unknown placeholder `{{{n}}}` in `install`"))?;
-    let mode_override = inst.asset.mode.as_deref().and_then(lock::parse_mode);
-    let Some(extract) = &inst.asset.extract else {
-        let staged = dir.join("file");
-        std::fs::copy(f.path(), &staged)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot stage {}", f.artifact().name))?;
-        let mode = mode_override.unwrap_or(0o644);
-        return Ok(vec![finish(
-            staged,
-            install,
-            mode,
-            f.artifact().sha256.clone(),
-            f.artifact().name.clone(),
-        )?]);
-    };
-    let format = extract
-        .format
-        .or_else(|| archive_format_of(&f.artifact().name))
-        .ok_or_else(|| {
-            miette!(
-                "cannot tell the archive format of {}; set `extract.format`",
-                f.artifact().name
-            )
-        })?;
-    let limits = extraction_limits(extract)?;
-    let member = inst
-        .vars
-        .expand(&extract.member)
-        .map_err(|n| miette!("unknown placeholder `{{{n}}}` in `extract.member`"))?;
-    if matches!(
-        format,
-        crate::manifest::model::ArchiveFormat::Gz | crate::manifest::model::ArchiveFormat::Xz
-    ) {
-        let staged = dir.join("file");
-        let e = archive::decompress(source, format, &staged, &limits)?;
-        let mode = mode_override.unwrap_or(0o644);
-        return Ok(vec![finish(
-            staged,
-            install,
-            mode,
-            e.sha256,
-            f.artifact().name.clone(),
-        )?]);
-    }
-    let is_glob = archive::is_glob(&member);
-    let extracted = archive::extract(
-        source,
-        format,
-        &member,
-        extract.strip_components,
-        dir,
-        &limits,
-    )?;
-    extracted
-        .into_iter()
-        .map(|e| {
-            let dest = if is_glob {
-                let rel = e.path.strip_prefix(dir).unwrap_or(&e.path);
-                format!(
-                    "{}/{}",
-                    install.trim_end_matches('/'),
-                    rel.to_string_lossy()
-                )
-            } else {
-                install.clone()
-            };
-            // The archive's bits minus group and world write, unless the
-            // manifest sets `mode`.
-            let mode = mode_override.unwrap_or(e.mode);
-            finish(
-                e.path,
-                dest,
+/// How one asset instance becomes staged files, decided before any byte
+/// is read: the same recipe runs over the cached file or over the bytes
+/// of a download as they arrive ([`Recipe::run_on_feed`]), so both give the
+/// same files.
+struct Recipe {
+    install: String,
+    mode: Option<u32>,
+    artifact: String,
+    how: How,
+}
+
+enum How {
+    Copy,
+    Decompress {
+        format: ArchiveFormat,
+        limits: Limits,
+    },
+    Extract {
+        format: ArchiveFormat,
+        member: String,
+        strip: u32,
+        limits: Limits,
+    },
+}
+
+impl Recipe {
+    fn of(inst: &AssetInstance<'_>, artifact: &str) -> Result<Recipe> {
+        let install = inst
+            .vars
+            .expand(&inst.asset.install)
+            .map_err(|n| miette!("unknown placeholder `{{{n}}}` in `install`"))?;
+        let mode = inst.asset.mode.as_deref().and_then(lock::parse_mode);
+        let artifact = artifact.to_owned();
+        let Some(extract) = &inst.asset.extract else {
+            return Ok(Recipe {
+                install,
                 mode,
-                e.sha256,
-                format!("{}!{}", f.artifact().name, e.member),
-            )
+                artifact,
+                how: How::Copy,
+            });
+        };
+        let format = extract
+            .format
+            .or_else(|| archive_format_of(&artifact))
+            .ok_or_else(|| {
+                miette!("cannot tell the archive format of {artifact}; set `extract.format`")
+            })?;
+        let limits = extraction_limits(extract)?;
+        let how = if matches!(format, ArchiveFormat::Gz | ArchiveFormat::Xz) {
+            How::Decompress { format, limits }
+        } else {
+            let member = inst
+                .vars
+                .expand(&extract.member)
+                .map_err(|n| miette!("unknown placeholder `{{{n}}}` in `extract.member`"))?;
+            How::Extract {
+                format,
+                member,
+                strip: extract.strip_components,
+                limits,
+            }
+        };
+        Ok(Recipe {
+            install,
+            mode,
+            artifact,
+            how,
         })
-        .collect()
+    }
+
+    /// Whether the recipe can run over the bytes as they arrive: archives
+    /// read front to back (not zip, whose directory comes last; not a
+    /// plain copy, which is the cached file itself).
+    fn streams(&self) -> bool {
+        match &self.how {
+            How::Copy => false,
+            How::Decompress { .. } => true,
+            How::Extract { format, .. } => *format != ArchiveFormat::Zip,
+        }
+    }
+
+    /// Runs over the verified file in the cache.
+    fn run_on_file(&self, f: &Verified, source: &Path, dir: &Path) -> Result<Vec<StagedFile>> {
+        match &self.how {
+            How::Copy => {
+                let staged = dir.join("file");
+                std::fs::copy(f.path(), &staged)
+                    .into_diagnostic()
+                    .wrap_err_with(|| format!("cannot stage {}", self.artifact))?;
+                let mode = self.mode.unwrap_or(0o644);
+                Ok(vec![finish(
+                    staged,
+                    self.install.clone(),
+                    mode,
+                    f.artifact().sha256.clone(),
+                    self.artifact.clone(),
+                )?])
+            }
+            How::Decompress { format, limits } => {
+                let staged = dir.join("file");
+                let e = archive::decompress(source, *format, &staged, limits)?;
+                self.single(staged, e.sha256)
+            }
+            How::Extract {
+                format,
+                member,
+                strip,
+                limits,
+            } => {
+                let extracted = archive::extract(source, *format, member, *strip, dir, limits)?;
+                self.files(member, dir, extracted)
+            }
+        }
+    }
+
+    /// Runs over a download's bytes as they arrive. The files are only
+    /// [`Provisional`] until the gate has verified those bytes.
+    fn run_on_feed(&self, reader: &mut FeedReader, dir: &Path) -> Result<Vec<StagedFile>> {
+        match &self.how {
+            How::Copy => Err(miette!("{} is not an archive", self.artifact)),
+            How::Decompress { format, limits } => {
+                let staged = dir.join("file");
+                let e = archive::decompress_from(reader, &self.artifact, *format, &staged, limits)?;
+                self.single(staged, e.sha256)
+            }
+            How::Extract {
+                format,
+                member,
+                strip,
+                limits,
+            } => {
+                let extracted = archive::extract_from(
+                    reader,
+                    &self.artifact,
+                    *format,
+                    member,
+                    *strip,
+                    dir,
+                    limits,
+                )?;
+                self.files(member, dir, extracted)
+            }
+        }
+    }
+
+    fn single(&self, staged: PathBuf, sha256: String) -> Result<Vec<StagedFile>> {
+        let mode = self.mode.unwrap_or(0o644);
+        Ok(vec![finish(
+            staged,
+            self.install.clone(),
+            mode,
+            sha256,
+            self.artifact.clone(),
+        )?])
+    }
+
+    fn files(
+        &self,
+        member: &str,
+        dir: &Path,
+        extracted: Vec<archive::Extracted>,
+    ) -> Result<Vec<StagedFile>> {
+        let is_glob = archive::is_glob(member);
+        extracted
+            .into_iter()
+            .map(|e| {
+                let dest = if is_glob {
+                    let rel = e.path.strip_prefix(dir).unwrap_or(&e.path);
+                    format!(
+                        "{}/{}",
+                        self.install.trim_end_matches('/'),
+                        rel.to_string_lossy()
+                    )
+                } else {
+                    self.install.clone()
+                };
+                // The archive's bits minus group and world write, unless
+                // the manifest sets `mode`.
+                let mode = self.mode.unwrap_or(e.mode);
+                finish(
+                    e.path,
+                    dest,
+                    mode,
+                    e.sha256,
+                    format!("{}!{}", self.artifact, e.member),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Extractions started before the downloads ([`start_streams`]): a feed
+/// for each artifact that streams, and the threads reading them.
+pub struct Streams {
+    /// Per item, per pending artifact.
+    pub feeds: Vec<Vec<Option<Feed>>>,
+    running: Vec<Running>,
+}
+
+impl Streams {
+    /// Waits for every extraction; those that read a complete download
+    /// come back as [`Provisional`] files, still to be confirmed.
+    pub fn finish(self) -> Vec<Provisional> {
+        self.running
+            .into_iter()
+            .filter_map(Running::finish)
+            .collect()
+    }
+}
+
+/// An extraction reading a download on its own thread.
+struct Running {
+    thread: Option<std::thread::JoinHandle<Option<Provisional>>>,
+    cancel: crate::feed::Cancel,
+}
+
+impl Running {
+    /// Waits for the extraction (once every download is complete).
+    fn finish(mut self) -> Option<Provisional> {
+        self.thread.take()?.join().ok().flatten()
+    }
+}
+
+impl Drop for Running {
+    /// Not finished (an error or a signal elsewhere): the extraction is
+    /// cancelled, removes what it wrote and stops; waiting for it means
+    /// nothing writes into staging after its removal.
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.cancel.cancel();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Files extracted from a download before the gate admitted it, with the
+/// sha256 and size of exactly the bytes the extraction read (as the
+/// download writer hashed them, [`crate::feed`]). Only
+/// [`Provisional::confirm`] with the artifact's [`Verified`] makes them
+/// staged files; dropped unconfirmed, they are removed.
+pub struct Provisional {
+    key: (usize, usize),
+    files: Vec<StagedFile>,
+    sha256: String,
+    size: u64,
+    dir: PathBuf,
+    keep: bool,
+}
+
+impl Provisional {
+    /// The files, if the bytes they came from are the ones `verified`
+    /// vouches for; `None` (and the files removed) otherwise.
+    fn confirm(mut self, verified: &Verified) -> Option<Vec<StagedFile>> {
+        let artifact = verified.artifact();
+        if artifact.sha256 != self.sha256 || artifact.size != self.size {
+            return None;
+        }
+        self.keep = true;
+        Some(std::mem::take(&mut self.files))
+    }
+}
+
+impl Drop for Provisional {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// What [`start_streams`] needs of an item: as [`ToStage`], with the
+/// artifacts still to download.
+pub struct ToStream<'a> {
+    pub id: &'a str,
+    pub item: &'a Item,
+    pub pending: &'a [Pending],
+    pub dir: PathBuf,
+}
+
+/// Starts an extraction for every artifact that exactly one asset
+/// instance installs from, in a format read front to back: it reads the
+/// bytes while they download, into the instance's staging directory.
+/// Others (zip, plain files, artifacts installed twice) get no feed and
+/// are staged from the verified file as before.
+pub fn start_streams(items: &[ToStream<'_>]) -> Streams {
+    let mut feeds = Vec::new();
+    let mut running = Vec::new();
+    for (k, t) in items.iter().enumerate() {
+        let vars = item_vars(t.id, t.item);
+        let instances = asset_instances(&vars, t.item);
+        let users = |p: &Pending| -> Vec<usize> {
+            instances
+                .iter()
+                .enumerate()
+                .filter(|(_, inst)| {
+                    instance_name(t.item, inst).as_deref() == Some(p.name.as_str())
+                        && inst.platform == p.platform.as_deref()
+                })
+                .map(|(n, _)| n)
+                .collect()
+        };
+        let mut mine = Vec::new();
+        for p in t.pending {
+            let feed = match users(p)[..] {
+                [n] => Recipe::of(&instances[n], &p.name)
+                    .ok()
+                    .filter(Recipe::streams)
+                    .map(|recipe| {
+                        let (feed, reader, cancel) = crate::feed::channel();
+                        let dir = t.dir.join(format!("{n}"));
+                        let thread = std::thread::spawn(move || {
+                            extract_streaming(&recipe, reader, (k, n), dir)
+                        });
+                        running.push(Running {
+                            thread: Some(thread),
+                            cancel,
+                        });
+                        feed
+                    }),
+                _ => None,
+            };
+            mine.push(feed);
+        }
+        feeds.push(mine);
+    }
+    Streams { feeds, running }
+}
+
+fn extract_streaming(
+    recipe: &Recipe,
+    mut reader: FeedReader,
+    key: (usize, usize),
+    dir: PathBuf,
+) -> Option<Provisional> {
+    let files = std::fs::create_dir_all(&dir)
+        .into_diagnostic()
+        .and_then(|()| recipe.run_on_feed(&mut reader, &dir));
+    // Read to the end either way: the writer never waits on a reader
+    // that stopped, and only a complete download has an end.
+    let end = reader.drain().cloned();
+    match (files, end) {
+        (Ok(files), Some((sha256, size))) => Some(Provisional {
+            key,
+            files,
+            sha256,
+            size,
+            dir,
+            keep: false,
+        }),
+        _ => {
+            let _ = std::fs::remove_dir_all(&dir);
+            None
+        }
+    }
 }
 
 /// The archive limits an asset asks for: the defaults, with

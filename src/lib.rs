@@ -10,6 +10,7 @@ pub mod checksum;
 pub mod cli;
 pub mod cmd;
 pub mod diag;
+pub mod feed;
 pub mod fetch;
 pub mod fsx;
 pub mod gate;

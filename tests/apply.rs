@@ -481,11 +481,23 @@ fn assert_no_staging(tree: &Tree) {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
+        let mut inside = Vec::new();
+        let mut stack = vec![work.clone()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    stack.push(path.clone());
+                }
+                inside.push(path.strip_prefix(&work).unwrap().display().to_string());
+            }
+        }
+        inside.sort();
         assert!(
             names
                 .iter()
                 .all(|n| n == ".gitignore" || n == "lock" || n == "smoke"),
-            "leftovers in {WORK_DIR}/: {names:?}"
+            "leftovers in {WORK_DIR}/: {names:?}: {inside:?}"
         );
     }
 }
