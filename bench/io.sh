@@ -5,17 +5,19 @@
 #          of 5 MiB, against `openssl dgst -sha256` on the same files.
 #   apply  `vendor apply` of 8 × 64 MiB tar.gz assets from a loopback
 #          server (download, sha256, extract, install), against 8 parallel
-#          `curl` + `sha256sum` + `tar xzf`, and 8 parallel `dotslash --
-#          fetch` when dotslash is on PATH; peak RSS from /usr/bin/time.
+#          `curl` + `sha256sum` + `tar xzf`, 8 parallel `dotslash -- fetch`
+#          when dotslash is on PATH, and the physical limit: 8 parallel
+#          `curl | sha256sum` of the same bytes (receive and hash only).
+#          Rounds alternate the commands (APPLY_ROUNDS, default 5) and
+#          the medians are compared; peak RSS from /usr/bin/time. With
+#          VENDOR_BASELINE=/path/to/an/older/vendor, that binary is run in
+#          the same rounds (before/after on the same files).
 #
 #   verify `vendor apply` of the same 8 archives with a minisign and with
 #          an OpenPGP signature over each asset, against the apply without
 #          signatures and against 8 parallel `minisign -V` / `gpg --verify`.
 #
 #   bash bench/io.sh [hash|apply|verify]...      (default: all)
-#
-# VENDOR_BASELINE=/path/to/another/vendor adds that build to the apply
-# table, measured in the same run (e.g. the commit before a change).
 #
 # Needs python3 (the loopback server), openssl, curl and GNU time; installs
 # the missing ones with apt-get when run as root.
@@ -173,7 +175,7 @@ apply_section() {
   # Each run starts cold: empty cache, nothing installed, no lock.
   vendor_apply() {
     rm -rf "$VENDOR_CACHE_DIR" "$tree/dist" "$tree/vendor.lock.yaml" "$tree/.vendor"
-    "${1:-$vendor}" -C "$tree" -q apply
+    "$vendor" -C "$tree" -q apply
   }
   curl_peer() {
     rm -rf "$work/curl" && mkdir -p "$work/curl"
@@ -212,27 +214,50 @@ JSON
     done
     wait
   }
-  export -f vendor_apply curl_peer dotslash_peer
-  export vendor tree work port
+  export vendor tree work port VENDOR_BASELINE
 
-  local v c d="" rss
-  v=$(best_of 3 bash -c vendor_apply)
-  c=$(best_of 3 bash -c curl_peer)
+  # The physical limit: the same bytes received and hashed, nothing else.
+  limit_peer() {
+    for i in $(seq 1 8); do
+      curl -sf "http://127.0.0.1:$port/p$i.tar.gz" | sha256sum > /dev/null &
+    done
+    wait
+  }
+  baseline_apply() {
+    rm -rf "$VENDOR_CACHE_DIR" "$tree/dist" "$tree/vendor.lock.yaml" "$tree/.vendor"
+    "$VENDOR_BASELINE" -C "$tree" -q apply
+  }
+  export -f vendor_apply baseline_apply curl_peer dotslash_peer limit_peer
+
+  # One round runs every command once, so a busy machine slows all alike.
+  local rounds=${APPLY_ROUNDS:-5} peers=(vendor_apply curl_peer limit_peer) p
+  command -v dotslash >/dev/null && peers+=(dotslash_peer)
+  [ -n "${VENDOR_BASELINE:-}" ] && peers+=(baseline_apply)
+  declare -A times
+  for _ in $(seq "$rounds"); do
+    for p in "${peers[@]}"; do
+      times[$p]+="$(best_of 1 bash -c "$p") "
+    done
+  done
+  median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" $1; }
+  local v c l b d="" rss
+  v=$(median "${times[vendor_apply]}")
+  c=$(median "${times[curl_peer]}")
+  l=$(median "${times[limit_peer]}")
   rss=$( { /usr/bin/time -f '%M' bash -c vendor_apply >/dev/null; } 2>&1 | tail -1)
-  echo "| tool | wall (best of 3) | vs vendor |"
-  echo "|---|---|---|"
-  echo "| vendor apply | ${v} s | 1.00 |"
-  echo "| 8 × (curl + sha256sum + tar xzf), parallel | ${c} s | $(ratio "$c" "$v") |"
+  echo "| tool | wall (median of $rounds) | vendor / tool | runs (s) |"
+  echo "|---|---|---|---|"
+  echo "| vendor apply | ${v} s | 1.00 | ${times[vendor_apply]}|"
+  echo "| 8 × (curl + sha256sum + tar xzf), parallel | ${c} s | $(ratio "$v" "$c") | ${times[curl_peer]}|"
   if command -v dotslash >/dev/null; then
-    d=$(best_of 3 bash -c dotslash_peer)
-    echo "| 8 × dotslash -- fetch, parallel | ${d} s | $(ratio "$d" "$v") |"
+    d=$(median "${times[dotslash_peer]}")
+    echo "| 8 × dotslash -- fetch, parallel | ${d} s | $(ratio "$v" "$d") | ${times[dotslash_peer]}|"
   fi
-  # Another build of vendor, e.g. an older commit, in the same run.
   if [ -n "${VENDOR_BASELINE:-}" ]; then
-    local b
-    b=$(best_of 3 bash -c "vendor_apply $VENDOR_BASELINE")
-    echo "| vendor apply, baseline build (\$VENDOR_BASELINE) | ${b} s | $(ratio "$b" "$v") |"
+    b=$(median "${times[baseline_apply]}")
+    echo "| vendor apply, baseline binary | ${b} s | $(ratio "$v" "$b") | ${times[baseline_apply]}|"
   fi
+  echo "| limit: 8 × (curl \| sha256sum), parallel | ${l} s | $(ratio "$v" "$l") | ${times[limit_peer]}|"
   echo
   echo "Peak RSS of vendor apply: $((rss / 1024)) MiB"
   echo

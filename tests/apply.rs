@@ -1573,9 +1573,12 @@ fn random_sigkill_and_sigint_across_the_whole_run_leave_old_or_new_and_converge(
         let when = format!("SIG{signal} at {at} ms");
         assert_old_or_new(&tree, &tracked, &before, &after, &when);
         if signal == "INT" {
-            // Caught: cleaned up by the run itself.
+            // Caught: cleaned up by the run itself. On a loaded machine
+            // the signal can arrive before the process has installed its
+            // handler (it is then ended by the signal, -1 here, having
+            // started nothing); the checks below hold either way.
             assert!(
-                [0, 130].contains(&out.code),
+                [0, 130, -1].contains(&out.code),
                 "SIGINT at {at} ms: exit {}\n{}",
                 out.code,
                 out.stderr
