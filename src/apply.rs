@@ -69,7 +69,9 @@ pub async fn resolve_plan(
     let results = crate::jobs::ordered(wanted, |(n, item)| {
         let id = planned.plan.items[n].id.clone();
         async move {
-            let r = resolve::resolve(client, root, &id, item, lock.items.get(&id)).await;
+            let r =
+                resolve::resolve_in(client, root, Some(manifest), &id, item, lock.items.get(&id))
+                    .await;
             (n, r)
         }
     })

@@ -70,6 +70,10 @@ pub struct Resolved {
     /// The commit the tag pointed to when locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// What an APT snapshot or package resolved to: the verified suites
+    /// and the package versions (see [`crate::apt`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apt: Option<crate::apt::Locked>,
 }
 
 /// A pin as it was written.
