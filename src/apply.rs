@@ -45,7 +45,7 @@ pub async fn resolve_plan(
             };
             // Offline: a resolution this cache saw before (a rollback)
             // needs no network.
-            match cache.resolution(&crate::lock::fingerprint(item)) {
+            match cache.resolution(&crate::apt::fingerprint(manifest, item)) {
                 Some(entry) => {
                     resolution.resolved = entry.resolved;
                     resolution.artifacts = entry.artifacts;

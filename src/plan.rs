@@ -577,27 +577,23 @@ fn plan_item(
     locked: Option<&LockedItem>,
     tree: &mut Tree,
 ) -> Result<ItemOutcome, Vec<PlanError>> {
-    let fingerprint = lock::fingerprint(item);
+    let fingerprint = crate::apt::fingerprint(cx.manifest, item);
     let vars = item_vars(id, item);
     let mut drift = Vec::new();
-    let mut lock_current = locked.is_some_and(|l| l.fingerprint == fingerprint);
-    // An apt-package item is checked again when its snapshot moves.
-    let snapshot_moved =
-        crate::apt::snapshot_moved(cx.manifest, item, locked).filter(|_| lock_current);
-    if let Some(moved) = &snapshot_moved {
-        lock_current = false;
-        drift.push(Drift::LockOutdated {
-            reason: moved.clone(),
-        });
-    }
+    // An apt-package item is checked again when its snapshot moves (its
+    // fingerprint covers the snapshot, too).
+    let snapshot_moved = crate::apt::snapshot_moved(cx.manifest, item, locked);
+    let lock_current =
+        locked.is_some_and(|l| l.fingerprint == fingerprint) && snapshot_moved.is_none();
     match locked {
         None => drift.push(Drift::LockOutdated {
             reason: "not locked yet".into(),
         }),
-        Some(_) if snapshot_moved.is_some() => {}
         Some(l) if !lock_current => drift.push(Drift::LockOutdated {
             reason: if l.version != item.version {
                 format!("version {} → {}", l.version, item.version)
+            } else if let Some(moved) = snapshot_moved {
+                moved
             } else {
                 "resolution inputs changed in the manifest".into()
             },

@@ -599,6 +599,26 @@ pub fn snapshot_moved(
     }
 }
 
+/// The lock fingerprint of `item`: [`crate::lock::fingerprint`], and for
+/// an `apt-package` item also the snapshot it is looked up in (its
+/// snapshot item's version and source), so that a snapshot bump makes it
+/// resolve again, and its cached resolutions are kept per snapshot.
+pub fn fingerprint(manifest: &Manifest, item: &Item) -> String {
+    let own = crate::lock::fingerprint(item);
+    let Source::AptPackage { snapshot, .. } = &item.source else {
+        return own;
+    };
+    let Some(snap) = manifest.items.get(snapshot) else {
+        return own;
+    };
+    let inputs = format!(
+        "{own}\n{}\n{}",
+        snap.version,
+        crate::lock::fingerprint(snap)
+    );
+    format!("sha256:{}", crate::hash::sha256_hex(inputs.as_bytes()))
+}
+
 /// The package name of an `apt-package` item at `version`.
 pub fn package_name(template: &str, id: &str, version: &str) -> Result<String> {
     crate::template::Vars::new()
@@ -750,6 +770,19 @@ pub async fn latest(
         }
     }
     Ok((ts, pinned))
+}
+
+/// The `apt-package` items that are looked up in the snapshot of one of
+/// `ids`, in manifest order.
+pub fn dependents(manifest: &Manifest, ids: &[String]) -> Vec<String> {
+    manifest
+        .items
+        .iter()
+        .filter(|(_, item)| {
+            matches!(&item.source, Source::AptPackage { snapshot, .. } if ids.contains(snapshot))
+        })
+        .map(|(id, _)| id.clone())
+        .collect()
 }
 
 /// Whether `item` is resolved through an archive's signed chain.

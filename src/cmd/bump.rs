@@ -111,6 +111,22 @@ pub fn bump_all(
         if let Some(resolution) = verify_upstream(cli, ws, io, manifest, id, &wanted, typed_tag)? {
             resolved.insert(id.clone(), resolution);
         }
+        // The packages pinned in this snapshot must still be there.
+        let mut bumped = manifest.clone();
+        bumped.items.insert(id.clone(), wanted.clone());
+        for dep in crate::apt::dependents(manifest, std::slice::from_ref(id)) {
+            let Some(dep_item) = bumped.items.get(&dep) else {
+                continue;
+            };
+            let found = verify_upstream(cli, ws, io, &bumped, &dep, dep_item, false)
+                .wrap_err_with(|| format!("{dep} {} is not in {id} {version}", dep_item.version))
+                .wrap_err_with(|| {
+                    format!("{id} cannot be bumped to {version}; vendor.yaml is unchanged")
+                })?;
+            if let Some(resolution) = found {
+                resolved.insert(dep, resolution);
+            }
+        }
         text = updates::set_version(&text, id, version)?;
         notes.push(format!(
             "{id}: {} → {version} in {}",
@@ -233,7 +249,7 @@ fn verify_upstream(
         return Ok(None);
     }
     let Some(client) = super::client(cli, io)? else {
-        let fingerprint = crate::lock::fingerprint(item);
+        let fingerprint = crate::apt::fingerprint(manifest, item);
         return match Cache::from_env().resolution(&fingerprint) {
             Some(_) => Ok(None),
             None => Err(miette!(
@@ -276,6 +292,15 @@ pub fn finish(
     apply: bool,
     mut resolved: Resolved,
 ) -> Result<Exit> {
+    // Items looked up in a bumped snapshot are checked again with it.
+    let loaded = super::load_manifest(ws, false)?;
+    let mut ids = ids.to_vec();
+    for dep in crate::apt::dependents(&loaded.manifest, &ids) {
+        if !ids.contains(&dep) {
+            ids.push(dep);
+        }
+    }
+    let ids = &ids[..];
     if apply {
         let args = ApplyArgs {
             targets: ids.to_vec(),
