@@ -342,6 +342,42 @@ fn check_item(doc: &Doc<'_>, id: &str, item: &LockedItem, problems: &mut Vec<Pro
             bad(path("url"), format!("is not an http(s) URL (`{}`)", a.url));
         }
     }
+    if let Some(apt) = item.resolved.as_ref().and_then(|r| r.apt.as_ref()) {
+        let apt_at = |list: &str, i: usize, k: &str| {
+            at(&[
+                key("resolved"),
+                key("apt"),
+                key(list),
+                PathSeg::Index(i),
+                key(k),
+            ])
+        };
+        for (i, s) in apt.suites.iter().enumerate() {
+            if !is_sha256(&s.release_sha256) {
+                bad(
+                    apt_at("suites", i, "release_sha256"),
+                    not_sha256(&s.release_sha256),
+                );
+            }
+            if !s.signer.starts_with("pgp:") {
+                bad(
+                    apt_at("suites", i, "signer"),
+                    format!("is not `pgp:` and a fingerprint (`{}`)", s.signer),
+                );
+            }
+        }
+        for (i, p) in apt.packages.iter().enumerate() {
+            if !is_sha256(&p.sha256) {
+                bad(apt_at("packages", i, "sha256"), not_sha256(&p.sha256));
+            }
+            if crate::apt::debver::parse(&p.version).is_none() {
+                bad(
+                    apt_at("packages", i, "version"),
+                    format!("is not a Debian version (`{}`)", p.version),
+                );
+            }
+        }
+    }
     for (i, f) in item.files.iter().enumerate() {
         let path = |k: &str| at(&[key("files"), PathSeg::Index(i), key(k)]);
         if let Some(why) = unsafe_path(&f.path) {
