@@ -124,9 +124,12 @@ pub fn stage_item(
     for (n, inst) in instances.iter().enumerate() {
         let name = instance_name(item, inst).unwrap_or_default();
         let platform = inst.platform.map(str::to_owned);
+        // An apt-package asset comes from the item's one `.deb` (per
+        // platform), whose file name only the archive's index knows.
+        let any_name = name.is_empty() && matches!(item.source, Source::AptPackage { .. });
         let Some(f) = fetched
             .iter()
-            .find(|f| f.artifact().name == name && f.artifact().platform == platform)
+            .find(|f| (f.artifact().name == name || any_name) && f.artifact().platform == platform)
         else {
             return Err(miette!(
                 code = "vendor::install::artifact-missing",

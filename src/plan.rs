@@ -846,7 +846,13 @@ fn resolution(id: &str, item: &Item, vars: &Vars<'_>) -> Resolution {
                 .as_deref()
                 .or(a.asset.name.as_deref())
                 .and_then(|t| a.vars.expand(t).ok())
-                .unwrap_or_default();
+                .unwrap_or_else(|| match &item.source {
+                    Source::AptPackage { package, .. } => {
+                        let name = crate::apt::package_name(package, id, &item.version);
+                        format!("{}.deb", name.unwrap_or_default())
+                    }
+                    _ => String::new(),
+                });
             match a.platform {
                 Some(p) => format!("{name} ({p})"),
                 None => name,

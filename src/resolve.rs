@@ -196,13 +196,14 @@ pub async fn resolve_in(
                 ));
             };
             let apt = crate::apt::resolve_package(client, root, manifest, id, item).await?;
+            let debs = crate::apt::package_debs(client, root, manifest, id, item).await?;
             (
                 Some(Resolved {
                     tag: Some(crate::apt::package_name(package, id, &item.version)?),
                     commit: None,
                     apt: Some(apt),
                 }),
-                Vec::new(),
+                debs,
             )
         }
         Source::AptSnapshot {

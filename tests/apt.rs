@@ -50,8 +50,8 @@ fn fixture() -> Fixture {
                 "noble-updates",
                 vec![
                     Pkg::new("dracut", "060+5-1ubuntu3", "all"),
-                    Pkg::kernel("6.8.0-51-generic", "6.8.0-51.52"),
-                    Pkg::kernel("6.11.0-19-generic", "6.11.0-19.19~24.04.1"),
+                    Pkg::kernel("6.8.0-51-generic", "6.8.0-51.52").compressed("zstd"),
+                    Pkg::kernel("6.11.0-19-generic", "6.11.0-19.19~24.04.1").compressed("gzip"),
                     Pkg::kernel("6.8.0-52-lowlatency", "6.8.0-52.53"),
                 ],
             ),
@@ -490,4 +490,77 @@ fn offline_from_the_cache_afterwards() {
         .code(0);
     assert_eq!(f.tree.read("vendor.lock.yaml"), at_b);
     f.tree.run(&["--frozen", "check"]).code(0);
+}
+
+/// The kernel item's assets: `boot/vmlinuz-{version}` out of the `.deb`.
+const KERNEL_ASSET: &str = "    assets:
+      - extract: {member: 'boot/vmlinuz-{version}'}
+        install: dist/vmlinuz-{version}
+        mode: '0644'
+    policy:";
+
+#[test]
+fn deb_assets_extract_the_kernel_image() {
+    let f = fixture();
+    f.tree.edit("vendor.yaml", |t| {
+        t.replacen("    policy:", KERNEL_ASSET, 1)
+    });
+    f.tree.run(&["apply"]).code(0);
+    assert_eq!(
+        f.tree.read("dist/vmlinuz-6.8.0-45-generic"),
+        "kernel image 6.8.0-45-generic 6.8.0-45.45\n"
+    );
+    // The .deb's sha256 is the one the signed index lists.
+    let deb = f.deb_sha(
+        A,
+        "noble",
+        "linux-image-6.8.0-45-generic",
+        "6.8.0-45.45",
+        "amd64",
+    );
+    let lock = f.tree.read("vendor.lock.yaml");
+    assert!(lock.contains(&format!("sha256: {deb}")), "{lock}");
+    assert!(lock.contains("kind: checksum-file"), "{lock}");
+    assert!(lock.contains("main/binary-amd64/Packages.xz"), "{lock}");
+    // data.tar.zst and data.tar.gz members too.
+    f.tree
+        .run(&["bump", "dracut-apt-snapshot", B, "--apply"])
+        .code(0);
+    for abi in ["6.8.0-51-generic", "6.11.0-19-generic"] {
+        f.tree.run(&["bump", "kernel", abi, "--apply"]).code(0);
+        let image = f.tree.read(&format!("dist/vmlinuz-{abi}"));
+        assert!(
+            image.starts_with(&format!("kernel image {abi} ")),
+            "{image}"
+        );
+    }
+    // Reinstalled offline from the cache.
+    f.tree.remove("dist/vmlinuz-6.11.0-19-generic");
+    drop(f.server);
+    f.tree.run(&["--offline", "apply"]).code(0);
+    f.tree.run(&["--frozen", "check", "--installed"]).code(0);
+}
+
+#[test]
+fn a_deb_that_is_not_the_listed_one_is_refused() {
+    let f = fixture();
+    f.tree.edit("vendor.yaml", |t| {
+        t.replacen("    policy:", KERNEL_ASSET, 1)
+    });
+    // Same size, other bytes: the .deb in the pool is not the one the
+    // signed index lists.
+    let deb = f
+        .repo
+        .snapshot_dir(A)
+        .join("pool/noble/linux-image-6.8.0-45-generic_6.8.0-45.45_amd64.deb");
+    let mut bytes = std::fs::read(&deb).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&deb, bytes).unwrap();
+    let before = f.tree.hashes();
+    f.tree
+        .run(&["apply"])
+        .code(1)
+        .stderr_mentions("checksum mismatch");
+    f.tree.assert_unchanged(&before);
 }

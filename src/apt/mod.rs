@@ -437,6 +437,7 @@ async fn open_suite(
                 ));
             };
             let text = read_index(client, cache, spec, suite, &rel, index).await?;
+            let index_url = format!("{}/dists/{suite}/{}", spec.root, index.path);
             let mut found = packages::parse(&text).map_err(|e| {
                 miette!(
                     code = "vendor::apt::bad-index",
@@ -444,6 +445,9 @@ async fn open_suite(
                     index.path
                 )
             })?;
+            for p in &mut found {
+                p.index.clone_from(&index_url);
+            }
             packages.append(&mut found);
         }
     }
@@ -693,6 +697,78 @@ pub async fn resolve_package(
         suites: opened.locked_suites(),
         packages: found,
     })
+}
+
+/// The `.deb` downloads of an `apt-package` item's assets: for each asset
+/// (and platform), the package file the snapshot's signed index lists,
+/// with the sha256 and size it gives. A platform picks the package of its
+/// architecture; without one, the item's package must have one.
+pub async fn package_debs(
+    client: &Client,
+    root: &Path,
+    manifest: &Manifest,
+    id: &str,
+    item: &Item,
+) -> Result<Vec<crate::resolve::Pending>> {
+    let Source::AptPackage { snapshot, package } = &item.source else {
+        return Ok(Vec::new());
+    };
+    if item.assets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (snap_item, source) = snapshot_of(manifest, id, snapshot)?;
+    let name = package_name(package, id, &item.version)?;
+    let opened = open(client, root, &source.at(snapshot, &snap_item.version)).await?;
+    let newest = opened.require(id, &name)?;
+    let vars = crate::plan::item_vars(id, item);
+    let mut out = Vec::new();
+    for inst in crate::plan::asset_instances(&vars, item) {
+        let arch = inst
+            .platform
+            .and_then(|p| p.split_once('/'))
+            .map(|(_, a)| a);
+        let pick: Vec<&LockedPackage> = newest
+            .iter()
+            .filter(|p| arch.is_none_or(|a| p.architecture == a || p.architecture == "all"))
+            .collect();
+        let [chosen] = pick.as_slice() else {
+            let archs: Vec<&str> = newest.iter().map(|p| p.architecture.as_str()).collect();
+            return Err(miette!(
+                code = "vendor::apt::architecture",
+                help =
+                    "give the item `platforms` (`linux/ARCH`) to choose the package's architecture",
+                "{id}: `{name}` is offered for {}; which one to install is not clear",
+                archs.join(", ")
+            ));
+        };
+        let Some(entry) = opened.suites.iter().find_map(|s| {
+            (s.locked.suite == chosen.suite).then(|| {
+                s.packages.iter().find(|p| {
+                    p.name == chosen.name
+                        && p.version == chosen.version
+                        && p.architecture == chosen.architecture
+                })
+            })?
+        }) else {
+            continue;
+        };
+        let file = entry.filename.rsplit('/').next().unwrap_or(&entry.filename);
+        out.push(crate::resolve::Pending {
+            platform: inst.platform.map(str::to_owned),
+            name: file.to_owned(),
+            url: format!("{}/{}", opened.root, entry.filename),
+            size: Some(entry.size),
+            sha256: Some(entry.sha256.clone()),
+            trust: crate::lock::Trust {
+                kind: crate::lock::TrustKind::ChecksumFile,
+                by: Some(entry.index.clone()),
+            },
+            allow_http: false,
+            evidence: crate::gate::Evidence::default(),
+            locked: false,
+        });
+    }
+    Ok(out)
 }
 
 /// The versions of an `apt-package` item the snapshot offers: package

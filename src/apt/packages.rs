@@ -112,6 +112,9 @@ pub struct Package {
     pub filename: String,
     pub size: u64,
     pub sha256: String,
+    /// URL of the index that listed it (set by the reader of the index).
+    #[serde(skip)]
+    pub index: String,
 }
 
 /// Whether `text` is 64 hex digits.
@@ -182,6 +185,7 @@ pub fn parse(text: &str) -> Result<Vec<Package>, String> {
             filename: filename.to_owned(),
             size,
             sha256: sha256.to_ascii_lowercase(),
+            index: String::new(),
         });
     }
     Ok(out)

@@ -298,6 +298,9 @@ pub enum ArchiveFormat {
     Zip,
     Gz,
     Xz,
+    /// A Debian package: an `ar` container whose `data.tar.{xz,zst,gz}`
+    /// (or plain `data.tar`) member holds the files.
+    Deb,
 }
 
 /// A place in the tree that holds the item's version. Exactly one locator
@@ -496,7 +499,10 @@ impl Source {
     pub fn downloads(&self) -> bool {
         matches!(
             self,
-            Source::GithubRelease { .. } | Source::GithubFiles { .. } | Source::Url { .. }
+            Source::GithubRelease { .. }
+                | Source::GithubFiles { .. }
+                | Source::Url { .. }
+                | Source::AptPackage { .. }
         )
     }
 }

@@ -86,6 +86,7 @@ pub fn archive_format_of(name: &str) -> Option<ArchiveFormat> {
         (".zip", ArchiveFormat::Zip),
         (".gz", ArchiveFormat::Gz),
         (".xz", ArchiveFormat::Xz),
+        (".deb", ArchiveFormat::Deb),
     ];
     SUFFIXES
         .iter()
@@ -504,7 +505,7 @@ impl Checker<'_> {
                 Part::Key,
             )
             .label("extract from what kind of archive?")
-            .help("set `extract.format` (tar, tar-gz, tar-xz, tar-zst, zip, gz or xz), or remove `extract` to install the download as it is");
+            .help("set `extract.format` (tar, tar-gz, tar-xz, tar-zst, zip, gz, xz or deb), or remove `extract` to install the download as it is");
         self.push(problem);
     }
 

@@ -48,6 +48,8 @@ pub struct Pkg {
     pub version: String,
     pub arch: String,
     pub files: Vec<(String, Vec<u8>)>,
+    /// `dpkg-deb -Z` compressor of the data member: xz, zstd or gzip.
+    pub compression: &'static str,
 }
 
 impl Pkg {
@@ -57,7 +59,14 @@ impl Pkg {
             version: version.to_owned(),
             arch: arch.to_owned(),
             files: Vec::new(),
+            compression: "xz",
         }
+    }
+
+    /// This package with its data member compressed by `compression`.
+    pub fn compressed(mut self, compression: &'static str) -> Pkg {
+        self.compression = compression;
+        self
     }
 
     /// A `linux-image-ABI` package holding `boot/vmlinuz-ABI`.
@@ -236,7 +245,7 @@ impl AptRepo {
             "dpkg-deb",
             &[
                 "--root-owner-group",
-                "-Zxz",
+                &format!("-Z{}", p.compression),
                 "--build",
                 &stage.path().to_string_lossy(),
                 &out.to_string_lossy(),
