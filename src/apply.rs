@@ -142,11 +142,12 @@ pub async fn stage(
         let mut entry = entry.clone();
         let pending = match &item_plan.resolve {
             Some(r) => {
+                // An APT item is locked only once its signed chain verified.
                 if !r.is_resolved()
                     && manifest
                         .items
                         .get(&item_plan.id)
-                        .is_some_and(|i| !i.assets.is_empty())
+                        .is_some_and(|i| !i.assets.is_empty() || crate::apt::is_verified(i))
                 {
                     return Err(miette::miette!(
                         code = "vendor::apply::unresolved",

@@ -564,3 +564,40 @@ fn a_deb_that_is_not_the_listed_one_is_refused() {
         .stderr_mentions("checksum mismatch");
     f.tree.assert_unchanged(&before);
 }
+
+#[test]
+fn an_unverified_snapshot_is_never_locked_offline() {
+    let f = fixture();
+    f.tree.run(&["apply"]).code(0);
+    // A timestamp this machine never verified, set by hand.
+    f.tree.replace_once(
+        "vendor.yaml",
+        &format!("version: {A}"),
+        "version: 20240310T000000Z",
+    );
+    let before = f.tree.hashes();
+    f.tree
+        .run(&["--offline", "apply"])
+        .code(1)
+        .stderr_mentions("dracut-apt-snapshot cannot be applied: offline");
+    f.tree.assert_unchanged(&before);
+    f.tree.run(&["--offline", "check"]).code(2);
+}
+
+#[test]
+fn check_upstream_reports_a_snapshot_changed_under_its_timestamp() {
+    let f = fixture();
+    f.tree.run(&["apply"]).code(0);
+    // The archive republishes noble-updates at the same timestamp: a new
+    // package, a new (validly signed) release.
+    let root = f.repo.snapshot_dir(A);
+    std::fs::remove_dir_all(root.join("dists/noble-updates")).unwrap();
+    f.repo.snapshot(
+        A,
+        &[("noble-updates", vec![Pkg::new("dracut", "059-5", "all")])],
+    );
+    let out = f.tree.run(&["check", "--upstream"]);
+    out.code(2)
+        .stdout_has("release of suite noble-updates (snapshot 20240301T000000Z)")
+        .stdout_has("dracut (all)");
+}
