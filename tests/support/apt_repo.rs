@@ -86,6 +86,9 @@ pub struct AptRepo {
     pub keys: Keys,
     /// The signing key's fingerprint, as gpg prints it.
     pub fpr: String,
+    /// Packages built so far, by file name: a pool file is the same
+    /// bytes in every snapshot that has it, as in a real archive.
+    built: std::cell::RefCell<std::collections::HashMap<String, Vec<u8>>>,
 }
 
 impl AptRepo {
@@ -98,6 +101,7 @@ impl AptRepo {
             dir: tempfile::tempdir().expect("archive dir"),
             keys,
             fpr,
+            built: Default::default(),
         }
     }
 
@@ -222,6 +226,11 @@ impl AptRepo {
     }
 
     fn build_deb(&self, p: &Pkg, pool: &Path) {
+        let file = format!("{}_{}_{}.deb", p.name, p.version, p.arch);
+        if let Some(bytes) = self.built.borrow().get(&file) {
+            std::fs::write(pool.join(&file), bytes).unwrap();
+            return;
+        }
         let stage = tempfile::tempdir().unwrap();
         let debian = stage.path().join("DEBIAN");
         std::fs::create_dir_all(&debian).unwrap();
@@ -239,7 +248,7 @@ impl AptRepo {
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
             std::fs::write(file, bytes).unwrap();
         }
-        let out = pool.join(format!("{}_{}_{}.deb", p.name, p.version, p.arch));
+        let out = pool.join(&file);
         run(
             stage.path(),
             "dpkg-deb",
@@ -252,6 +261,9 @@ impl AptRepo {
             ],
             "dpkg",
         );
+        self.built
+            .borrow_mut()
+            .insert(file, std::fs::read(&out).unwrap());
     }
 }
 
