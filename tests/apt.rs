@@ -178,6 +178,20 @@ fn snapshot_bump_shows_what_moved_and_rechecks_the_kernel() {
         // The kernel's package is the same file in both snapshots.
         .stdout_lacks("re-tag")
         .stdout_lacks("package linux-image");
+    let commit = f.tree.run(&[
+        "diff",
+        "old.lock.yaml",
+        "vendor.lock.yaml",
+        "--format",
+        "commit",
+    ]);
+    commit
+        .code(0)
+        .stdout_has(&format!(
+            "chore(dracut-apt-snapshot): bump dracut-apt-snapshot {A} → {B}"
+        ))
+        .stdout_has("dracut (all) 059-4 → 060+5-1ubuntu3")
+        .stdout_has("kernel 6.8.0-45-generic was checked again at the new snapshot");
     // The kernel was checked again at the new snapshot, not bumped: one
     // bump in this change.
     let lock = f.tree.read("vendor.lock.yaml");

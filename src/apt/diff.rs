@@ -96,6 +96,14 @@ pub fn suites(old: Option<&LockedItem>, new: Option<&LockedItem>) -> Vec<SuiteCh
         .collect()
 }
 
+/// Whether a lock change of an `apt-package` item only re-verified it
+/// (its snapshot moved; its version stayed).
+pub fn is_recheck(item: &ItemDiff) -> bool {
+    item.status == Status::Changed
+        && !item.version.changed()
+        && item.source.new.as_deref() == Some("apt-package")
+}
+
 /// One line per package and suite change; `show` formats a value.
 pub fn lines(item: &ItemDiff, show: impl Fn(&str) -> String) -> Vec<String> {
     let mut out = Vec::new();

@@ -432,6 +432,23 @@ pub fn diff_commit(item: &ItemDiff, smoke: Option<SmokeEvidence<'_>>) -> String 
     if let Some(link) = &item.link {
         let _ = writeln!(out, "Changelog: see {link}\n");
     }
+    if !item.packages.is_empty() {
+        out.push_str("Packages:\n");
+        for p in &item.packages {
+            let v = |side: &Option<crate::apt::LockedPackage>| {
+                side.as_ref().map_or("-".to_owned(), |p| p.version.clone())
+            };
+            let _ = writeln!(
+                out,
+                "    {} ({}) {} → {}",
+                Shown(&p.name),
+                Shown(&p.architecture),
+                Shown(&v(&p.old)),
+                Shown(&v(&p.new))
+            );
+        }
+        out.push('\n');
+    }
     for note in &item.notes {
         let _ = writeln!(out, "{} ({}):", Shown(&note.tag), Shown(&note.url));
         for line in &note.summary {
