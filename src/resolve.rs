@@ -195,8 +195,8 @@ pub async fn resolve_in(
                     "{id}: an apt-package item is resolved with its manifest"
                 ));
             };
-            let apt = crate::apt::resolve_package(client, root, manifest, id, item).await?;
-            let debs = crate::apt::package_debs(client, root, manifest, id, item).await?;
+            let (apt, debs) =
+                crate::apt::resolve_package_debs(client, root, manifest, id, item).await?;
             (
                 Some(Resolved {
                     tag: Some(crate::apt::package_name(package, id, &item.version)?),

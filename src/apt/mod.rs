@@ -669,8 +669,24 @@ pub async fn resolve_package(
     id: &str,
     item: &Item,
 ) -> Result<Locked> {
+    Ok(resolve_package_debs(client, root, manifest, id, item)
+        .await?
+        .0)
+}
+
+/// [`resolve_package`], and the `.deb` downloads of the item's assets:
+/// for each asset (and platform), the package file the snapshot's signed
+/// index lists, with the sha256 and size it gives. A platform picks the
+/// package of its architecture; without one, the package must have one.
+pub async fn resolve_package_debs(
+    client: &Client,
+    root: &Path,
+    manifest: &Manifest,
+    id: &str,
+    item: &Item,
+) -> Result<(Locked, Vec<crate::resolve::Pending>)> {
     let Source::AptPackage { snapshot, package } = &item.source else {
-        return Ok(Locked::default());
+        return Ok((Locked::default(), Vec::new()));
     };
     let (snap_item, source) = snapshot_of(manifest, id, snapshot)?;
     let name = package_name(package, id, &item.version)?;
@@ -692,34 +708,22 @@ pub async fn resolve_package(
             None => e,
         }
     })?;
-    Ok(Locked {
+    let debs = debs(&opened, id, item, &name, &found)?;
+    let locked = Locked {
         snapshot: Some(snap_item.version.clone()),
         suites: opened.locked_suites(),
         packages: found,
-    })
+    };
+    Ok((locked, debs))
 }
 
-/// The `.deb` downloads of an `apt-package` item's assets: for each asset
-/// (and platform), the package file the snapshot's signed index lists,
-/// with the sha256 and size it gives. A platform picks the package of its
-/// architecture; without one, the item's package must have one.
-pub async fn package_debs(
-    client: &Client,
-    root: &Path,
-    manifest: &Manifest,
+fn debs(
+    opened: &Snapshot,
     id: &str,
     item: &Item,
+    name: &str,
+    newest: &[LockedPackage],
 ) -> Result<Vec<crate::resolve::Pending>> {
-    let Source::AptPackage { snapshot, package } = &item.source else {
-        return Ok(Vec::new());
-    };
-    if item.assets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let (snap_item, source) = snapshot_of(manifest, id, snapshot)?;
-    let name = package_name(package, id, &item.version)?;
-    let opened = open(client, root, &source.at(snapshot, &snap_item.version)).await?;
-    let newest = opened.require(id, &name)?;
     let vars = crate::plan::item_vars(id, item);
     let mut out = Vec::new();
     for inst in crate::plan::asset_instances(&vars, item) {
