@@ -45,7 +45,7 @@ pub async fn resolve_plan(
             };
             // Offline: a resolution this cache saw before (a rollback)
             // needs no network.
-            match cache.resolution(&crate::lock::fingerprint(item)) {
+            match cache.resolution(&crate::apt::fingerprint(manifest, item)) {
                 Some(entry) => {
                     resolution.resolved = entry.resolved;
                     resolution.artifacts = entry.artifacts;
@@ -69,7 +69,9 @@ pub async fn resolve_plan(
     let results = crate::jobs::ordered(wanted, |(n, item)| {
         let id = planned.plan.items[n].id.clone();
         async move {
-            let r = resolve::resolve(client, root, &id, item, lock.items.get(&id)).await;
+            let r =
+                resolve::resolve_in(client, root, Some(manifest), &id, item, lock.items.get(&id))
+                    .await;
             (n, r)
         }
     })
@@ -140,11 +142,12 @@ pub async fn stage(
         let mut entry = entry.clone();
         let pending = match &item_plan.resolve {
             Some(r) => {
+                // An APT item is locked only once its signed chain verified.
                 if !r.is_resolved()
                     && manifest
                         .items
                         .get(&item_plan.id)
-                        .is_some_and(|i| !i.assets.is_empty())
+                        .is_some_and(|i| !i.assets.is_empty() || crate::apt::is_verified(i))
                 {
                     return Err(miette::miette!(
                         code = "vendor::apply::unresolved",

@@ -343,6 +343,18 @@ pub fn extract(
     limits: &Limits,
 ) -> Result<Vec<Extracted>, ArchiveError> {
     let name = display_name(archive);
+    if format == ArchiveFormat::Deb {
+        let mut file = BufReader::with_capacity(BUF_SIZE, open(archive)?);
+        return extract_from(
+            &mut file,
+            &name,
+            format,
+            pattern,
+            strip_components,
+            dest,
+            limits,
+        );
+    }
     let target = match Request::new(pattern, strip_components, dest, &name, format)? {
         Request::Single { member, file } => {
             let mut done = decompress(archive, format, &file, limits)?;
@@ -413,6 +425,19 @@ pub fn extract_from(
             archive: name.to_owned(),
             format: format_name(format),
         });
+    }
+    if format == ArchiveFormat::Deb {
+        let (inner, size) = deb_data(reader, name)?;
+        let mut data = reader.take(size);
+        return extract_from(
+            &mut data,
+            name,
+            inner,
+            pattern,
+            strip_components,
+            dest,
+            limits,
+        );
     }
     let target = match Request::new(pattern, strip_components, dest, name, format)? {
         Request::Single { member, file } => {
@@ -570,6 +595,7 @@ fn format_name(format: ArchiveFormat) -> &'static str {
         ArchiveFormat::Zip => "zip",
         ArchiveFormat::Gz => "gz",
         ArchiveFormat::Xz => "xz",
+        ArchiveFormat::Deb => "deb",
     }
 }
 
@@ -1201,11 +1227,81 @@ fn decoder<'r, R: Read + 'r>(
         ArchiveFormat::Zip => {
             return Err(io::Error::other("zip is not a stream format"));
         }
+        ArchiveFormat::Deb => {
+            return Err(io::Error::other("a deb is opened by its ar container"));
+        }
     };
     Ok(Box::new(Expanding {
         inner: stream,
         meter: Rc::clone(meter),
     }))
+}
+
+/// Reads a `.deb`'s `ar` container up to its `data.tar*` member: returns
+/// that member's tar format and size, with `reader` at its first byte.
+/// Members before it (`debian-binary`, `control.tar.*`) are skipped, at
+/// most [`META_ALLOWANCE`] bytes each.
+fn deb_data(reader: &mut dyn Read, name: &str) -> Result<(ArchiveFormat, u64), ArchiveError> {
+    let corrupt = |detail: String| ArchiveError::Corrupt {
+        archive: name.to_owned(),
+        format: "deb",
+        detail,
+    };
+    let mut magic = [0u8; 8];
+    reader
+        .read_exact(&mut magic)
+        .map_err(|_| corrupt("it is too short for an ar container".into()))?;
+    if &magic != b"!<arch>\n" {
+        return Err(corrupt("it is not a Debian package (no ar header)".into()));
+    }
+    for _ in 0..8 {
+        let mut header = [0u8; 60];
+        reader
+            .read_exact(&mut header)
+            .map_err(|_| corrupt("the ar container ends before a data.tar member".into()))?;
+        if &header[58..60] != b"`\n" {
+            return Err(corrupt("a damaged ar member header".into()));
+        }
+        let member = String::from_utf8_lossy(&header[..16])
+            .trim_end()
+            .trim_end_matches('/')
+            .to_owned();
+        let size: u64 = std::str::from_utf8(&header[48..58])
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| corrupt(format!("the ar member `{member}` has no valid size")))?;
+        let inner = match member.as_str() {
+            "data.tar.xz" => Some(ArchiveFormat::TarXz),
+            "data.tar.zst" => Some(ArchiveFormat::TarZst),
+            "data.tar.gz" => Some(ArchiveFormat::TarGz),
+            "data.tar" => Some(ArchiveFormat::Tar),
+            m if m.starts_with("data.tar") => {
+                return Err(ArchiveError::Unsupported {
+                    archive: name.to_owned(),
+                    member: m.to_owned(),
+                    reason: "only xz, zstd and gzip data members are read".into(),
+                    help: "ask the archive for a package built with a common compressor",
+                });
+            }
+            _ => None,
+        };
+        if let Some(inner) = inner {
+            return Ok((inner, size));
+        }
+        if size > META_ALLOWANCE {
+            return Err(corrupt(format!("the ar member `{member}` is too large")));
+        }
+        // Members are padded to an even size.
+        let skip = size + (size % 2);
+        let skipped = io::copy(&mut reader.take(skip), &mut io::sink())
+            .map_err(|e| corrupt(format!("cannot read the ar container: {e}")))?;
+        if skipped != skip {
+            return Err(corrupt("the ar container is cut short".into()));
+        }
+    }
+    Err(corrupt(
+        "no data.tar member among the first ar members".into(),
+    ))
 }
 
 fn scan(session: &mut Session, archive: &Path, format: ArchiveFormat) -> Result<(), ArchiveError> {
@@ -1647,6 +1743,42 @@ fn zip_link_target<R: Read + io::Seek>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ar_member(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut out = format!(
+            "{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            0,
+            0,
+            0,
+            100644,
+            data.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+        out
+    }
+
+    #[test]
+    fn deb_containers() {
+        let mut deb = b"!<arch>\n".to_vec();
+        deb.extend(ar_member("debian-binary", b"2.0\n"));
+        deb.extend(ar_member("control.tar.xz", b"odd"));
+        deb.extend(ar_member("data.tar.zst/", b"payload"));
+        let (format, size) = deb_data(&mut &deb[..], "x.deb").expect("a deb");
+        assert_eq!((format, size), (ArchiveFormat::TarZst, 7));
+        for bad in [
+            b"not an ar".to_vec(),
+            b"!<arch>\n".to_vec(),
+            [b"!<arch>\n".to_vec(), ar_member("debian-binary", b"2.0\n")].concat(),
+            [b"!<arch>\n".to_vec(), ar_member("data.tar.lz4", b"x")].concat(),
+            [b"!<arch>\n".to_vec(), vec![b' '; 60]].concat(),
+        ] {
+            assert!(deb_data(&mut &bad[..], "x.deb").is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn normalize_table() {

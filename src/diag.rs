@@ -117,6 +117,9 @@ pub mod codes {
     pub const INSTALL_COLLISION: &str = "vendor::manifest::install-collision";
     /// A signature over the checksum file, but an asset has none.
     pub const SIGNED_WITHOUT_CHECKSUM_FILE: &str = "vendor::manifest::signed-without-checksum-file";
+    /// A verified `apt-snapshot` or an `apt-package` source that lacks
+    /// what it needs (url, keyring, architectures, a snapshot item).
+    pub const APT_SOURCE: &str = "vendor::manifest::apt-source";
 
     /// Every code above, for uniqueness checks and documentation.
     pub const ALL: &[&str] = &[
@@ -162,6 +165,7 @@ pub mod codes {
         EXTRACT_FORMAT_UNKNOWN,
         INSTALL_COLLISION,
         SIGNED_WITHOUT_CHECKSUM_FILE,
+        APT_SOURCE,
     ];
 }
 

@@ -197,10 +197,12 @@ pub fn stage_items(
         for (n, inst) in insts.iter().enumerate() {
             let name = instance_name(t.item, inst).unwrap_or_default();
             let platform = inst.platform.map(str::to_owned);
-            let Some(f) = t
-                .fetched
-                .iter()
-                .find(|f| f.artifact().name == name && f.artifact().platform == platform)
+            // An apt-package asset comes from the item's one `.deb` (per
+            // platform), whose file name only the archive's index knows.
+            let any_name = name.is_empty() && matches!(t.item.source, Source::AptPackage { .. });
+            let Some(f) = t.fetched.iter().find(|f| {
+                (f.artifact().name == name || any_name) && f.artifact().platform == platform
+            })
             else {
                 return Err(miette!(
                     code = "vendor::install::artifact-missing",

@@ -4,6 +4,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod apply;
+pub mod apt;
 pub mod archive;
 pub mod cache;
 pub mod checksum;

@@ -70,6 +70,10 @@ pub struct Resolved {
     /// The commit the tag pointed to when locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// What an APT snapshot or package resolved to: the verified suites
+    /// and the package versions (see [`crate::apt`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apt: Option<crate::apt::Locked>,
 }
 
 /// A pin as it was written.
@@ -336,6 +340,42 @@ fn check_item(doc: &Doc<'_>, id: &str, item: &LockedItem, problems: &mut Vec<Pro
         }
         if !(a.url.starts_with("https://") || a.url.starts_with("http://")) {
             bad(path("url"), format!("is not an http(s) URL (`{}`)", a.url));
+        }
+    }
+    if let Some(apt) = item.resolved.as_ref().and_then(|r| r.apt.as_ref()) {
+        let apt_at = |list: &str, i: usize, k: &str| {
+            at(&[
+                key("resolved"),
+                key("apt"),
+                key(list),
+                PathSeg::Index(i),
+                key(k),
+            ])
+        };
+        for (i, s) in apt.suites.iter().enumerate() {
+            if !is_sha256(&s.release_sha256) {
+                bad(
+                    apt_at("suites", i, "release_sha256"),
+                    not_sha256(&s.release_sha256),
+                );
+            }
+            if !s.signer.starts_with("pgp:") {
+                bad(
+                    apt_at("suites", i, "signer"),
+                    format!("is not `pgp:` and a fingerprint (`{}`)", s.signer),
+                );
+            }
+        }
+        for (i, p) in apt.packages.iter().enumerate() {
+            if !is_sha256(&p.sha256) {
+                bad(apt_at("packages", i, "sha256"), not_sha256(&p.sha256));
+            }
+            if crate::apt::debver::parse(&p.version).is_none() {
+                bad(
+                    apt_at("packages", i, "version"),
+                    format!("is not a Debian version (`{}`)", p.version),
+                );
+            }
         }
     }
     for (i, f) in item.files.iter().enumerate() {

@@ -96,6 +96,12 @@ pub struct ItemDiff {
     /// (`crate::notes`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<crate::notes::ReleaseNote>,
+    /// APT packages whose locked version or `.deb` changed (`crate::apt`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<crate::apt::diff::PackageChange>,
+    /// APT suites whose verified release changed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suites: Vec<crate::apt::diff::SuiteChange>,
 }
 
 /// A pin, by file and locator.
@@ -294,6 +300,8 @@ fn item_diff(id: &str, old: Option<&LockedItem>, new: Option<&LockedItem>) -> Op
             old.map_or(&[][..], |i| &i.files),
             new.map_or(&[][..], |i| &i.files),
         ),
+        packages: crate::apt::diff::packages(old, new),
+        suites: crate::apt::diff::suites(old, new),
         artifacts,
         version,
         tag,
@@ -315,6 +323,8 @@ impl ItemDiff {
             || !self.pins.is_empty()
             || !self.artifacts.is_empty()
             || !self.files.is_empty()
+            || !self.packages.is_empty()
+            || !self.suites.is_empty()
     }
 }
 
@@ -579,6 +589,7 @@ mod tests {
             resolved: Some(Resolved {
                 tag: Some(format!("v{version}")),
                 commit: None,
+                apt: None,
             }),
             pins: vec![],
             artifacts,
@@ -745,11 +756,13 @@ mod tests {
         a.resolved = Some(Resolved {
             tag: Some("1".into()),
             commit: Some("c1".into()),
+            apt: None,
         });
         let mut b = a.clone();
         b.resolved = Some(Resolved {
             tag: Some("1".into()),
             commit: Some("c2".into()),
+            apt: None,
         });
         assert!(diff(&lock(&[("f", a)]), &lock(&[("f", b)])).items[0].retag);
     }

@@ -577,10 +577,14 @@ fn plan_item(
     locked: Option<&LockedItem>,
     tree: &mut Tree,
 ) -> Result<ItemOutcome, Vec<PlanError>> {
-    let fingerprint = lock::fingerprint(item);
+    let fingerprint = crate::apt::fingerprint(cx.manifest, item);
     let vars = item_vars(id, item);
     let mut drift = Vec::new();
-    let lock_current = locked.is_some_and(|l| l.fingerprint == fingerprint);
+    // An apt-package item is checked again when its snapshot moves (its
+    // fingerprint covers the snapshot, too).
+    let snapshot_moved = crate::apt::snapshot_moved(cx.manifest, item, locked);
+    let lock_current =
+        locked.is_some_and(|l| l.fingerprint == fingerprint) && snapshot_moved.is_none();
     match locked {
         None => drift.push(Drift::LockOutdated {
             reason: "not locked yet".into(),
@@ -588,6 +592,8 @@ fn plan_item(
         Some(l) if !lock_current => drift.push(Drift::LockOutdated {
             reason: if l.version != item.version {
                 format!("version {} → {}", l.version, item.version)
+            } else if let Some(moved) = snapshot_moved {
+                moved
             } else {
                 "resolution inputs changed in the manifest".into()
             },
@@ -602,7 +608,10 @@ fn plan_item(
     }
 
     // An APT snapshot with a service URL is checked to exist upstream.
-    let checks_snapshot = matches!(item.source, Source::AptSnapshot { url: Some(_) });
+    let checks_snapshot = matches!(
+        item.source,
+        Source::AptSnapshot { url: Some(_), .. } | Source::AptPackage { .. }
+    );
     let needs_upstream = item.source.downloads() || !item.assets.is_empty() || checks_snapshot;
     let resolve = (needs_upstream && !lock_current).then(|| resolution(id, item, &vars));
     // For an item resolved upstream, apply completes the entry with what
@@ -819,10 +828,14 @@ fn resolution(id: &str, item: &Item, vars: &Vars<'_>) -> Resolution {
         Source::GithubRelease { repo, .. } => format!("release {tag} of {repo}"),
         Source::GithubFiles { repo, .. } => format!("ref {tag} of {repo}"),
         Source::Url { .. } => format!("{id} {} from its URLs", item.version),
-        Source::AptSnapshot { url: Some(url) } => {
+        Source::AptSnapshot { url: Some(url), .. } => {
             format!("snapshot {} at {}", item.version, url.trim_end_matches('/'))
         }
-        Source::AptSnapshot { url: None } | Source::Manual => format!("{id} {}", item.version),
+        Source::AptPackage { snapshot, package } => {
+            let name = crate::apt::package_name(package, id, &item.version).unwrap_or_default();
+            format!("package {name} in the snapshot of {snapshot}")
+        }
+        Source::AptSnapshot { url: None, .. } | Source::Manual => format!("{id} {}", item.version),
     };
     let downloads = asset_instances(vars, item)
         .into_iter()
@@ -833,7 +846,13 @@ fn resolution(id: &str, item: &Item, vars: &Vars<'_>) -> Resolution {
                 .as_deref()
                 .or(a.asset.name.as_deref())
                 .and_then(|t| a.vars.expand(t).ok())
-                .unwrap_or_default();
+                .unwrap_or_else(|| match &item.source {
+                    Source::AptPackage { package, .. } => {
+                        let name = crate::apt::package_name(package, id, &item.version);
+                        format!("{}.deb", name.unwrap_or_default())
+                    }
+                    _ => String::new(),
+                });
             match a.platform {
                 Some(p) => format!("{name} ({p})"),
                 None => name,

@@ -11,7 +11,7 @@ use crate::checksum;
 use crate::fetch::Client;
 use crate::gate::Evidence;
 use crate::lock::{LockedItem, Resolved, Trust, TrustKind};
-use crate::manifest::model::{Checksum, Item, Source};
+use crate::manifest::model::{Checksum, Item, Manifest, Source};
 use crate::plan::{AssetInstance, asset_instances, item_vars};
 use crate::source::github::{self, RawUrl};
 use crate::trust::Upstream;
@@ -94,6 +94,19 @@ pub async fn resolve(
     item: &Item,
     previous: Option<&LockedItem>,
 ) -> Result<Resolution> {
+    resolve_in(client, root, None, id, item, previous).await
+}
+
+/// [`resolve`], with the manifest `item` belongs to: an `apt-package`
+/// item is resolved in the snapshot of the item it names.
+pub async fn resolve_in(
+    client: &Client,
+    root: &Path,
+    manifest: Option<&Manifest>,
+    id: &str,
+    item: &Item,
+    previous: Option<&LockedItem>,
+) -> Result<Resolution> {
     let vars = item_vars(id, item);
     let tag = vars.get("tag").unwrap_or(&item.version).to_owned();
     let mut checksums = ChecksumFiles::default();
@@ -124,6 +137,7 @@ pub async fn resolve(
                 Some(Resolved {
                     tag: Some(tag),
                     commit: Some(commit),
+                    apt: None,
                 }),
                 out,
             )
@@ -145,6 +159,7 @@ pub async fn resolve(
                 Some(Resolved {
                     tag: Some(tag),
                     commit: Some(commit),
+                    apt: None,
                 }),
                 out,
             )
@@ -162,7 +177,38 @@ pub async fn resolve(
                 .await?;
             (None, out)
         }
-        Source::AptSnapshot { url: Some(base) } => {
+        Source::AptSnapshot { .. } if crate::apt::SnapshotSource::of(item).is_some() => {
+            let apt = crate::apt::resolve_snapshot(client, root, id, item).await?;
+            (
+                Some(Resolved {
+                    tag: Some(item.version.clone()),
+                    commit: None,
+                    apt: Some(apt),
+                }),
+                Vec::new(),
+            )
+        }
+        Source::AptPackage { package, .. } => {
+            let Some(manifest) = manifest else {
+                return Err(miette!(
+                    code = "vendor::internal",
+                    "{id}: an apt-package item is resolved with its manifest"
+                ));
+            };
+            let (apt, debs) =
+                crate::apt::resolve_package_debs(client, root, manifest, id, item).await?;
+            (
+                Some(Resolved {
+                    tag: Some(crate::apt::package_name(package, id, &item.version)?),
+                    commit: None,
+                    apt: Some(apt),
+                }),
+                debs,
+            )
+        }
+        Source::AptSnapshot {
+            url: Some(base), ..
+        } => {
             let url = format!("{}/{}/", base.trim_end_matches('/'), item.version);
             client
                 .get_small(&url, SNAPSHOT_PAGE_LIMIT, false)
@@ -172,11 +218,12 @@ pub async fn resolve(
                 Some(Resolved {
                     tag: Some(item.version.clone()),
                     commit: None,
+                    apt: None,
                 }),
                 Vec::new(),
             )
         }
-        Source::AptSnapshot { url: None } | Source::Manual => (None, Vec::new()),
+        Source::AptSnapshot { url: None, .. } | Source::Manual => (None, Vec::new()),
     };
     if let Some(previous) = previous {
         hold_previous_hashes(id, &mut artifacts, previous)?;

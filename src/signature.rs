@@ -1222,8 +1222,70 @@ fn now_secs() -> u64 {
 }
 
 fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String, SignatureError> {
-    let kind = SignatureKind::Pgp;
     let sigs = parse_pgp_signatures(signature)?;
+    let sigs: Vec<&pgp::packet::Signature> = sigs.iter().map(|s| &s.signature).collect();
+    verify_pgp_signatures(certs, data, &sigs)
+}
+
+/// Verifies an OpenPGP cleartext-signed message (`gpg --clearsign`, as an
+/// APT `InRelease` is) with the keyring `key`, by the same rules as a
+/// detached signature (revocation, expiry, dates). Returns the signer and
+/// the signed text only (dash escapes removed, `\n` line ends): nothing
+/// outside the signed part is ever returned.
+pub fn verify_cleartext(
+    key: &PublicKey,
+    message: &[u8],
+) -> Result<(Verified, String), SignatureError> {
+    let kind = SignatureKind::Pgp;
+    let Inner::Pgp(certs) = &key.inner else {
+        return Err(SignatureError::NotAKey {
+            kind,
+            found: format!("a {} key", kind_name(key.kind())),
+        });
+    };
+    let not_signed = |found: &str| SignatureError::NotASignature {
+        kind,
+        found: found.to_owned(),
+    };
+    let text = std::str::from_utf8(message).map_err(|_| not_signed("binary data"))?;
+    if !text
+        .trim_start()
+        .starts_with("-----BEGIN PGP SIGNED MESSAGE-----")
+    {
+        return Err(not_signed(
+            "text that is not cleartext-signed (no `-----BEGIN PGP SIGNED MESSAGE-----`)",
+        ));
+    }
+    let (msg, _) =
+        pgp::composed::CleartextSignedMessage::from_string(text.trim_start()).map_err(|_| {
+            SignatureError::DamagedSignature {
+                kind,
+                detail: "the cleartext-signed message cannot be read (altered framing or armor)"
+                    .to_owned(),
+            }
+        })?;
+    let sigs: Vec<&pgp::packet::Signature> = msg.signatures().iter().collect();
+    if sigs.is_empty() {
+        return Err(not_signed("a cleartext message without signatures"));
+    }
+    if let Some(other) = sigs
+        .iter()
+        .find_map(|s| s.typ().filter(|t| *t != SignatureType::Text))
+    {
+        let found = non_file_signature(other).unwrap_or_else(|| "a binary signature".to_owned());
+        return Err(not_signed(&found));
+    }
+    let signed = msg.signed_text();
+    let signer = verify_pgp_signatures(certs, Data::Bytes(signed.as_bytes()), &sigs)?;
+    Ok((Verified { kind, key: signer }, signed.replace("\r\n", "\n")))
+}
+
+fn verify_pgp_signatures(
+    certs: &[Cert],
+    data: Data<'_>,
+    sigs: &[&pgp::packet::Signature],
+) -> Result<String, SignatureError> {
+    let kind = SignatureKind::Pgp;
     let now = now_secs();
     let mut failure: Option<SignatureError> = None;
     let mut fail = |e: SignatureError| {
@@ -1231,8 +1293,7 @@ fn verify_pgp(certs: &[Cert], data: Data<'_>, signature: &[u8]) -> Result<String
             failure = Some(e);
         }
     };
-    for sig in &sigs {
-        let sig = &sig.signature;
+    for sig in sigs {
         match sig.hash_alg() {
             Some(HashAlgorithm::Md5 | HashAlgorithm::Sha1 | HashAlgorithm::Ripemd160) => {
                 fail(SignatureError::Unsupported {

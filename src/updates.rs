@@ -75,6 +75,19 @@ pub struct Outdated {
     /// first; `newest_allowed` is the newest complete one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub incomplete: Vec<Incomplete>,
+    /// For an APT snapshot: tracked packages whose version differs at the
+    /// newest snapshot.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<Moved>,
+}
+
+/// A tracked package whose version a newer snapshot changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Moved {
+    pub package: String,
+    pub architecture: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 /// Compares `item` with the versions its upstream lists.
@@ -93,6 +106,7 @@ pub async fn outdated(
         newest: None,
         status: Status::Manual,
         incomplete: Vec::new(),
+        moved: Vec::new(),
     };
     let mut releases = Vec::new();
     let (template, tags) = match &item.source {
@@ -110,7 +124,10 @@ pub async fn outdated(
                 .collect();
             (git_ref, tags)
         }
-        Source::Url { .. } | Source::AptSnapshot { .. } | Source::Manual => return Ok(row),
+        Source::Url { .. }
+        | Source::AptSnapshot { .. }
+        | Source::AptPackage { .. }
+        | Source::Manual => return Ok(row),
     };
     let scheme = Scheme::default_for(item);
     let constraint = item

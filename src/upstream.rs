@@ -105,7 +105,9 @@ pub async fn recheck(
                 out.extend(download_and_compare(client, a, &tag, scratch, *allow_http).await?);
             }
         }
-        Source::AptSnapshot { url: Some(base) } => {
+        Source::AptSnapshot {
+            url: Some(base), ..
+        } => {
             let url = format!("{}/{}/", base.trim_end_matches('/'), locked.version);
             match client.get_small(&url, 16 << 20, false).await {
                 Ok(_) => {}
@@ -118,7 +120,7 @@ pub async fn recheck(
                 Err(e) => return Err(e.into()),
             }
         }
-        Source::AptSnapshot { url: None } | Source::Manual => {}
+        Source::AptSnapshot { url: None, .. } | Source::AptPackage { .. } | Source::Manual => {}
     }
     Ok(out)
 }

@@ -188,6 +188,7 @@ fn build(format: ArchiveFormat, entries: &[E]) -> Vec<u8> {
         ArchiveFormat::TarZst => zst(&tar_bytes(entries)),
         ArchiveFormat::Zip => zip_bytes(entries),
         ArchiveFormat::Gz | ArchiveFormat::Xz => panic!("not a multi-file format"),
+        ArchiveFormat::Deb => panic!("packages are built by dpkg-deb (tests/apt.rs)"),
     }
 }
 
@@ -200,6 +201,7 @@ fn file_name(format: ArchiveFormat) -> &'static str {
         ArchiveFormat::Zip => "pkg.zip",
         ArchiveFormat::Gz => "tool.gz",
         ArchiveFormat::Xz => "tool.xz",
+        ArchiveFormat::Deb => "pkg.deb",
     }
 }
 

@@ -87,6 +87,14 @@ pub fn bump_all(
         let Some(item) = loaded.manifest.items.get(id) else {
             continue;
         };
+        let latest;
+        let given = if given == "latest" && crate::apt::SnapshotSource::of(item).is_some() {
+            latest = latest_snapshot(cli, ws, io, id, item)?;
+            notes.push(format!("the newest snapshot of {id} is {latest}"));
+            &latest
+        } else {
+            given
+        };
         let as_tag = version_named(id, item, given);
         if let Some(version) = &as_tag {
             notes.push(format!("`{given}` is {id}'s tag for version {version}"));
@@ -99,8 +107,25 @@ pub fn bump_all(
         let mut wanted = item.clone();
         wanted.version = version.clone();
         let typed_tag = as_tag.is_some();
-        if let Some(resolution) = verify_upstream(cli, ws, io, id, &wanted, typed_tag)? {
+        let manifest = &loaded.manifest;
+        if let Some(resolution) = verify_upstream(cli, ws, io, manifest, id, &wanted, typed_tag)? {
             resolved.insert(id.clone(), resolution);
+        }
+        // The packages pinned in this snapshot must still be there.
+        let mut bumped = manifest.clone();
+        bumped.items.insert(id.clone(), wanted.clone());
+        for dep in crate::apt::dependents(manifest, std::slice::from_ref(id)) {
+            let Some(dep_item) = bumped.items.get(&dep) else {
+                continue;
+            };
+            let found = verify_upstream(cli, ws, io, &bumped, &dep, dep_item, false)
+                .wrap_err_with(|| format!("{dep} {} is not in {id} {version}", dep_item.version))
+                .wrap_err_with(|| {
+                    format!("{id} cannot be bumped to {version}; vendor.yaml is unchanged")
+                })?;
+            if let Some(resolution) = found {
+                resolved.insert(dep, resolution);
+            }
         }
         text = updates::set_version(&text, id, version)?;
         notes.push(format!(
@@ -181,20 +206,50 @@ fn as_typed(err: Report, id: &str, item: &Item, typed_tag: bool) -> Report {
 /// The checks the playbook's bump target made: the release exists and
 /// every platform's asset (and checksum file) is there. Offline, only a
 /// version this machine resolved before (a rollback) is accepted.
-fn verify_upstream(
+/// The timestamp of a snapshot item's newest state (its `latest` URL),
+/// verified to serve the same signed releases.
+fn latest_snapshot(
     cli: &Cli,
     ws: &Workspace,
     io: &mut Io<'_>,
     id: &str,
     item: &Item,
+) -> Result<String> {
+    let Some(client) = super::client(cli, io)? else {
+        return Err(miette!(
+            code = "vendor::bump::offline",
+            help = "run online to find the newest snapshot",
+            "{id}: finding the newest snapshot needs the network"
+        ));
+    };
+    let runtime = super::runtime()?;
+    runtime
+        .block_on(crate::apt::latest(&client, &ws.root, id, item))
+        .map(|(ts, _)| ts)
+        .wrap_err_with(|| {
+            format!("{id} cannot be bumped to its newest snapshot; vendor.yaml is unchanged")
+        })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verify_upstream(
+    cli: &Cli,
+    ws: &Workspace,
+    io: &mut Io<'_>,
+    manifest: &crate::manifest::model::Manifest,
+    id: &str,
+    item: &Item,
     typed_tag: bool,
 ) -> Result<Option<Resolution>> {
-    let snapshot = matches!(item.source, Source::AptSnapshot { url: Some(_) });
+    let snapshot = matches!(
+        item.source,
+        Source::AptSnapshot { url: Some(_), .. } | Source::AptPackage { .. }
+    );
     if !item.source.downloads() && item.assets.is_empty() && !snapshot {
         return Ok(None);
     }
     let Some(client) = super::client(cli, io)? else {
-        let fingerprint = crate::lock::fingerprint(item);
+        let fingerprint = crate::apt::fingerprint(manifest, item);
         return match Cache::from_env().resolution(&fingerprint) {
             Some(_) => Ok(None),
             None => Err(miette!(
@@ -208,9 +263,10 @@ fn verify_upstream(
     let (lock, _) = ws.read_lock()?;
     let runtime = super::runtime()?;
     runtime
-        .block_on(crate::resolve::resolve(
+        .block_on(crate::resolve::resolve_in(
             &client,
             &ws.root,
+            Some(manifest),
             id,
             item,
             lock.items.get(id),
@@ -236,6 +292,15 @@ pub fn finish(
     apply: bool,
     mut resolved: Resolved,
 ) -> Result<Exit> {
+    // Items looked up in a bumped snapshot are checked again with it.
+    let loaded = super::load_manifest(ws, false)?;
+    let mut ids = ids.to_vec();
+    for dep in crate::apt::dependents(&loaded.manifest, &ids) {
+        if !ids.contains(&dep) {
+            ids.push(dep);
+        }
+    }
+    let ids = &ids[..];
     if apply {
         let args = ApplyArgs {
             targets: ids.to_vec(),

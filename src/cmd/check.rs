@@ -99,7 +99,13 @@ fn upstream(cli: &Cli, io: &mut Io<'_>, state: &mut super::plan::State) -> Resul
     let results = runtime.block_on(crate::jobs::ordered(wanted, |(n, item, locked)| {
         let scratch = scratch.path();
         let client = &client;
+        let root = &state.root;
+        let id = &state.planned.plan.items[n].id;
         async move {
+            if crate::apt::is_verified(item) {
+                let found = crate::apt::recheck(client, root, manifest, id, item, locked).await;
+                return (n, found);
+            }
             (
                 n,
                 crate::upstream::recheck(client, item, locked, scratch).await,

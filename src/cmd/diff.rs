@@ -240,7 +240,24 @@ fn github_repos(ws: &Workspace) -> BTreeMap<String, GithubRepo> {
 /// The commit message of a one-item change; several items are refused
 /// (the playbook: one item per bump).
 fn commit_message(ws: &Workspace, diff: &LockDiff, io: &mut Io<'_>) -> Result<String> {
-    let item = match diff.items.as_slice() {
+    // An apt-package item checked again at a bumped snapshot, at the same
+    // version, is part of that snapshot's bump, not a bump of its own.
+    let (rechecked, bumps): (Vec<_>, Vec<_>) = diff
+        .items
+        .iter()
+        .cloned()
+        .partition(crate::apt::diff::is_recheck);
+    let rechecked = if bumps.len() == 1 {
+        rechecked
+    } else {
+        Vec::new()
+    };
+    let items = if rechecked.is_empty() {
+        diff.items.clone()
+    } else {
+        bumps
+    };
+    let item = match items.as_slice() {
         [item] => item,
         [] => {
             return Err(miette!(
@@ -265,7 +282,15 @@ fn commit_message(ws: &Workspace, diff: &LockDiff, io: &mut Io<'_>) -> Result<St
     let smoke = record
         .as_ref()
         .map(|(file, record)| SmokeEvidence { file, record });
-    Ok(report::diff_commit(item, smoke))
+    let mut message = report::diff_commit(item, smoke);
+    for r in &rechecked {
+        message.push_str(&format!(
+            "\n{} {} was checked again at the new snapshot.\n",
+            r.item,
+            r.version.new.as_deref().unwrap_or_default()
+        ));
+    }
+    Ok(message)
 }
 
 /// The item's smoke record, when there is one for the new version. A

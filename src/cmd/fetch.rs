@@ -29,7 +29,10 @@ pub fn run(cli: &Cli, args: &FetchArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
         match &item_plan.resolve {
             Some(r) if r.is_resolved() => {
                 items.push((&item_plan.id, r.artifacts.clone()));
-                resolutions.push(Some((crate::lock::fingerprint(item), r.resolved.clone())));
+                resolutions.push(Some((
+                    crate::apt::fingerprint(&state.loaded.manifest, item),
+                    r.resolved.clone(),
+                )));
             }
             Some(r) => {
                 return Err(miette::miette!(

@@ -52,7 +52,14 @@ pub fn rows(
         // Every item at once; rows (and the first failure) in manifest order.
         crate::jobs::ordered(wanted, |(id, item)| {
             let locked = lock.items.get(id).map(|l| l.version.clone());
-            updates::outdated(&client, id, item, locked)
+            let (client, manifest, root) = (&client, &loaded.manifest, &ws.root);
+            async move {
+                if crate::apt::is_verified(item) {
+                    return crate::apt::updates::outdated(client, root, manifest, id, item, locked)
+                        .await;
+                }
+                updates::outdated(client, id, item, locked).await
+            }
         })
         .await
         .into_iter()

@@ -106,11 +106,45 @@ pub enum Source {
         #[serde(default, skip_serializing_if = "is_false")]
         allow_http: bool,
     },
-    /// A Debian/Ubuntu archive snapshot timestamp (`YYYYMMDDTHHMMSSZ`); pin only.
+    /// A Debian/Ubuntu archive snapshot timestamp (`YYYYMMDDTHHMMSSZ`).
+    /// With `suites` and a `keyring`, every suite's signed `InRelease` at
+    /// `{url}/{version}/dists/SUITE/` is verified and the tracked
+    /// `packages` are read through it; otherwise the URL is only checked
+    /// to answer.
     AptSnapshot {
-        /// Snapshot service base URL used to check the timestamp exists.
+        /// Snapshot service base URL (the snapshot is `{url}/{version}`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         url: Option<String>,
+        /// Suites (pockets) the build installs from, e.g. `noble`,
+        /// `noble-updates`, `noble-security`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        suites: Vec<String>,
+        /// Archive components; default `[main]`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        components: Vec<String>,
+        /// Debian architectures whose `Packages` indexes are read (`amd64`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        architectures: Vec<String>,
+        /// The archive's OpenPGP signing keyring, a file in the tree
+        /// (relative to the manifest); never fetched.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keyring: Option<String>,
+        /// Packages whose versions the lock records (e.g. `dracut`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        packages: Vec<String>,
+        /// URL of the archive's newest state (where its `dists/` is), for
+        /// `outdated` and `bump ITEM latest`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latest: Option<String>,
+    },
+    /// A package of a verified `apt-snapshot` item's snapshot (a kernel
+    /// ABI): it must exist at the pinned snapshot.
+    AptPackage {
+        /// The id of the `apt-snapshot` item.
+        snapshot: String,
+        /// The package name for a version (template), e.g.
+        /// `linux-image-{version}`.
+        package: String,
     },
     /// No upstream the tool can query: the version is set by hand.
     Manual,
@@ -264,6 +298,9 @@ pub enum ArchiveFormat {
     Zip,
     Gz,
     Xz,
+    /// A Debian package: an `ar` container whose `data.tar.{xz,zst,gz}`
+    /// (or plain `data.tar`) member holds the files.
+    Deb,
 }
 
 /// A place in the tree that holds the item's version. Exactly one locator
@@ -448,6 +485,7 @@ impl Source {
             Source::GithubFiles { .. } => "github-files",
             Source::Url { .. } => "url",
             Source::AptSnapshot { .. } => "apt-snapshot",
+            Source::AptPackage { .. } => "apt-package",
             Source::Manual => "manual",
         }
     }
@@ -461,7 +499,10 @@ impl Source {
     pub fn downloads(&self) -> bool {
         matches!(
             self,
-            Source::GithubRelease { .. } | Source::GithubFiles { .. } | Source::Url { .. }
+            Source::GithubRelease { .. }
+                | Source::GithubFiles { .. }
+                | Source::Url { .. }
+                | Source::AptPackage { .. }
         )
     }
 }

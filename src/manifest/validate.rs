@@ -86,6 +86,7 @@ pub fn archive_format_of(name: &str) -> Option<ArchiveFormat> {
         (".zip", ArchiveFormat::Zip),
         (".gz", ArchiveFormat::Gz),
         (".xz", ArchiveFormat::Xz),
+        (".deb", ArchiveFormat::Deb),
     ];
     SUFFIXES
         .iter()
@@ -229,10 +230,50 @@ impl Checker<'_> {
                 };
                 self.template(&path.key("ref"), git_ref, tmpl);
             }
-            Source::AptSnapshot { url } => {
+            Source::AptSnapshot {
+                url,
+                suites,
+                components,
+                architectures,
+                keyring,
+                latest,
+                ..
+            } => {
                 self.snapshot(&base.key("version"), &item.version);
                 if let Some(url) = url {
                     self.url(&path.key("url"), url, false);
+                }
+                if let Some(latest) = latest {
+                    self.url(&path.key("latest"), latest, false);
+                }
+                if let Some(keyring) = keyring {
+                    self.relative_file(&path.key("keyring"), keyring, "archive keyring");
+                }
+                self.apt_snapshot(&path, url, suites, components, architectures, keyring);
+            }
+            Source::AptPackage { snapshot, package } => {
+                let tmpl = Tmpl {
+                    what: "the package name",
+                    ..tmpl
+                };
+                self.template(&path.key("package"), package, tmpl);
+                let verified = self
+                    .loaded
+                    .manifest
+                    .items
+                    .get(snapshot)
+                    .is_some_and(|s| crate::apt::SnapshotSource::of(s).is_some());
+                if !verified {
+                    let problem = self
+                        .at(
+                            codes::APT_SOURCE,
+                            format!("`{snapshot}` is not a verified apt-snapshot item of this manifest"),
+                            &path.key("snapshot"),
+                            Part::Value,
+                        )
+                        .label("no such snapshot item")
+                        .help("name an item with `type: apt-snapshot` that sets `url`, `suites`, `architectures` and `keyring`");
+                    self.push(problem);
                 }
             }
             Source::Url { .. } | Source::Manual => {}
@@ -248,6 +289,75 @@ impl Checker<'_> {
                 )
                 .label("assets of a pin-only item")
                 .help("remove `assets`, or use a `github-release`, `github-files` or `url` source");
+            self.push(problem);
+        }
+    }
+
+    /// A snapshot with suites is verified: it needs the archive URL, the
+    /// keyring and the architectures; names are single path segments.
+    fn apt_snapshot(
+        &mut self,
+        path: &NodePath,
+        url: &Option<String>,
+        suites: &[String],
+        components: &[String],
+        architectures: &[String],
+        keyring: &Option<String>,
+    ) {
+        for (key, list) in [
+            ("suites", suites),
+            ("components", components),
+            ("architectures", architectures),
+        ] {
+            for (i, name) in list.iter().enumerate() {
+                let ok = !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.+~".contains(&b))
+                    && name != "."
+                    && name != "..";
+                if !ok {
+                    let problem = self
+                        .at(
+                            codes::APT_SOURCE,
+                            format!("`{name}` is not a name of the archive's {key}"),
+                            &path.key(key).index(i),
+                            Part::Value,
+                        )
+                        .label("letters, digits, `-`, `_`, `.`, `+`, `~`")
+                        .help(
+                            "names are single path segments under `dists/`, e.g. `noble-updates`",
+                        );
+                    self.push(problem);
+                }
+            }
+        }
+        if suites.is_empty() {
+            return;
+        }
+        let mut missing = Vec::new();
+        if url.is_none() {
+            missing.push("url");
+        }
+        if keyring.is_none() {
+            missing.push("keyring");
+        }
+        if architectures.is_empty() {
+            missing.push("architectures");
+        }
+        if !missing.is_empty() {
+            let problem = self
+                .at(
+                    codes::APT_SOURCE,
+                    format!(
+                        "a snapshot with `suites` is verified, and needs {}",
+                        missing.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                    &path.key("suites"),
+                    Part::Key,
+                )
+                .label("verified snapshot")
+                .help("set the archive's base `url`, its signing `keyring` (a file in the tree) and the `architectures` to read");
             self.push(problem);
         }
     }
@@ -395,7 +505,7 @@ impl Checker<'_> {
                 Part::Key,
             )
             .label("extract from what kind of archive?")
-            .help("set `extract.format` (tar, tar-gz, tar-xz, tar-zst, zip, gz or xz), or remove `extract` to install the download as it is");
+            .help("set `extract.format` (tar, tar-gz, tar-xz, tar-zst, zip, gz, xz or deb), or remove `extract` to install the download as it is");
         self.push(problem);
     }
 

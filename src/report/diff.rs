@@ -98,6 +98,9 @@ fn item_human(out: &mut String, item: &ItemDiff, paint: Paint) {
             pin_values(pin, |v| format!("{v:?}"))
         );
     }
+    for line in crate::apt::diff::lines(item, |v| v.to_owned()) {
+        let _ = writeln!(out, "  {line}");
+    }
     for artifact in &item.artifacts {
         artifact_human(out, artifact, paint);
     }
@@ -285,6 +288,7 @@ fn changes_cell(item: &ItemDiff) -> String {
     for (n, noun) in [
         (item.pins.len(), "pin"),
         (item.artifacts.len(), "artifact"),
+        (item.packages.len(), "package"),
         (item.files.len(), "file"),
     ] {
         if n > 0 {
@@ -340,6 +344,8 @@ fn details_markdown(out: &mut String, item: &ItemDiff) {
         })
         .collect();
     section_markdown(out, Some("Pins"), &pins);
+    let packages = crate::apt::diff::lines(item, |v| format!("`{v}`"));
+    section_markdown(out, Some("APT packages and suites"), &packages);
     let artifacts: Vec<String> = item.artifacts.iter().map(artifact_markdown).collect();
     section_markdown(out, Some("Artifacts"), &artifacts);
     let files: Vec<String> = item
@@ -425,6 +431,23 @@ pub fn diff_commit(item: &ItemDiff, smoke: Option<SmokeEvidence<'_>>) -> String 
     out.push_str("\n\n");
     if let Some(link) = &item.link {
         let _ = writeln!(out, "Changelog: see {link}\n");
+    }
+    if !item.packages.is_empty() {
+        out.push_str("Packages:\n");
+        for p in &item.packages {
+            let v = |side: &Option<crate::apt::LockedPackage>| {
+                side.as_ref().map_or("-".to_owned(), |p| p.version.clone())
+            };
+            let _ = writeln!(
+                out,
+                "    {} ({}) {} → {}",
+                Shown(&p.name),
+                Shown(&p.architecture),
+                Shown(&v(&p.old)),
+                Shown(&v(&p.new))
+            );
+        }
+        out.push('\n');
     }
     for note in &item.notes {
         let _ = writeln!(out, "{} ({}):", Shown(&note.tag), Shown(&note.url));

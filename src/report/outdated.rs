@@ -57,6 +57,28 @@ pub fn outdated_human(rows: &[Outdated]) -> String {
         line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]].map(String::as_str));
     }
     out.push_str(&incomplete_lines(rows, ""));
+    out.push_str(&moved_lines(rows, ""));
+    out
+}
+
+/// One line per tracked package a newer snapshot moves.
+fn moved_lines(rows: &[Outdated], bullet: &str) -> String {
+    let mut out = String::new();
+    for r in rows {
+        for m in &r.moved {
+            let dash = || "-".to_owned();
+            let _ = writeln!(
+                out,
+                "{bullet}{} {}: {} ({}) {} → {}",
+                r.id,
+                r.newest.as_deref().unwrap_or("newest"),
+                m.package,
+                m.architecture,
+                m.from.clone().unwrap_or_else(dash),
+                m.to.clone().unwrap_or_else(dash)
+            );
+        }
+    }
     out
 }
 
@@ -89,7 +111,8 @@ pub fn outdated_markdown(rows: &[Outdated]) -> String {
             c[0], c[1], c[2], c[3], c[4], c[5]
         );
     }
-    let skipped = incomplete_lines(rows, "- ");
+    let mut skipped = incomplete_lines(rows, "- ");
+    skipped.push_str(&moved_lines(rows, "- "));
     if !skipped.is_empty() {
         out.push('\n');
         out.push_str(&skipped);
