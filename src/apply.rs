@@ -256,6 +256,18 @@ pub async fn fetch_verified(
         }
         out.push(mine);
     }
+    // What passed the gate fills the remote cache (crate::registry);
+    // failures there are warnings, never this run's failure.
+    if let Some(remote) = cache.remote() {
+        let pushes: Vec<(&str, &str, &[Verified])> = items
+            .iter()
+            .zip(&out)
+            .filter_map(|((id, _), v)| {
+                Some((*id, manifest.items.get(*id)?.version.as_str(), v.as_slice()))
+            })
+            .collect();
+        remote.push(&pushes).await;
+    }
     Ok(out)
 }
 
