@@ -293,6 +293,19 @@ pub async fn complete_evidence(
             None => missing = true,
         }
     }
+    // Pushed with the artifacts to the remote cache (crate::registry).
+    if missing && let (Some(remote), Some(entry)) = (cache.remote(), lock.items.get(id)) {
+        for p in pending.iter_mut().filter(|p| p.evidence.is_empty()) {
+            if let Some(sha) = p.sha256.clone()
+                && let Some(e) = remote
+                    .evidence(id, &item.version, &entry.artifacts, &sha)
+                    .await
+            {
+                p.evidence = e;
+            }
+        }
+        missing = pending.iter().any(|p| p.evidence.is_empty());
+    }
     let Some(client) = client.filter(|_| missing) else {
         return Ok(());
     };

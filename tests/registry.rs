@@ -18,6 +18,12 @@ mod fake_github;
 #[path = "support/registry.rs"]
 mod registry;
 
+#[path = "support/build.rs"]
+mod build;
+
+#[path = "support/keys.rs"]
+mod keys;
+
 use std::io::Write as _;
 use std::path::Path;
 use std::process::Command;
@@ -690,4 +696,56 @@ fn a_registry_that_never_answers_is_one_warning_and_upstream_takes_over() {
     out.stderr_has(&remote);
     assert_installed(&first, &up);
     drop(silent);
+}
+
+#[test]
+fn signatures_travel_with_the_artifacts_for_an_offline_reinstall() {
+    let reg = Registry::start(Auth::None);
+    let up = upstream();
+    let k = keys::Keys::new();
+    k.minisign_key("tool");
+    for (name, bytes, _) in &up.archives {
+        up.fake
+            .file(&format!("/files/{name}.minisig"), k.minisign("tool", bytes));
+    }
+    let text = format!(
+        "{}    verify:\n      signatures:\n        - kind: minisign\n          key: keys/tool.pub\n          signature: '{{asset}}.minisig'\n",
+        manifest(&up, "")
+    );
+    let connected = Tree::new();
+    connected.write("keys/tool.pub", k.read("tool.pub"));
+    connected.write("vendor.yaml", &text);
+    vendor(&connected, &reg.url(), &["apply"]).code(0);
+    assert!(
+        connected
+            .read("vendor.lock.yaml")
+            .contains("kind: signature")
+    );
+
+    // The disconnected side has the keys and the lock, no upstream and no
+    // evidence of its own: the registry brings the signatures, the gate
+    // checks them against the committed key.
+    let site = || {
+        let t = Tree::new();
+        t.write("keys/tool.pub", k.read("tool.pub"));
+        t.write("vendor.yaml", &text);
+        t.write("vendor.lock.yaml", connected.read("vendor.lock.yaml"));
+        t
+    };
+    drop(up);
+    let ok = site();
+    vendor(&ok, &reg.url(), &["--frozen", "apply"])
+        .code(0)
+        .stdout_has("2 files installed");
+
+    // Another key committed: the same registry evidence is refused.
+    let other = keys::Keys::new();
+    other.minisign_key("tool");
+    let refused = site();
+    refused.write("keys/tool.pub", other.read("tool.pub"));
+    let before = refused.hashes();
+    vendor(&refused, &reg.url(), &["--frozen", "apply"])
+        .code(1)
+        .stderr_mentions("keys/tool.pub");
+    refused.assert_unchanged(&before);
 }

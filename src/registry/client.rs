@@ -417,9 +417,10 @@ impl Repository {
         Ok(true)
     }
 
-    /// Uploads a small blob held in memory (the empty config).
-    pub async fn push_small(&self, bytes: &'static [u8]) -> Result<()> {
-        let hex = crate::hash::sha256_hex(bytes);
+    /// Uploads a small blob held in memory (the empty config, evidence),
+    /// unless the registry has it.
+    pub async fn push_bytes(&self, bytes: Vec<u8>) -> Result<()> {
+        let hex = crate::hash::sha256_hex(&bytes);
         if self.has_blob(&hex).await? {
             return Ok(());
         }
@@ -427,34 +428,26 @@ impl Repository {
             Url::parse(&self.url("blobs/uploads/")).map_err(|e| self.fail("upload", e))?;
         url.query_pairs_mut()
             .append_pair("digest", &format!("sha256:{hex}"));
+        let body = |r: reqwest::RequestBuilder| {
+            Ok(r.header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, bytes.len())
+                .body(bytes.clone()))
+        };
         // The spec's single-request monolithic upload; a registry that
         // only starts a session (202) gets the PUT.
-        let response = self
-            .send(Method::POST, url.as_str(), |r| {
-                Ok(r.header(CONTENT_TYPE, "application/octet-stream")
-                    .header(CONTENT_LENGTH, bytes.len())
-                    .body(bytes))
-            })
-            .await?;
+        let response = self.send(Method::POST, url.as_str(), body).await?;
         match response.status() {
             StatusCode::CREATED => Ok(()),
             StatusCode::ACCEPTED => {
-                let location = response
+                let mut put = response
                     .headers()
                     .get(LOCATION)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|l| self.base.join(l).ok())
                     .ok_or_else(|| self.fail("starting an upload", "no usable Location"))?;
-                let mut put = location;
                 put.query_pairs_mut()
                     .append_pair("digest", &format!("sha256:{hex}"));
-                let done = self
-                    .send(Method::PUT, put.as_str(), |r| {
-                        Ok(r.header(CONTENT_TYPE, "application/octet-stream")
-                            .header(CONTENT_LENGTH, bytes.len())
-                            .body(bytes))
-                    })
-                    .await?;
+                let done = self.send(Method::PUT, put.as_str(), body).await?;
                 if done.status() == StatusCode::CREATED {
                     Ok(())
                 } else {
@@ -462,6 +455,33 @@ impl Repository {
                 }
             }
             _ => Err(self.status_error("uploading a blob", response).await),
+        }
+    }
+
+    /// A small blob (at most `limit` bytes), `None` when it is not there.
+    /// The caller checks its digest.
+    pub async fn get_small(&self, hex: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+        let url = self.url(&format!("blobs/sha256:{hex}"));
+        let response = self.send(Method::GET, &url, Ok).await?;
+        match response.status() {
+            s if s.is_success() => self.read(response, limit).await.map(Some),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(self.status_error("GET blob", response).await),
+        }
+    }
+
+    /// The manifest tagged `tag`, `None` when there is none.
+    pub async fn find_manifest(&self, tag: &str) -> Result<Option<Vec<u8>>> {
+        let url = self.url(&format!("manifests/{tag}"));
+        let response = self
+            .send(Method::GET, &url, |r| {
+                Ok(r.header(ACCEPT, layout::MANIFEST_TYPE))
+            })
+            .await?;
+        match response.status() {
+            s if s.is_success() => self.read(response, MAX_JSON).await.map(Some),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(self.status_error("GET manifest", response).await),
         }
     }
 

@@ -14,6 +14,11 @@
 //!                         annotations org.opencontainers.image.title (the
 //!                         asset name), vendor.platform, vendor.url (the
 //!                         upstream URL), vendor.trust (how the lock trusts it)
+//!                         and per artifact with signatures, its evidence:
+//!                         mediaType application/vnd.vendor.evidence.v1+json
+//!                         (the signature files and signed checksum file the
+//!                         gate checked), annotation vendor.evidence-for
+//!                         (`sha256:<artifact digest>`)
 //!   annotations           vendor.item, vendor.version
 //! ```
 //!
@@ -22,8 +27,11 @@
 //! version with other assets never take each other's tag, the same
 //! artifacts always give the same manifest bytes (pushing is idempotent,
 //! from any number of machines at once), and the registry's garbage
-//! collection keeps every blob a tag references. The annotations are for
-//! people and `mirror list`: nothing read from a registry is trusted.
+//! collection keeps every blob a tag references. A machine that holds the
+//! lock computes the tag from it alone, which is how an offline reinstall
+//! finds an artifact's evidence. The annotations are for people and
+//! `mirror list`, and evidence is checked by the gate like any other:
+//! nothing read from a registry is trusted.
 
 use serde_json::{Value, json};
 
@@ -34,6 +42,8 @@ pub const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const ARTIFACT_TYPE: &str = "application/vnd.vendor.item.v1";
 pub const LAYER_TYPE: &str = "application/octet-stream";
 pub const EMPTY_TYPE: &str = "application/vnd.oci.empty.v1+json";
+pub const EVIDENCE_TYPE: &str = "application/vnd.vendor.evidence.v1+json";
+pub const EVIDENCE_FOR: &str = "vendor.evidence-for";
 /// The empty config blob, `{}`.
 pub const EMPTY: &[u8] = b"{}";
 
@@ -109,12 +119,26 @@ fn trust_text(trust: &Trust) -> String {
     }
 }
 
+/// An evidence blob in a manifest: for the artifact with sha256 `of`, the
+/// blob with sha256 `digest` and `size`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceBlob {
+    pub of: String,
+    pub digest: String,
+    pub size: u64,
+}
+
 /// The manifest of an item version, as bytes (deterministic: the same
-/// artifacts give the same bytes).
-pub fn manifest(item: &str, version: &str, artifacts: &[Artifact]) -> Vec<u8> {
+/// artifacts and evidence give the same bytes).
+pub fn manifest(
+    item: &str,
+    version: &str,
+    artifacts: &[Artifact],
+    evidence: &[EvidenceBlob],
+) -> Vec<u8> {
     let mut sorted: Vec<&Artifact> = artifacts.iter().collect();
     sorted.sort_by(|a, b| (&a.platform, &a.name).cmp(&(&b.platform, &b.name)));
-    let layers: Vec<Value> = sorted
+    let mut layers: Vec<Value> = sorted
         .iter()
         .map(|a| {
             let mut annotations = serde_json::Map::new();
@@ -135,6 +159,16 @@ pub fn manifest(item: &str, version: &str, artifacts: &[Artifact]) -> Vec<u8> {
             })
         })
         .collect();
+    let mut evidence: Vec<&EvidenceBlob> = evidence.iter().collect();
+    evidence.sort_by(|a, b| a.of.cmp(&b.of));
+    for e in evidence {
+        layers.push(json!({
+            "mediaType": EVIDENCE_TYPE,
+            "digest": format!("sha256:{}", e.digest),
+            "size": e.size,
+            "annotations": { EVIDENCE_FOR: format!("sha256:{}", e.of) },
+        }));
+    }
     let doc = json!({
         "schemaVersion": 2,
         "mediaType": MANIFEST_TYPE,
@@ -151,6 +185,25 @@ pub fn manifest(item: &str, version: &str, artifacts: &[Artifact]) -> Vec<u8> {
     serde_json::to_vec(&doc).unwrap_or_default()
 }
 
+/// The evidence blob a manifest this module wrote lists for the artifact
+/// with sha256 `of`: its digest (hex) and size.
+pub fn evidence_of(bytes: &[u8], of: &str) -> Option<(String, u64)> {
+    let doc: Value = serde_json::from_slice(bytes).ok()?;
+    let want = format!("sha256:{of}");
+    doc.get("layers")?.as_array()?.iter().find_map(|l| {
+        if l.get("mediaType")?.as_str()? != EVIDENCE_TYPE
+            || l.get("annotations")?.get(EVIDENCE_FOR)?.as_str()? != want
+        {
+            return None;
+        }
+        let digest = l.get("digest")?.as_str()?.strip_prefix("sha256:")?;
+        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        Some((digest.to_ascii_lowercase(), l.get("size")?.as_u64()?))
+    })
+}
+
 /// Reads back a manifest this module wrote; `None` for anything else
 /// (another tool's image, a damaged document).
 pub fn parse(tag: &str, bytes: &[u8]) -> Option<Listed> {
@@ -162,6 +215,9 @@ pub fn parse(tag: &str, bytes: &[u8]) -> Option<Listed> {
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
     let mut artifacts = Vec::new();
     for layer in doc.get("layers")?.as_array()? {
+        if layer.get("mediaType").and_then(Value::as_str) == Some(EVIDENCE_TYPE) {
+            continue;
+        }
         let a = layer.get("annotations");
         let get = |key: &str| a.and_then(|a| text(a, key));
         artifacts.push(ListedArtifact {
@@ -222,8 +278,18 @@ mod tests {
         ];
         let mut two = one.clone();
         two.reverse();
-        let m = manifest("traefik", "3.3.4", &one);
-        assert_eq!(m, manifest("traefik", "3.3.4", &two));
+        let ev = [EvidenceBlob {
+            of: one[0].sha256.clone(),
+            digest: sha256_hex(b"{}"),
+            size: 2,
+        }];
+        let m = manifest("traefik", "3.3.4", &one, &ev);
+        assert_eq!(m, manifest("traefik", "3.3.4", &two, &ev));
+        assert_eq!(
+            evidence_of(&m, &one[0].sha256),
+            Some((sha256_hex(b"{}"), 2))
+        );
+        assert_eq!(evidence_of(&m, &one[1].sha256), None);
         let listed = parse("t", &m).unwrap_or_else(|| unreachable!("parses"));
         assert_eq!(listed.item, "traefik");
         assert_eq!(listed.version, "3.3.4");

@@ -53,6 +53,8 @@ pub const ENV: &str = "VENDOR_CACHE_REMOTE";
 
 /// Uploads at once.
 const PUSHES: usize = 4;
+/// Largest evidence blob read (signatures and a signed checksum file).
+const MAX_EVIDENCE: u64 = 16 << 20;
 
 /// A configured remote cache.
 pub struct Remote {
@@ -370,7 +372,7 @@ impl Remote {
         if complete.is_empty() {
             return;
         }
-        if let Err(e) = self.repo.push_small(layout::EMPTY).await {
+        if let Err(e) = self.repo.push_bytes(layout::EMPTY.to_vec()).await {
             self.push_failed(e.wrap_err("uploading the empty config"));
             return;
         }
@@ -382,7 +384,19 @@ impl Remote {
                 if self.repo.has_manifest(&tag).await? {
                     return Ok(false);
                 }
-                let bytes = layout::manifest(id, version, &artifacts);
+                // Signatures travel with the artifacts, for reinstalls on
+                // machines that never saw upstream.
+                let mut evidence = Vec::new();
+                for v in verified.iter().filter(|v| !v.evidence().is_empty()) {
+                    let bytes = serde_json::to_vec(v.evidence()).into_diagnostic()?;
+                    evidence.push(layout::EvidenceBlob {
+                        of: v.artifact().sha256.clone(),
+                        digest: crate::hash::sha256_hex(&bytes),
+                        size: bytes.len() as u64,
+                    });
+                    self.repo.push_bytes(bytes).await?;
+                }
+                let bytes = layout::manifest(id, version, &artifacts, &evidence);
                 self.repo.put_manifest(&tag, bytes).await.map(|()| true)
             }
             .await;
@@ -391,6 +405,40 @@ impl Remote {
                 Err(e) => self.push_failed(e.wrap_err(format!("the manifest of {id} {version}"))),
             }
         }
+    }
+
+    /// The evidence (signatures, signed checksum file) pushed with the
+    /// artifact `sha256` of item `id` at `version`, whose locked artifacts
+    /// are `artifacts`: found through the tag the lock gives. `None` when
+    /// the registry has none or is not usable. Checked by the gate like
+    /// evidence from anywhere else.
+    pub async fn evidence(
+        &self,
+        id: &str,
+        version: &str,
+        artifacts: &[crate::lock::Artifact],
+        sha256: &str,
+    ) -> Option<crate::gate::Evidence> {
+        if !self.usable().await {
+            return None;
+        }
+        let tag = layout::tag(id, version, artifacts);
+        let manifest = match self.repo.find_manifest(&tag).await {
+            Ok(m) => m?,
+            Err(e) => {
+                self.mark_down(chain(&e));
+                return None;
+            }
+        };
+        let (digest, size) = layout::evidence_of(&manifest, sha256)?;
+        if size > MAX_EVIDENCE {
+            return None;
+        }
+        let bytes = self.repo.get_small(&digest, MAX_EVIDENCE).await.ok()??;
+        if crate::hash::sha256_hex(&bytes) != digest {
+            return None;
+        }
+        serde_json::from_slice(&bytes).ok()
     }
 
     fn push_failed(&self, e: miette::Report) {
