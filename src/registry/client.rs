@@ -562,13 +562,24 @@ impl Repository {
                 .into_iter()
                 .flatten()
             {
-                if let Some(t) = t.as_str() {
+                // A tag goes into a URL path: only the spec's grammar.
+                if let Some(t) = t.as_str().filter(|t| is_tag(t)) {
                     tags.push(t.to_owned());
                 }
             }
         }
         Ok(tags)
     }
+}
+
+/// Whether `text` is a tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn is_tag(text: &str) -> bool {
+    let b = text.as_bytes();
+    !b.is_empty()
+        && b.len() <= 128
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
 /// The target of `rel="next"` in a `Link` header.
@@ -594,5 +605,15 @@ mod tests {
             Some("/v2/a/tags/list?n=2&last=b")
         );
         assert_eq!(super::next_link("garbage"), None);
+    }
+
+    #[test]
+    fn only_tags_in_the_grammar_are_requested() {
+        assert!(super::is_tag("tool-1.2.3-abcdef012345"));
+        assert!(super::is_tag("_x"));
+        for bad in ["", "../x", "a/b", ".x", "-x", "a b", "a?b"] {
+            assert!(!super::is_tag(bad), "{bad}");
+        }
+        assert!(!super::is_tag(&"a".repeat(129)));
     }
 }
