@@ -749,3 +749,42 @@ fn signatures_travel_with_the_artifacts_for_an_offline_reinstall() {
         .stderr_mentions("keys/tool.pub");
     refused.assert_unchanged(&before);
 }
+
+#[test]
+fn a_registry_answering_garbage_is_refused_naming_it() {
+    let up = upstream();
+    let first = tree(&up);
+    first.run(&["apply"]).code(0);
+    // A hostile "registry": the fake server answering whatever it is given.
+    let hostile = FakeGithub::start();
+    let remote = format!(
+        "{}/{}",
+        hostile.url().replace("http://", "oci://"),
+        registry::NAME
+    );
+    hostile.file("/v2/", b"{}".to_vec());
+    hostile.file(
+        &format!("/v2/{}/tags/list", registry::NAME),
+        b"\x1b[31mnot json".to_vec(),
+    );
+    for (_, bytes, _) in &up.archives {
+        let mut garbage = bytes.clone();
+        garbage.reverse();
+        hostile.file(
+            &format!("/v2/{}/blobs/sha256:{}", registry::NAME, sha256_hex(bytes)),
+            garbage,
+        );
+    }
+    let out = vendor(&first, &remote, &["mirror", "list"]);
+    out.code(1)
+        .stderr_mentions(&remote)
+        .stderr_mentions("not JSON");
+    assert!(!out.stderr.contains('\x1b'), "escaped");
+    let second = clone_of(&first);
+    let before = second.hashes();
+    vendor(&second, &remote, &["apply"])
+        .code(1)
+        .stderr_mentions(&remote)
+        .stderr_mentions("wrong bytes");
+    second.assert_unchanged(&before);
+}
