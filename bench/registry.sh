@@ -14,6 +14,7 @@
 # Peak RSS of the warm-registry apply from /usr/bin/time.
 #
 #   bash bench/registry.sh
+#   VENDOR_BIN=path/to/vendor bash bench/registry.sh   # skip the build
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -30,8 +31,12 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-(cd "$repo" && cargo build --release -q)
-vendor="$repo/target/release/vendor"
+if [ -n "${VENDOR_BIN:-}" ]; then
+  vendor=$(realpath "$VENDOR_BIN")
+else
+  (cd "$repo" && cargo build --release -q)
+  vendor="$repo/target/release/vendor"
+fi
 work=$(mktemp -d /var/tmp/vendor-registry.XXXXXX)
 pids=()
 cleanup() {
