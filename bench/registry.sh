@@ -136,7 +136,7 @@ mkdir -p "$tree"
   done
 } > "$tree/vendor.yaml"
 # The lock, as a runner finds it committed.
-VENDOR_CACHE_REMOTE=off "$vendor" -C "$tree" -q apply
+VENDOR_CACHE_REMOTE=off "$vendor" -C "$tree" -q apply >/dev/null
 
 warm_port=$(start_registry "$work/warm")
 pids+=("$(cat "$work/warm.pid")")
@@ -164,7 +164,7 @@ c=$(best_of 3 bash -c into_cold)
 rss=$( { /usr/bin/time -f '%M' bash -c from_warm >/dev/null; } 2>&1 | tail -1)
 # The warm runs needed no upstream: one more with the upstream stopped.
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
-bash -c from_warm || { echo "the warm-registry apply needed the upstream" >&2; exit 1; }
+bash -c from_warm >/dev/null || { echo "the warm-registry apply needed the upstream" >&2; exit 1; }
 echo "## apply of 8 × 64 MiB tar.gz: remote cache vs upstream (empty local cache)"
 echo
 echo "| source | wall (best of 3) | vs upstream |"

@@ -27,6 +27,8 @@ use crate::fetch::{self, Downloaded, FetchError};
 
 /// Largest JSON answer read whole: manifests, tag lists, tokens, errors.
 const MAX_JSON: u64 = 4 << 20;
+/// Bytes read from a file per upload chunk.
+const UPLOAD_CHUNK: usize = 1 << 20;
 /// Pages of a tag list followed at most.
 const MAX_PAGES: usize = 100;
 
@@ -408,7 +410,7 @@ impl Repository {
                     .map_err(|e| self.fail("upload", format!("{}: {e}", path.display())))?;
                 Ok(r.header(CONTENT_TYPE, "application/octet-stream")
                     .header(CONTENT_LENGTH, size)
-                    .body(reqwest::Body::from(tokio::fs::File::from_std(file))))
+                    .body(file_body(tokio::fs::File::from_std(file))))
             })
             .await?;
         if response.status() != StatusCode::CREATED {
@@ -570,6 +572,29 @@ impl Repository {
         }
         Ok(tags)
     }
+}
+
+/// A file as a request body in chunks of [`UPLOAD_CHUNK`] (reqwest's own
+/// file body reads a few KiB at a time).
+fn file_body(file: tokio::fs::File) -> reqwest::Body {
+    use tokio::io::AsyncReadExt as _;
+    let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
+        let mut buf = vec![0u8; UPLOAD_CHUNK];
+        let mut filled = 0;
+        while filled < buf.len() {
+            let n = file.read(&mut buf[filled..]).await?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        if filled == 0 {
+            return Ok::<_, std::io::Error>(None);
+        }
+        buf.truncate(filled);
+        Ok(Some((buf, file)))
+    });
+    reqwest::Body::wrap_stream(chunks)
 }
 
 /// Whether `text` is a tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
