@@ -319,6 +319,18 @@ async fn fetch_verified_fed(
         }
         out.push(mine);
     }
+    // What passed the gate fills the remote cache (crate::registry);
+    // failures there are warnings, never this run's failure.
+    if let Some(remote) = cache.remote() {
+        let pushes: Vec<(&str, &str, &[Verified])> = items
+            .iter()
+            .zip(&out)
+            .filter_map(|((id, _), v)| {
+                Some((*id, manifest.items.get(*id)?.version.as_str(), v.as_slice()))
+            })
+            .collect();
+        remote.push(&pushes).await;
+    }
     Ok(out)
 }
 
@@ -343,6 +355,19 @@ pub async fn complete_evidence(
             Some(e) => p.evidence = e,
             None => missing = true,
         }
+    }
+    // Pushed with the artifacts to the remote cache (crate::registry).
+    if missing && let (Some(remote), Some(entry)) = (cache.remote(), lock.items.get(id)) {
+        for p in pending.iter_mut().filter(|p| p.evidence.is_empty()) {
+            if let Some(sha) = p.sha256.clone()
+                && let Some(e) = remote
+                    .evidence(id, &item.version, &entry.artifacts, &sha)
+                    .await
+            {
+                p.evidence = e;
+            }
+        }
+        missing = pending.iter().any(|p| p.evidence.is_empty());
     }
     let Some(client) = client.filter(|_| missing) else {
         return Ok(());

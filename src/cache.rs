@@ -16,6 +16,10 @@
 //!                       verified
 //! ```
 //!
+//! A remote cache ([`crate::registry`]), when one is configured, is the
+//! second tier: asked for what this one lacks, and filled with what was
+//! verified ([`Cache::with_remote`]).
+//!
 //! An entry is written only after its hash was verified, by rename, so a
 //! reader never sees a partial file; a cached file is hashed again before
 //! use, so a corrupted cache is caught rather than installed.
@@ -61,6 +65,7 @@ impl CachedResolution {
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    remote: Option<std::sync::Arc<crate::registry::Remote>>,
 }
 
 impl Cache {
@@ -70,11 +75,25 @@ impl Cache {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(default_dir);
-        Cache { dir }
+        Cache { dir, remote: None }
     }
 
     pub fn at(dir: impl Into<PathBuf>) -> Cache {
-        Cache { dir: dir.into() }
+        Cache {
+            dir: dir.into(),
+            remote: None,
+        }
+    }
+
+    /// This cache with a remote cache behind it.
+    pub fn with_remote(mut self, remote: Option<crate::registry::Remote>) -> Cache {
+        self.remote = remote.map(std::sync::Arc::new);
+        self
+    }
+
+    /// The remote cache, when one is configured.
+    pub fn remote(&self) -> Option<&crate::registry::Remote> {
+        self.remote.as_deref()
     }
 
     pub fn dir(&self) -> &Path {

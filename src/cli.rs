@@ -111,6 +111,9 @@ pub enum Command {
         after_help = "Each executable is inspected (format, architecture, static or dynamic) and each `smoke.run` command run against it. Binaries for another architecture run through qemu-<arch> when it is on PATH, and are otherwise skipped, never passed. Records are saved to .vendor/smoke/<item>.json for `vendor diff --format commit`."
     )]
     Smoke(SmokeArgs),
+    /// Fill or list the remote cache on an OCI registry (VENDOR_CACHE_REMOTE).
+    #[command(subcommand)]
+    Mirror(MirrorCommand),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.
@@ -161,6 +164,20 @@ pub struct CheckArgs {
     /// change, and name who must sign off.
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MirrorCommand {
+    /// Put every artifact the lock names into the remote cache (from the local cache, else upstream), with a manifest per item version.
+    Push(MirrorPushArgs),
+    /// List the item versions the remote cache holds.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorPushArgs {
+    /// Items to push (default: every locked item).
+    pub items: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -898,6 +898,10 @@ struct Target {
     shown: String,
     /// The item opted in to plain http (also on redirect hops).
     allow_http: bool,
+    /// An `Authorization` value of a service with credentials of its own
+    /// ([`Client::download_authorized`]); reqwest drops it on a redirect
+    /// to another host.
+    authorization: Option<String>,
 }
 
 /// One failed attempt and whether it is worth another.
@@ -1283,7 +1287,56 @@ impl Client {
             requested,
             shown,
             allow_http,
+            authorization: None,
         })
+    }
+
+    /// A request to a service with credentials of its own (the remote
+    /// cache, [`crate::registry`]): the URL rules of every request (the
+    /// scheme and loopback rule, no URL carrying a secret, redirect hops
+    /// checked before they are followed) and the client's timeouts. Never
+    /// carries the GitHub token. The caller bounds the answer's size and
+    /// time ([`Config::deadline`]).
+    pub fn service_request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+    ) -> Result<reqwest::RequestBuilder, FetchError> {
+        let target = self.target(url, false)?;
+        Ok(self.inner.http.request(method, target.url))
+    }
+
+    /// What a failed [`Client::service_request`] means, as for any
+    /// request: unreachable, timed out, a refused redirect, a broken
+    /// exchange.
+    pub fn service_error(&self, error: reqwest::Error, url: &str) -> FetchError {
+        match self.target(url, false) {
+            Ok(target) => transport_failure(error, &target, &self.inner.config).error,
+            Err(e) => e,
+        }
+    }
+
+    /// [`Client::download`] with `authorization` sent to the URL's own
+    /// host (a registry's credentials; never the GitHub token).
+    pub async fn download_authorized(
+        &self,
+        url: &str,
+        dest: &Path,
+        expected_size: Option<u64>,
+        authorization: Option<&str>,
+        label: &str,
+    ) -> Result<Downloaded, FetchError> {
+        let mut target = self.target(url, false)?;
+        target.authorization = authorization.map(str::to_owned);
+        let request = FileRequest {
+            target: &target,
+            accept: "*/*",
+            api: false,
+            dest,
+            expected_size,
+            feed: None,
+        };
+        self.stream_to_file(&request, label).await
     }
 
     /// The token, when `target` (before and after mirroring) is on the API
@@ -1359,6 +1412,8 @@ impl Client {
         }
         if let Some(token) = token {
             request = request.bearer_auth(token);
+        } else if let Some(authorization) = &target.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization);
         }
         if let Some(entry) = conditional {
             if let Some(etag) = &entry.etag {

@@ -103,12 +103,26 @@ async fn fetch_one(
             return Ok(hit);
         }
     }
+    // The remote cache, by the digest the plan or the lock expects
+    // (crate::registry): checked against it, then admitted by the gate
+    // like any download.
+    if let (Some(remote), Some(expected)) = (cache.remote(), &p.sha256)
+        && let Some(download) = remote.fetch(cache, p, expected).await?
+    {
+        return Ok(download);
+    }
     let Some(client) = client else {
+        let remote = cache.remote().map(|r| match r.unavailable() {
+            Some(why) => format!("; the remote cache {} is not usable: {why}", r.shown()),
+            None => format!(" nor in the remote cache {}", r.shown()),
+        });
         return Err(miette!(
             code = "vendor::cache::miss",
-            help = "run `vendor fetch` while online to fill the cache (VENDOR_CACHE_DIR)",
-            "{} is not in the download cache and --offline forbids downloading it",
-            p.url
+            help = "run `vendor fetch` while online to fill the cache (VENDOR_CACHE_DIR), or \
+                    `vendor mirror push` to fill the remote cache (VENDOR_CACHE_REMOTE)",
+            "{} is not in the download cache{} and --offline forbids downloading it",
+            p.url,
+            remote.unwrap_or_default()
         ));
     };
     let c = cache.clone();

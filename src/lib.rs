@@ -28,6 +28,7 @@ pub mod notes;
 pub mod par;
 pub mod pin;
 pub mod plan;
+pub mod registry;
 pub mod report;
 pub mod resolve;
 pub mod secret;

@@ -7,7 +7,6 @@ use std::path::Path;
 use miette::{IntoDiagnostic, Result, WrapErr, miette};
 
 use crate::apply;
-use crate::cache::Cache;
 use crate::cli::{ApplyArgs, Cli};
 use crate::fsx::{self, TreeLock};
 use crate::plan::{LockAction, Plan};
@@ -39,7 +38,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
         }
     };
     // Whatever a killed run left, before anything else (see crate::tidy).
-    let cache = Cache::from_env();
+    let cache = super::cache(cli, &state.loaded.manifest)?;
     crate::tidy::tidy(&ws.root, &state.loaded.manifest, &state.lock, &cache);
     refuse_lock_change(cli, &state.planned.plan)?;
     let plan = &state.planned.plan;
@@ -78,7 +77,9 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
             ) => staged,
             stop = crate::interrupt::interrupted() => Err(stop.into()),
         }
-    })?;
+    });
+    super::remote_notes(cli, io, &cache);
+    let staged = staged?;
     crate::interrupt::check()?;
     let smoked = if args.no_smoke {
         Vec::new()

@@ -5,7 +5,7 @@
 
 use miette::Result;
 
-use crate::cache::{Cache, CachedResolution};
+use crate::cache::CachedResolution;
 use crate::cli::{Cli, FetchArgs};
 use crate::resolve::Pending;
 
@@ -58,7 +58,7 @@ pub fn run(cli: &Cli, args: &FetchArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
             }
         }
     }
-    let cache = Cache::from_env();
+    let cache = super::cache(cli, &state.loaded.manifest)?;
     let cached = items
         .iter()
         .flat_map(|(_, p)| p)
@@ -93,7 +93,9 @@ pub fn run(cli: &Cli, args: &FetchArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
             ) => verified,
             stop = crate::interrupt::interrupted() => Err(stop.into()),
         }
-    })?;
+    });
+    super::remote_notes(cli, io, &cache);
+    let verified = verified?;
     // Only once everything verified: a later offline apply re-checks the
     // evidence anyway, through the same gate.
     for ((saved, (_, pending)), verified) in resolutions.into_iter().zip(&items).zip(&verified) {

@@ -7,6 +7,7 @@ mod check;
 mod diff;
 mod fetch;
 mod list;
+mod mirror;
 mod outdated;
 mod plan;
 mod smoke;
@@ -229,6 +230,38 @@ pub fn client(cli: &Cli, io: &Io<'_>) -> Result<Option<crate::fetch::Client>> {
     Ok(Some(crate::fetch::Client::new(config)?))
 }
 
+/// The download cache, with the remote cache behind it when the
+/// environment or the manifest configures one ([`crate::registry`]).
+pub fn cache(cli: &Cli, manifest: &crate::manifest::Manifest) -> Result<crate::cache::Cache> {
+    let setting = manifest.cache.as_ref().and_then(|c| c.remote.as_deref());
+    let remote = crate::registry::Remote::configured(setting, cli.offline())?;
+    Ok(crate::cache::Cache::from_env().with_remote(remote))
+}
+
+/// Prints the remote cache's warnings (each once), and with `-v` what it
+/// served and took.
+pub fn remote_notes(cli: &Cli, io: &mut Io<'_>, cache: &crate::cache::Cache) {
+    let Some(remote) = cache.remote() else {
+        return;
+    };
+    for note in remote.notes() {
+        io.note(&note);
+    }
+    if cli.verbose > 0 {
+        let s = remote.stats();
+        io.note(&format!(
+            "remote cache {}: {} artifact{} downloaded from it, {} uploaded, {} already there, {} manifest{} written",
+            remote.shown(),
+            s.served,
+            if s.served == 1 { "" } else { "s" },
+            s.pushed,
+            s.present,
+            s.manifests,
+            if s.manifests == 1 { "" } else { "s" },
+        ));
+    }
+}
+
 /// Refuses item ids the manifest does not have, suggesting the nearest.
 pub fn known_items(manifest: &crate::manifest::Manifest, ids: &[String]) -> Result<()> {
     for id in ids {
@@ -278,6 +311,7 @@ fn run_command(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
         Command::Update(args) => update::run(cli, args, &ws, io),
         Command::Diff(args) => diff::run(cli, args, &ws, io),
         Command::Smoke(args) => smoke::run(cli, args, &ws, io),
+        Command::Mirror(command) => mirror::run(cli, command, &ws, io),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();

@@ -17,6 +17,21 @@ pub struct Manifest {
     /// The vendored items, keyed by id (lowercase letters, digits, `-`, `_`).
     #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9][a-z0-9_-]*$" }))]
     pub items: IndexMap<String, Item>,
+    /// Download cache settings shared by the tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheSettings>,
+}
+
+/// Download cache settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// A remote cache on an OCI registry, `oci://host[:port]/name`:
+    /// downloads are asked of it by sha256 first and verified ones pushed
+    /// to it (`VENDOR_CACHE_REMOTE` overrides it; `off` turns it off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = "^oci://[^/@?#]+/[a-z0-9]"))]
+    pub remote: Option<String>,
 }
 
 /// One vendored item: an upstream, a version, what ships and where it is pinned.
