@@ -70,6 +70,12 @@ pub enum Format {
     Github,
     // A commit message: `vendor diff` only.
     Commit,
+    // SBOM formats: `vendor sbom` only (documented in its help, hidden
+    // from the global list).
+    #[value(hide = true)]
+    Cyclonedx,
+    #[value(hide = true)]
+    Spdx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +117,11 @@ pub enum Command {
         after_help = "Each executable is inspected (format, architecture, static or dynamic) and each `smoke.run` command run against it. Binaries for another architecture run through qemu-<arch> when it is on PATH, and are otherwise skipped, never passed. Records are saved to .vendor/smoke/<item>.json for `vendor diff --format commit`."
     )]
     Smoke(SmokeArgs),
+    /// Print a software bill of materials of what the lock ships (offline).
+    #[command(
+        after_help = "Formats: cyclonedx (CycloneDX 1.6 JSON, the default) and spdx (SPDX 2.3 JSON). The output depends on the lock alone (same lock, same bytes) unless --timestamp is given."
+    )]
+    Sbom(SbomArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.
@@ -161,6 +172,14 @@ pub struct CheckArgs {
     /// change, and name who must sign off.
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// Record when the SBOM was made (SOURCE_DATE_EPOCH if set, else now);
+    /// without it the output is a function of the lock alone.
+    #[arg(long)]
+    pub timestamp: bool,
 }
 
 #[derive(Debug, Args)]

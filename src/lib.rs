@@ -28,6 +28,7 @@ pub mod pin;
 pub mod plan;
 pub mod report;
 pub mod resolve;
+pub mod sbom;
 pub mod secret;
 pub mod signature;
 pub mod smoke;

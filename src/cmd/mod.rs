@@ -9,6 +9,7 @@ mod fetch;
 mod list;
 mod outdated;
 mod plan;
+mod sbom;
 mod smoke;
 mod update;
 mod validate;
@@ -278,6 +279,7 @@ fn run_command(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
         Command::Update(args) => update::run(cli, args, &ws, io),
         Command::Diff(args) => diff::run(cli, args, &ws, io),
         Command::Smoke(args) => smoke::run(cli, args, &ws, io),
+        Command::Sbom(args) => sbom::run(cli, args, &ws, io),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
@@ -311,6 +313,8 @@ fn format_name(f: Format) -> &'static str {
         Format::Markdown => "markdown",
         Format::Github => "github",
         Format::Commit => "commit",
+        Format::Cyclonedx => "cyclonedx",
+        Format::Spdx => "spdx",
     }
 }
 

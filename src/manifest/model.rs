@@ -67,6 +67,12 @@ pub struct Item {
     /// Change policy: sign-off, deferral, notes.
     #[serde(default, skip_serializing_if = "Policy::is_default")]
     pub policy: Policy,
+    /// Package URL of the item in SBOMs (template: `{item}`, `{version}`,
+    /// `{tag}`, each percent-encoded), e.g. `pkg:deb/ubuntu/dracut@{version}`.
+    /// Default: `pkg:github/OWNER/REPO@TAG` for GitHub sources,
+    /// `pkg:generic/ITEM@VERSION` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {

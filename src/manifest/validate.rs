@@ -197,6 +197,7 @@ impl Checker<'_> {
         }
         self.versioning(&base, item);
         self.constraint(&base, item);
+        self.purl(&base, id, item);
         if let Some(sign_off) = &item.policy.sign_off
             && sign_off.trim().is_empty()
         {
@@ -647,6 +648,19 @@ impl Checker<'_> {
             let problem = self
                 .at(codes::INVALID_VALUE, err.to_string(), &path, Part::Value)
                 .help("e.g. `~3.3`, `^1.30`, `>=3.3, <4`, `3.3.*`");
+            self.out.push(problem);
+        }
+    }
+
+    /// The SBOM package URL template expands to a package URL.
+    fn purl(&mut self, base: &NodePath, id: &str, item: &Item) {
+        let Some(template) = &item.purl else { return };
+        let v = &item.version;
+        if let Err(err) = crate::sbom::expand_purl(id, template, v, v) {
+            let path = base.key("purl");
+            let problem = self
+                .at(codes::INVALID_VALUE, err.to_string(), &path, Part::Value)
+                .help("e.g. `pkg:deb/ubuntu/dracut@{version}`; placeholders: {item}, {version}, {tag}");
             self.out.push(problem);
         }
     }
