@@ -172,6 +172,11 @@ pub struct CheckArgs {
     /// change, and name who must sign off.
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+    /// Also fail (exit 2) when a known security advisory affects a locked
+    /// version and vendor.yaml does not accept it (needs the network;
+    /// offline: the last answer).
+    #[arg(long)]
+    pub advisories: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1116,6 +1116,50 @@ impl Client {
         }
     }
 
+    /// POSTs a JSON body to a JSON API that is not GitHub's (e.g. an
+    /// advisory database) and returns the answer (at most `limit` bytes).
+    /// Never sends the token; not cached (the caller keeps what it needs);
+    /// retried like every request (a query is safe to repeat).
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        limit: u64,
+    ) -> Result<Vec<u8>, FetchError> {
+        let target = self.target(url, false)?;
+        let payload = serde_json::to_vec(body).unwrap_or_default();
+        self.retrying(|| async {
+            let _slot = self.inner.in_flight.acquire().await.ok();
+            self.within_deadline(&target, async {
+                record(|t| t.requests += 1);
+                let response = self
+                    .inner
+                    .http
+                    .post(target.url.clone())
+                    .header(ACCEPT, "application/json")
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(payload.clone())
+                    .send()
+                    .await
+                    .map_err(|e| transport_failure(e, &target, &self.inner.config))?;
+                let status = response.status();
+                if !status.is_success() {
+                    let mut failure =
+                        status_failure(&target.shown, status, response.headers(), false);
+                    if let FetchError::Status { message, .. } = &mut failure.error {
+                        *message = error_message(response, self.inner.config.read_timeout).await;
+                    }
+                    return Err(failure);
+                }
+                let body = read_limited(response, &target, limit, &self.inner.config).await?;
+                refuse_reflected(&target, &body)?;
+                Ok(body)
+            })
+            .await
+        })
+        .await
+    }
+
     /// GETs a small body such as a checksum file, at most `limit` bytes.
     /// Never sends the token.
     pub async fn get_small(

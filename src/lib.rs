@@ -3,6 +3,7 @@
 //! The binary (`src/main.rs`) owns the terminal.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod advisory;
 pub mod apply;
 pub mod archive;
 pub mod cache;

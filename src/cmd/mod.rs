@@ -1,6 +1,7 @@
 //! Subcommands: arguments → workspace → core → report. Each command
 //! writes its result to the given streams and returns the exit status.
 
+mod advisories;
 mod apply;
 mod bump;
 mod check;

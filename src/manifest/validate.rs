@@ -198,6 +198,7 @@ impl Checker<'_> {
         self.versioning(&base, item);
         self.constraint(&base, item);
         self.purl(&base, id, item);
+        self.advisory_allow(&base, item);
         if let Some(sign_off) = &item.policy.sign_off
             && sign_off.trim().is_empty()
         {
@@ -661,6 +662,28 @@ impl Checker<'_> {
             let problem = self
                 .at(codes::INVALID_VALUE, err.to_string(), &path, Part::Value)
                 .help("e.g. `pkg:deb/ubuntu/dracut@{version}`; placeholders: {item}, {version}, {tag}");
+            self.out.push(problem);
+        }
+    }
+
+    /// Accepted advisories expire on a real date.
+    fn advisory_allow(&mut self, base: &NodePath, item: &Item) {
+        let Some(advisories) = &item.advisories else {
+            return;
+        };
+        for (i, entry) in advisories.allow.iter().enumerate() {
+            if crate::advisory::is_date(&entry.expires) {
+                continue;
+            }
+            let path = base.key("advisories").key("allow").index(i).key("expires");
+            let problem = self
+                .at(
+                    codes::INVALID_VALUE,
+                    format!("`{}` is not a date (YYYY-MM-DD)", entry.expires),
+                    &path,
+                    Part::Value,
+                )
+                .help("an acceptance expires on a day, e.g. `2026-06-30`; it fails the gate again after that");
             self.out.push(problem);
         }
     }

@@ -400,6 +400,14 @@ impl FakeGithub {
         self
     }
 
+    /// Adds a repository security advisory (GitHub's JSON shape: `ghsa_id`,
+    /// `state`, `vulnerabilities[].vulnerable_version_range`, …), served
+    /// at `/repos/{repo}/security-advisories`, filtered by `?state=`.
+    pub fn security_advisory(&self, repo: &str, advisory: Value) -> &Self {
+        self.state().repo_mut(repo).advisories.push(advisory);
+        self
+    }
+
     /// Adds a tag pointing at `sha`; later tags list first.
     pub fn tag(&self, repo: &str, name: &str, sha: &str) -> &Self {
         self.state()
@@ -580,6 +588,8 @@ struct FakeRepo {
     branches: Vec<(String, String)>,
     /// (commit, path) → bytes.
     files: HashMap<(String, String), Bytes>,
+    /// Repository security advisories, as GitHub's JSON.
+    advisories: Vec<Value>,
 }
 
 struct StoredRelease {
@@ -1110,6 +1120,16 @@ impl Api<'_> {
                     .map(|(name, sha)| self.tag_json(repo, name, sha))
                     .collect();
                 self.paged(tags)
+            }
+            ["security-advisories"] => {
+                let wanted = self.query.get("state");
+                let listed: Vec<Value> = repo
+                    .advisories
+                    .iter()
+                    .filter(|a| wanted.is_none_or(|w| a["state"].as_str() == Some(w.as_str())))
+                    .cloned()
+                    .collect();
+                self.paged(listed)
             }
             ["commits", git_ref] => self.commit_route(repo, git_ref),
             ["contents", path @ ..] => self.contents_route(repo, &path.join("/")),
