@@ -210,6 +210,11 @@ pub struct DiffArgs {
 pub struct OutdatedArgs {
     /// Items to look at (default: all).
     pub items: Vec<String>,
+    /// Only updates that fix a security advisory affecting the locked
+    /// version (looks advisories up for every item; without it, only for
+    /// items with an `advisories` block).
+    #[arg(long)]
+    pub security: bool,
 }
 
 #[derive(Debug, Args)]

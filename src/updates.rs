@@ -75,6 +75,11 @@ pub struct Outdated {
     /// first; `newest_allowed` is the newest complete one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub incomplete: Vec<Incomplete>,
+    /// Advisories affecting the locked version that `newest_allowed` no
+    /// longer is affected by (filled by `vendor outdated` when it looks
+    /// advisories up).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<crate::advisory::Finding>,
 }
 
 /// Compares `item` with the versions its upstream lists.
@@ -93,6 +98,7 @@ pub async fn outdated(
         newest: None,
         status: Status::Manual,
         incomplete: Vec::new(),
+        fixes: Vec::new(),
     };
     let mut releases = Vec::new();
     let (template, tags) = match &item.source {

@@ -351,3 +351,107 @@ fn a_github_ghsa_also_in_osv_is_listed_once() {
         out.stdout
     );
 }
+
+#[test]
+fn outdated_marks_updates_that_fix_an_advisory_and_can_show_only_those() {
+    let w = World::new();
+    w.ghsa("GHSA-aaaa-bbbb-cccc", ">= 3.0.0, < 3.3.5", Some("3.3.5"));
+    // Without an `advisories` block or --security, nothing is looked up.
+    let out = w.run(&["outdated"]);
+    out.code(2).stdout_lacks("security");
+    assert!(
+        w.gh.requests_to("/api/v3/repos/traefik/traefik/security-advisories")
+            .is_empty()
+    );
+
+    let out = w.run(&["outdated", "--security"]);
+    out.code(2)
+        .stdout_has("security update")
+        .stdout_has("security: traefik 3.3.5 fixes GHSA-aaaa-bbbb-cccc")
+        .stdout_has("affecting 3.3.4");
+    let out = w.run(&["outdated", "--security", "--format", "json"]);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let items = doc["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", out.stdout);
+    assert_eq!(items[0]["id"], "traefik");
+    assert_eq!(items[0]["fixes"][0]["id"], "GHSA-aaaa-bbbb-cccc");
+
+    // An advisory the update does not fix is not a security update.
+    let w = World::new();
+    w.ghsa("GHSA-dddd-eeee-ffff", ">= 3.0.0, < 3.4.0", Some("3.4.0"));
+    let out = w.run(&["outdated", "--security"]);
+    out.code(0).stdout_lacks("traefik");
+    w.run(&["outdated"]).code(2).stdout_lacks("security");
+}
+
+#[test]
+fn diff_lists_what_a_bump_fixes_and_introduces_and_recommends_a_release() {
+    let w = World::new();
+    w.ghsa("GHSA-aaaa-bbbb-cccc", ">= 3.0.0, < 3.3.5", Some("3.3.5"));
+    w.ghsa("GHSA-dddd-eeee-ffff", "= 3.3.5", Some("3.3.6"));
+    // The gate keeps the answer: the diff uses it, even offline.
+    w.run(&["check", "--advisories"]).code(2);
+    std::fs::copy(w.tree.path("vendor.lock.yaml"), w.tree.path("old.lock")).unwrap();
+    w.tree
+        .replace_once(MANIFEST, "version: 3.3.4", "version: 3.3.5");
+    w.run(&["apply"]).code(0);
+
+    let out = w.run(&["diff", "old.lock", "vendor.lock.yaml", "--format", "commit"]);
+    out.code(0)
+        .stdout_has("chore(traefik): bump traefik 3.3.4 → 3.3.5")
+        .stdout_has("Fixes GHSA-aaaa-bbbb-cccc")
+        .stdout_has("WARNING: introduces GHSA-dddd-eeee-ffff")
+        .stdout_has("tag a release");
+    let out = w.run(&[
+        "diff",
+        "old.lock",
+        "vendor.lock.yaml",
+        "--format",
+        "markdown",
+    ]);
+    out.code(0)
+        .stdout_has("**Security** (`traefik`)")
+        .stdout_has("- fixes GHSA-aaaa-bbbb-cccc")
+        .stdout_has("- **introduces** GHSA-dddd-eeee-ffff")
+        .stdout_has("tag a release");
+    let out = w.run(&["diff", "old.lock", "vendor.lock.yaml"]);
+    out.code(0).stdout_has("fixes GHSA-aaaa-bbbb-cccc");
+
+    let out = w.run(&[
+        "--offline",
+        "diff",
+        "old.lock",
+        "vendor.lock.yaml",
+        "--format",
+        "json",
+    ]);
+    out.code(0).stderr_has("as of");
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let item = &doc["items"][0];
+    assert_eq!(
+        item["security"]["fixes"][0]["id"], "GHSA-aaaa-bbbb-cccc",
+        "{}",
+        out.stdout
+    );
+    assert!(
+        item["security"]["as_of"]
+            .as_str()
+            .unwrap()
+            .contains("offline")
+    );
+}
+
+#[test]
+fn a_bump_that_fixes_nothing_says_nothing_about_security() {
+    let w = World::new();
+    w.ghsa("GHSA-1111-1111-1111", "< 3.0.0", Some("3.0.0"));
+    w.run(&["check", "--advisories"]).code(0);
+    std::fs::copy(w.tree.path("vendor.lock.yaml"), w.tree.path("old.lock")).unwrap();
+    w.tree
+        .replace_once(MANIFEST, "version: 3.3.4", "version: 3.3.5");
+    w.run(&["apply"]).code(0);
+    let out = w.run(&["diff", "old.lock", "vendor.lock.yaml", "--format", "commit"]);
+    out.code(0)
+        .stdout_lacks("Fixes")
+        .stdout_lacks("tag a release");
+}

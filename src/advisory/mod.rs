@@ -505,6 +505,43 @@ pub async fn lookup(
     })
 }
 
+/// What a version change does to the advisories affecting an item
+/// (`vendor diff`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SecurityChange {
+    /// Affecting the old version, not the new one.
+    pub fixes: Vec<Finding>,
+    /// Affecting the new version, not the old one.
+    pub introduces: Vec<Finding>,
+    /// How old the answer is, when it came from the snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+}
+
+impl SecurityChange {
+    /// Compares the advisories of `old` and `new` (versions of `item`).
+    pub fn between(id: &str, item: &Item, old: &str, new: &str, lookup: &Lookup) -> SecurityChange {
+        let today = today();
+        let before = evaluate(id, item, old, &lookup.advisories, &today).findings;
+        let after = evaluate(id, item, new, &lookup.advisories, &today).findings;
+        let only = |a: &[Finding], b: &[Finding]| -> Vec<Finding> {
+            a.iter()
+                .filter(|f| !b.iter().any(|g| g.id == f.id))
+                .cloned()
+                .collect()
+        };
+        SecurityChange {
+            fixes: only(&before, &after),
+            introduces: only(&after, &before),
+            as_of: lookup.staleness(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fixes.is_empty() && self.introduces.is_empty()
+    }
+}
+
 /// Today's date (UTC) as `YYYY-MM-DD`.
 pub fn today() -> String {
     let now = std::time::SystemTime::now()

@@ -49,6 +49,7 @@ pub fn run(cli: &Cli, args: &DiffArgs, ws: &Workspace, io: &mut Io<'_>) -> Resul
     if matches!(format, Format::Markdown | Format::Commit | Format::Json) {
         attach_notes(cli, ws, io, &mut diff)?;
     }
+    attach_security(cli, ws, io, &mut diff)?;
     let sides = Sides {
         base: &base.label,
         target: &target.label,
@@ -108,6 +109,54 @@ fn attach_notes(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, diff: &mut LockDiff)
                 item_diff.item
             )),
         }
+    }
+    Ok(())
+}
+
+/// The advisories each version change fixes or introduces, for items
+/// with an `advisories` block or a kept answer (from `check
+/// --advisories`): asked afresh when online, else (or when asking fails,
+/// with a warning) the last answer, said how old.
+fn attach_security(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, diff: &mut LockDiff) -> Result<()> {
+    let Ok(loaded) = crate::manifest::load(&ws.manifest) else {
+        return Ok(());
+    };
+    let store = crate::advisory::store::open();
+    let wanted: Vec<(&str, &crate::manifest::model::Item)> = diff
+        .items
+        .iter()
+        .filter(|i| i.version.old.is_some() && i.version.new.is_some() && i.version.changed())
+        .filter_map(|i| loaded.manifest.items.get_key_value(&i.item))
+        .filter(|(_, item)| {
+            let sources = crate::advisory::Sources::of(item);
+            !sources.is_empty()
+                && (item.advisories.is_some()
+                    || crate::advisory::store::load(&store, &sources).is_some())
+        })
+        .map(|(id, item)| (id.as_str(), item))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let online = match super::advisories::lookups(cli, io, wanted.clone(), true) {
+        Ok(found) => found,
+        Err(e) => {
+            io.note(&format!(
+                "warning: advisories not fetched ({e}); using the last answers"
+            ));
+            super::advisories::lookups(cli, io, wanted, false).unwrap_or_default()
+        }
+    };
+    for (id, item, lookup) in online {
+        let Some(item_diff) = diff.items.iter_mut().find(|d| d.item == id) else {
+            continue;
+        };
+        let (Some(old), Some(new)) = (&item_diff.version.old, &item_diff.version.new) else {
+            continue;
+        };
+        item_diff.security = Some(crate::advisory::SecurityChange::between(
+            id, item, old, new, &lookup,
+        ));
     }
     Ok(())
 }

@@ -22,7 +22,11 @@ fn cells(r: &Outdated) -> [String; 6] {
         r.newest_allowed.clone().unwrap_or_else(dash),
         r.newest.clone().unwrap_or_else(dash),
         r.constraint.clone().unwrap_or_else(dash),
-        status_word(&r.status).to_owned(),
+        if r.status == Status::Update && !r.fixes.is_empty() {
+            "security update".to_owned()
+        } else {
+            status_word(&r.status).to_owned()
+        },
     ]
 }
 
@@ -57,6 +61,28 @@ pub fn outdated_human(rows: &[Outdated]) -> String {
         line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]].map(String::as_str));
     }
     out.push_str(&incomplete_lines(rows, ""));
+    out.push_str(&security_lines(rows, ""));
+    out
+}
+
+/// One line per advisory an update fixes.
+fn security_lines(rows: &[Outdated], bullet: &str) -> String {
+    let mut out = String::new();
+    for r in rows {
+        let (Some(next), Some(current)) =
+            (&r.newest_allowed, r.locked.as_ref().or(Some(&r.wanted)))
+        else {
+            continue;
+        };
+        for f in &r.fixes {
+            let _ = writeln!(
+                out,
+                "{bullet}security: {} {next} fixes {} affecting {current}",
+                r.id,
+                crate::report::advisory::describe(f)
+            );
+        }
+    }
     out
 }
 
@@ -89,7 +115,7 @@ pub fn outdated_markdown(rows: &[Outdated]) -> String {
             c[0], c[1], c[2], c[3], c[4], c[5]
         );
     }
-    let skipped = incomplete_lines(rows, "- ");
+    let skipped = incomplete_lines(rows, "- ") + &security_lines(rows, "- ");
     if !skipped.is_empty() {
         out.push('\n');
         out.push_str(&skipped);
