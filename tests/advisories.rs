@@ -455,3 +455,50 @@ fn a_bump_that_fixes_nothing_says_nothing_about_security() {
         .stdout_lacks("Fixes")
         .stdout_lacks("tag a release");
 }
+
+#[test]
+fn the_token_goes_to_the_github_api_only_and_upstream_text_is_escaped() {
+    let w = World::new();
+    let mut hostile = ghsa("GHSA-aaaa-bbbb-cccc", ">= 3.0.0, < 3.3.5", Some("3.3.5"));
+    hostile["summary"] = json!("bad\u{1b}[2J\u{1b}]0;owned\u{7}\nsecond line");
+    w.gh.security_advisory("traefik/traefik", hostile);
+    w.osv.vuln(
+        "Ubuntu:24.04:LTS",
+        "linux",
+        osv_vuln("USN-1", json!([{"introduced": "0"}]), json!([])),
+    );
+    let token = "ghp_advisorytesttoken0123456789";
+    let out = w
+        .tree
+        .vendor(["check", "--advisories"])
+        .env("GITHUB_API_URL", w.gh.api_url())
+        .env("VENDOR_OSV_URL", w.osv.url())
+        .env("GITHUB_TOKEN", token)
+        .output();
+    out.code(2)
+        .stdout_has("GHSA-aaaa-bbbb-cccc")
+        .stdout_has("USN-1");
+    assert!(
+        !out.stdout.contains('\u{1b}') && !out.stdout.contains('\u{7}'),
+        "{:?}",
+        out.stdout
+    );
+    let asked =
+        w.gh.requests_to("/api/v3/repos/traefik/traefik/security-advisories");
+    assert!(asked.iter().all(|r| r.authorized()), "{asked:?}");
+    let osv = w.osv.authorizations();
+    assert!(!osv.is_empty());
+    assert!(osv.iter().all(Option::is_none), "{osv:?}");
+
+    // In annotations too, nothing can end the command early.
+    let out = w
+        .tree
+        .vendor(["check", "--advisories", "--format", "github", "traefik"])
+        .env("GITHUB_API_URL", w.gh.api_url())
+        .env("VENDOR_OSV_URL", w.osv.url())
+        .output();
+    out.code(2);
+    let lines: Vec<&str> = out.stdout.lines().filter(|l| l.contains("GHSA-")).collect();
+    assert_eq!(lines.len(), 1, "{}", out.stdout);
+    assert!(lines[0].contains("%0Asecond line"), "{}", lines[0]);
+}

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -24,6 +24,8 @@ struct Data {
     vulns: HashMap<(String, String), Vec<Value>>,
     raw: Option<(u16, String)>,
     queries: Vec<Value>,
+    /// The `Authorization` header of each request (`None` when absent).
+    authorizations: Vec<Option<String>>,
 }
 
 type Shared = Arc<Mutex<Data>>;
@@ -86,14 +88,24 @@ impl FakeOsv {
         self
     }
 
+    /// The `Authorization` header of every request received.
+    pub fn authorizations(&self) -> Vec<Option<String>> {
+        self.state.lock().expect("state").authorizations.clone()
+    }
+
     /// The query bodies received.
     pub fn queries(&self) -> Vec<Value> {
         self.state.lock().expect("state").queries.clone()
     }
 }
 
-async fn query(State(state): State<Shared>, body: Bytes) -> Response {
+async fn query(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = state.lock().expect("state");
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    data.authorizations.push(auth);
     if let Some((status, raw)) = &data.raw {
         let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (status, raw.clone()).into_response();
