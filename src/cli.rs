@@ -227,6 +227,38 @@ pub struct BumpArgs {
     /// Also apply the change.
     #[arg(long)]
     pub apply: bool,
+    /// With --pr: only say what would be pushed and opened.
+    #[arg(long, requires = "pr")]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub pr: PrArgs,
+}
+
+/// One pull request per bump (`bump --pr`, `update --pr`).
+#[derive(Debug, Clone, Args)]
+pub struct PrArgs {
+    /// Apply each bump on a branch of its own, commit, push it and open
+    /// (or update) its pull request on GitHub.
+    #[arg(long, conflicts_with = "apply")]
+    pub pr: bool,
+    /// The branch pull requests merge into (default: the current branch).
+    #[arg(long, value_name = "BRANCH", requires = "pr")]
+    pub base: Option<String>,
+    /// The git remote to push to.
+    #[arg(long, value_name = "NAME", default_value = "origin")]
+    pub remote: String,
+    /// The GitHub repository of the pull requests (default: from the
+    /// remote's URL).
+    #[arg(long, value_name = "OWNER/NAME", requires = "pr")]
+    pub repo: Option<String>,
+    /// Prefix of the bump branches (`<prefix><item>-<version>`).
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        env = "VENDOR_PR_BRANCH_PREFIX",
+        default_value = crate::pr::DEFAULT_PREFIX
+    )]
+    pub branch_prefix: String,
 }
 
 #[derive(Debug, Args)]
@@ -236,12 +268,15 @@ pub struct UpdateArgs {
     /// Update every outdated item at once instead of the first.
     #[arg(long)]
     pub all: bool,
-    /// Only say what would be bumped (exit 2 if anything would).
+    /// Only say what would be bumped (exit 2 if anything would); with
+    /// --pr, what would be pushed and opened.
     #[arg(long)]
     pub dry_run: bool,
     /// Also apply the change.
     #[arg(long)]
     pub apply: bool,
+    #[command(flatten)]
+    pub pr: PrArgs,
 }
 
 impl Cli {

@@ -27,6 +27,7 @@ pub mod notes;
 pub mod par;
 pub mod pin;
 pub mod plan;
+pub mod pr;
 pub mod report;
 pub mod resolve;
 pub mod sbom;

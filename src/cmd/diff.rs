@@ -64,6 +64,41 @@ pub fn run(cli: &Cli, args: &DiffArgs, ws: &Workspace, io: &mut Io<'_>) -> Resul
     Ok(Exit::Ok)
 }
 
+/// A one-item change of the working tree against `rev`, rendered for a
+/// pull request: the commit message, the markdown body, and the ids of
+/// the advisories it fixes.
+pub(super) struct Rendered {
+    pub commit: String,
+    pub markdown: String,
+    pub fixes: Vec<String>,
+}
+
+/// Renders the working tree's lock change against `rev` as `vendor diff
+/// --format commit` and `--format markdown` would.
+pub(super) fn rendered(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, rev: &str) -> Result<Rendered> {
+    let base = git_side(ws, rev)?;
+    let (lock, _) = ws.read_lock()?;
+    let mut diff = lockdiff::diff(&base.lock, &lock);
+    diff.attach_links(&github_repos(ws));
+    attach_notes(cli, ws, io, &mut diff)?;
+    attach_security(cli, ws, io, &mut diff)?;
+    let sides = Sides {
+        base: &base.label,
+        target: "the working tree",
+    };
+    let fixes = diff
+        .items
+        .iter()
+        .filter_map(|i| i.security.as_ref())
+        .flat_map(|s| s.fixes.iter().map(|f| f.id.clone()))
+        .collect();
+    Ok(Rendered {
+        commit: commit_message(ws, &diff, io)?,
+        markdown: report::diff_markdown(&diff, sides),
+        fixes,
+    })
+}
+
 /// Fetches the release notes of each bumped GitHub-release item, when
 /// online. A note that cannot be fetched is skipped with a warning: the
 /// diff stands without it.
@@ -244,10 +279,13 @@ pub(super) fn lock_at(ws: &Workspace, rev: &str) -> Result<(String, Lock)> {
 
 /// Runs `git -C dir ARGS`: its stdout, or why it failed (git's message).
 fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    // git needs no GitHub token: it stays out of git's environment.
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(args)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
     if !out.status.success() {

@@ -10,6 +10,7 @@ mod fetch;
 mod list;
 mod outdated;
 mod plan;
+mod pr;
 mod sbom;
 mod smoke;
 mod update;
