@@ -443,3 +443,30 @@ fn the_token_reaches_the_api_only_and_never_git() {
         }
     }
 }
+
+/// The branch is pushed and the pull request open when a later API call
+/// fails: the run fails, saying what is missing; a re-run completes it.
+#[test]
+fn an_api_failure_after_the_push_says_what_is_missing() {
+    let w = World::new();
+    w.gh.fail_times(
+        "/api/v3/repos/acme/infra/pulls/1/requested_reviewers",
+        Fault::Status(422),
+        1,
+    );
+    w.run(&["update", "--pr", "--repo", REPO])
+        .code(1)
+        .stderr_has("vendor/traefik-3.3.5 was pushed, but its reviewers could not be requested");
+    assert!(
+        w.remote_branches()
+            .contains(&"vendor/traefik-3.3.5".to_owned())
+    );
+    assert!(w.pulls()[0].reviewers.is_empty());
+    w.assert_back_on_main();
+    w.run(&["update", "--pr", "--repo", REPO])
+        .code(0)
+        .stderr_has("updated pull request #1");
+    let pulls = w.pulls();
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0].reviewers, vec!["alice"]);
+}

@@ -129,7 +129,7 @@ pub fn run(
         ));
         if let Err(e) = opened {
             io.note(&format!(
-                "error: {id} {version}: {branch} was pushed, but its pull request could not be opened or updated: {e}"
+                "error: {id} {version}: {branch} was pushed, but {e}"
             ));
             failed.push(id.clone());
         }
@@ -333,15 +333,24 @@ async fn open_or_update(
     rendered: &super::diff::Rendered,
     sign_off: Option<&str>,
     items: &[&str],
-) -> Result<(), crate::fetch::FetchError> {
+) -> Result<(), String> {
+    let failed = |what: &str| {
+        let what = what.to_owned();
+        move |e: crate::fetch::FetchError| format!("{what}: {e}")
+    };
     let title = rendered.commit.lines().next().unwrap_or(branch).trim();
     let body = pr_body(&rendered.markdown);
     let body = body.as_str();
-    let number = match pulls.find(branch).await? {
+    let found = pulls
+        .find(branch)
+        .await
+        .map_err(failed("its pull request could not be looked up"))?;
+    let number = match found {
         Some(pull) => {
             pulls
                 .edit(pull.number, json!({"title": title, "body": body}))
-                .await?;
+                .await
+                .map_err(failed("its pull request could not be updated"))?;
             io.note(&format!(
                 "{id} {version}: updated pull request #{} ({branch})",
                 pull.number
@@ -349,7 +358,10 @@ async fn open_or_update(
             pull.number
         }
         None => {
-            let pull = pulls.create(title, branch, &setup.base, body).await?;
+            let pull = pulls
+                .create(title, branch, &setup.base, body)
+                .await
+                .map_err(failed("its pull request could not be opened"))?;
             io.note(&format!(
                 "{id} {version}: opened pull request #{} ({branch}){}",
                 pull.number,
@@ -362,21 +374,37 @@ async fn open_or_update(
         }
     };
     if !rendered.fixes.is_empty() {
-        pulls.label(number, &["security"]).await?;
+        pulls
+            .label(number, &["security"])
+            .await
+            .map_err(failed("the `security` label could not be added"))?;
     }
     let (users, teams) = sign_off.map(crate::pr::reviewers).unwrap_or_default();
     if !users.is_empty() || !teams.is_empty() {
-        pulls.request_reviewers(number, &users, &teams).await?;
+        pulls
+            .request_reviewers(number, &users, &teams)
+            .await
+            .map_err(failed("its reviewers could not be requested"))?;
     }
-    for old in pulls.open().await? {
+    let open = pulls
+        .open()
+        .await
+        .map_err(failed("the open pull requests could not be listed"))?;
+    for old in open {
         if crate::pr::supersedes(&args.branch_prefix, id, branch, &old.head.branch, items) {
             pulls
                 .comment(
                     old.number,
                     &format!("Superseded by #{number}: {id} {version} (`{branch}`)."),
                 )
-                .await?;
-            pulls.edit(old.number, json!({"state": "closed"})).await?;
+                .await
+                .map_err(failed(
+                    "the superseded pull request could not be commented on",
+                ))?;
+            pulls
+                .edit(old.number, json!({"state": "closed"}))
+                .await
+                .map_err(failed("the superseded pull request could not be closed"))?;
             io.note(&format!(
                 "{id}: closed pull request #{} ({}), superseded by #{number}",
                 old.number, old.head.branch
