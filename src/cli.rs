@@ -70,6 +70,12 @@ pub enum Format {
     Github,
     // A commit message: `vendor diff` only.
     Commit,
+    // SBOM formats: `vendor sbom` only (documented in its help, hidden
+    // from the global list).
+    #[value(hide = true)]
+    Cyclonedx,
+    #[value(hide = true)]
+    Spdx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,6 +120,11 @@ pub enum Command {
     /// Fill or list the remote cache on an OCI registry (VENDOR_CACHE_REMOTE).
     #[command(subcommand)]
     Mirror(MirrorCommand),
+    /// Print a software bill of materials of what the lock ships (offline).
+    #[command(
+        after_help = "Formats: cyclonedx (CycloneDX 1.6 JSON, the default) and spdx (SPDX 2.3 JSON). The output depends on the lock alone (same lock, same bytes) unless --timestamp is given."
+    )]
+    Sbom(SbomArgs),
     /// Print shell completions.
     Completions {
         /// The shell to generate completions for.
@@ -164,6 +175,19 @@ pub struct CheckArgs {
     /// change, and name who must sign off.
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+    /// Also fail (exit 2) when a known security advisory affects a locked
+    /// version and vendor.yaml does not accept it (needs the network;
+    /// offline: the last answer).
+    #[arg(long)]
+    pub advisories: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// Record when the SBOM was made (SOURCE_DATE_EPOCH if set, else now);
+    /// without it the output is a function of the lock alone.
+    #[arg(long)]
+    pub timestamp: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +227,11 @@ pub struct DiffArgs {
 pub struct OutdatedArgs {
     /// Items to look at (default: all).
     pub items: Vec<String>,
+    /// Only updates that fix a security advisory affecting the locked
+    /// version (looks advisories up for every item; without it, only for
+    /// items with an `advisories` block).
+    #[arg(long)]
+    pub security: bool,
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +244,38 @@ pub struct BumpArgs {
     /// Also apply the change.
     #[arg(long)]
     pub apply: bool,
+    /// With --pr: only say what would be pushed and opened.
+    #[arg(long, requires = "pr")]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub pr: PrArgs,
+}
+
+/// One pull request per bump (`bump --pr`, `update --pr`).
+#[derive(Debug, Clone, Args)]
+pub struct PrArgs {
+    /// Apply each bump on a branch of its own, commit, push it and open
+    /// (or update) its pull request on GitHub.
+    #[arg(long, conflicts_with = "apply")]
+    pub pr: bool,
+    /// The branch pull requests merge into (default: the current branch).
+    #[arg(long, value_name = "BRANCH", requires = "pr")]
+    pub base: Option<String>,
+    /// The git remote to push to.
+    #[arg(long, value_name = "NAME", default_value = "origin")]
+    pub remote: String,
+    /// The GitHub repository of the pull requests (default: from the
+    /// remote's URL).
+    #[arg(long, value_name = "OWNER/NAME", requires = "pr")]
+    pub repo: Option<String>,
+    /// Prefix of the bump branches (`<prefix><item>-<version>`).
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        env = "VENDOR_PR_BRANCH_PREFIX",
+        default_value = crate::pr::DEFAULT_PREFIX
+    )]
+    pub branch_prefix: String,
 }
 
 #[derive(Debug, Args)]
@@ -224,12 +285,15 @@ pub struct UpdateArgs {
     /// Update every outdated item at once instead of the first.
     #[arg(long)]
     pub all: bool,
-    /// Only say what would be bumped (exit 2 if anything would).
+    /// Only say what would be bumped (exit 2 if anything would); with
+    /// --pr, what would be pushed and opened.
     #[arg(long)]
     pub dry_run: bool,
     /// Also apply the change.
     #[arg(long)]
     pub apply: bool,
+    #[command(flatten)]
+    pub pr: PrArgs,
 }
 
 impl Cli {

@@ -1121,6 +1121,108 @@ impl Client {
         }
     }
 
+    /// POSTs a JSON body to a JSON API that is not GitHub's (e.g. an
+    /// advisory database) and returns the answer (at most `limit` bytes).
+    /// Never sends the token; not cached (the caller keeps what it needs);
+    /// retried like every request (a query is safe to repeat).
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        limit: u64,
+    ) -> Result<Vec<u8>, FetchError> {
+        let target = self.target(url, false)?;
+        let payload = serde_json::to_vec(body).unwrap_or_default();
+        self.retrying(|| async {
+            let _slot = self.inner.in_flight.acquire().await.ok();
+            self.within_deadline(&target, async {
+                record(|t| t.requests += 1);
+                let response = self
+                    .inner
+                    .http
+                    .post(target.url.clone())
+                    .header(ACCEPT, "application/json")
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(payload.clone())
+                    .send()
+                    .await
+                    .map_err(|e| transport_failure(e, &target, &self.inner.config))?;
+                let status = response.status();
+                if !status.is_success() {
+                    let mut failure =
+                        status_failure(&target.shown, status, response.headers(), false);
+                    if let FetchError::Status { message, .. } = &mut failure.error {
+                        *message = error_message(response, self.inner.config.read_timeout).await;
+                    }
+                    return Err(failure);
+                }
+                let body = read_limited(response, &target, limit, &self.inner.config).await?;
+                refuse_reflected(&target, &body)?;
+                Ok(body)
+            })
+            .await
+        })
+        .await
+    }
+
+    /// Sends one GitHub API request that changes or must not be cached
+    /// (`GET` of live state, `POST`, `PATCH`): the token rules of every
+    /// API call (sent only when the URL is on the API origin, before and
+    /// after mirroring), not cached, and not retried (a write is not safe
+    /// to repeat). Returns the answer's body (at most `limit` bytes).
+    pub async fn api_request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        limit: u64,
+    ) -> Result<Vec<u8>, FetchError> {
+        let target = self.target(url, false)?;
+        let _slot = self.inner.in_flight.acquire().await.ok();
+        let attempt = self.within_deadline(&target, async {
+            let mut request = self
+                .inner
+                .http
+                .request(method, target.url.clone())
+                .header(ACCEPT, ACCEPT_JSON)
+                .header("X-GitHub-Api-Version", API_VERSION);
+            let token = self.token_for(&target);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(serde_json::to_vec(body).unwrap_or_default());
+            }
+            record(|t| {
+                t.requests += 1;
+                t.api_requests += 1;
+            });
+            let response = request
+                .send()
+                .await
+                .map_err(|e| transport_failure(e, &target, &self.inner.config))?;
+            record(|t| t.saw_rate_limit(response.headers()));
+            let status = response.status();
+            if !status.is_success() {
+                if let Some(refused) = unfollowed_redirect(&response, &target) {
+                    return Err(Failure::fatal(refused));
+                }
+                let mut failure =
+                    status_failure(&target.shown, status, response.headers(), token.is_some());
+                if let FetchError::Status { message, .. } = &mut failure.error {
+                    *message = error_message(response, self.inner.config.read_timeout).await;
+                }
+                return Err(failure);
+            }
+            let body = read_limited(response, &target, limit, &self.inner.config).await?;
+            refuse_reflected(&target, &body)?;
+            Ok(body)
+        });
+        attempt.await.map_err(|failure| failure.error)
+    }
+
     /// GETs a small body such as a checksum file, at most `limit` bytes.
     /// Never sends the token.
     pub async fn get_small(

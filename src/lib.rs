@@ -3,6 +3,7 @@
 //! The binary (`src/main.rs`) owns the terminal.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod advisory;
 pub mod apply;
 pub mod apt;
 pub mod archive;
@@ -29,8 +30,10 @@ pub mod par;
 pub mod pin;
 pub mod plan;
 pub mod registry;
+pub mod pr;
 pub mod report;
 pub mod resolve;
+pub mod sbom;
 pub mod secret;
 pub mod signature;
 pub mod smoke;

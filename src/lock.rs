@@ -459,6 +459,9 @@ pub fn fingerprint(item: &Item) -> String {
     inputs.prereleases = false;
     inputs.smoke = None;
     inputs.policy = Default::default();
+    // Reporting only: neither changes what is resolved or installed.
+    inputs.purl = None;
+    inputs.advisories = None;
     let json = serde_json::to_vec(&inputs).unwrap_or_default();
     format!("sha256:{}", sha256_hex(&json))
 }

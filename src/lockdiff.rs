@@ -102,6 +102,10 @@ pub struct ItemDiff {
     /// APT suites whose verified release changed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suites: Vec<crate::apt::diff::SuiteChange>,
+    /// Advisories the version change fixes or introduces, when looked up
+    /// (`vendor diff` with advisory sources).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<crate::advisory::SecurityChange>,
 }
 
 /// A pin, by file and locator.
@@ -292,6 +296,7 @@ fn item_diff(id: &str, old: Option<&LockedItem>, new: Option<&LockedItem>) -> Op
         retag: same_release && (moved_commit || artifacts.iter().any(|a| a.retag)),
         link: None,
         notes: Vec::new(),
+        security: None,
         pins: pin_changes(
             old.map_or(&[][..], |i| &i.pins),
             new.map_or(&[][..], |i| &i.pins),

@@ -79,6 +79,11 @@ pub struct Outdated {
     /// newest snapshot.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub moved: Vec<Moved>,
+    /// Advisories affecting the locked version that `newest_allowed` no
+    /// longer is affected by (filled by `vendor outdated` when it looks
+    /// advisories up).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<crate::advisory::Finding>,
 }
 
 /// A tracked package whose version a newer snapshot changes.
@@ -107,6 +112,7 @@ pub async fn outdated(
         status: Status::Manual,
         incomplete: Vec::new(),
         moved: Vec::new(),
+        fixes: Vec::new(),
     };
     let mut releases = Vec::new();
     let (template, tags) = match &item.source {

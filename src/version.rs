@@ -187,6 +187,12 @@ impl Version {
         &self.text
     }
 
+    /// Compares by the scheme's precedence alone, without the text
+    /// tie-break of `Ord` (`v1.2.3` and `1.2.3` are equal here).
+    pub fn cmp_precedence(&self, other: &Version) -> Ordering {
+        self.key.compare(&other.key)
+    }
+
     /// Whether this is a pre-release (`3.4.0-rc.1`, `6.9.0-rc3`).
     pub fn is_prerelease(&self) -> bool {
         self.key.is_prerelease()

@@ -32,6 +32,7 @@ pub async fn outdated(
         status: Status::Manual,
         incomplete: Vec::new(),
         moved: Vec::new(),
+        fixes: Vec::new(),
     };
     let scheme = Scheme::default_for(item);
     let constraint = item

@@ -25,6 +25,13 @@ use super::{Exit, Io, Workspace};
 pub type Resolved = HashMap<String, Resolution>;
 
 pub fn run(cli: &Cli, args: &BumpArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
+    if args.pr.pr {
+        let bump = super::pr::Bump {
+            id: args.item.clone(),
+            version: args.new_version.clone(),
+        };
+        return super::pr::run(cli, ws, io, &args.pr, &[bump], args.dry_run);
+    }
     let resolved = bump(cli, ws, io, &args.item, &args.new_version)?;
     finish(
         cli,
@@ -54,7 +61,7 @@ pub fn bump(
 /// is unambiguous: the template adds text around the version, the
 /// manifest's current version is not itself written in tag form, and the
 /// mapped version parses in the item's versioning scheme.
-fn version_named(id: &str, item: &Item, given: &str) -> Option<String> {
+pub(super) fn version_named(id: &str, item: &Item, given: &str) -> Option<String> {
     let template = match &item.source {
         Source::GithubRelease { tag, .. } => tag,
         Source::GithubFiles { git_ref, .. } => git_ref,

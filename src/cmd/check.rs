@@ -29,6 +29,11 @@ pub fn run(cli: &Cli, args: &CheckArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
         Some(rev) => policy(ws, rev, &state)?,
         None => Policy::default(),
     };
+    let advisories = if args.advisories {
+        advisory_findings(cli, io, &state)?
+    } else {
+        Vec::new()
+    };
     let mut text = match format {
         Format::Json => with_policy_json(
             &report::check_json(&findings, items),
@@ -60,12 +65,38 @@ pub fn run(cli: &Cli, args: &CheckArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
         Format::Github => text.push_str(&policy.github()),
         _ => text.push_str(&policy.human(io.paint)),
     }
+    if args.advisories {
+        match format {
+            Format::Json => text = report::advisory::with_advisories_json(&text, &advisories),
+            Format::Github => {
+                let file = ws
+                    .manifest
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let file = match ws.display_root().as_str() {
+                    "." | "" => file,
+                    root => format!("{}/{file}", root.trim_end_matches('/')),
+                };
+                let lines = item_lines(&state.loaded);
+                text.push_str(&report::advisory::advisories_github(
+                    &advisories,
+                    &file,
+                    &lines,
+                ));
+            }
+            _ => text.push_str(&report::advisory::advisories_human(&advisories, io.paint)),
+        }
+    }
     io.print(&text)?;
-    Ok(if findings.is_empty() && !policy.violated() {
-        Exit::Ok
-    } else {
-        Exit::Changes
-    })
+    let advisory_failed = advisories.iter().any(crate::advisory::Finding::fails);
+    Ok(
+        if findings.is_empty() && !policy.violated() && !advisory_failed {
+            Exit::Ok
+        } else {
+            Exit::Changes
+        },
+    )
 }
 
 /// Re-reads upstream for every planned item that has a lock entry and
@@ -119,6 +150,40 @@ fn upstream(cli: &Cli, io: &mut Io<'_>, state: &mut super::plan::State) -> Resul
         plan.drift.extend(found);
     }
     Ok(())
+}
+
+/// The advisories affecting each checked item's locked version.
+fn advisory_findings(
+    cli: &Cli,
+    io: &mut Io<'_>,
+    state: &super::plan::State,
+) -> Result<Vec<crate::advisory::Finding>> {
+    let manifest = &state.loaded.manifest;
+    let items: Vec<(&str, &crate::manifest::model::Item)> = state
+        .planned
+        .plan
+        .items
+        .iter()
+        .filter(|p| state.lock.items.contains_key(&p.id))
+        .filter_map(|p| manifest.items.get_key_value(&p.id))
+        .map(|(id, item)| (id.as_str(), item))
+        .collect();
+    let today = crate::advisory::today();
+    let mut findings = Vec::new();
+    for (id, item, found) in super::advisories::lookups(cli, io, items, true)? {
+        let Some(locked) = state.lock.items.get(id) else {
+            continue;
+        };
+        let eval = crate::advisory::evaluate(id, item, &locked.version, &found.advisories, &today);
+        if !eval.unknown.is_empty() {
+            io.note(&format!(
+                "warning: {id}: cannot evaluate {} in the item's versioning scheme",
+                eval.unknown.join(", ")
+            ));
+        }
+        findings.extend(eval.findings);
+    }
+    Ok(findings)
 }
 
 /// The line of each item's key in the manifest.

@@ -49,6 +49,7 @@ pub fn run(cli: &Cli, args: &DiffArgs, ws: &Workspace, io: &mut Io<'_>) -> Resul
     if matches!(format, Format::Markdown | Format::Commit | Format::Json) {
         attach_notes(cli, ws, io, &mut diff)?;
     }
+    attach_security(cli, ws, io, &mut diff)?;
     let sides = Sides {
         base: &base.label,
         target: &target.label,
@@ -61,6 +62,41 @@ pub fn run(cli: &Cli, args: &DiffArgs, ws: &Workspace, io: &mut Io<'_>) -> Resul
     };
     io.print(&text)?;
     Ok(Exit::Ok)
+}
+
+/// A one-item change of the working tree against `rev`, rendered for a
+/// pull request: the commit message, the markdown body, and the ids of
+/// the advisories it fixes.
+pub(super) struct Rendered {
+    pub commit: String,
+    pub markdown: String,
+    pub fixes: Vec<String>,
+}
+
+/// Renders the working tree's lock change against `rev` as `vendor diff
+/// --format commit` and `--format markdown` would.
+pub(super) fn rendered(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, rev: &str) -> Result<Rendered> {
+    let base = git_side(ws, rev)?;
+    let (lock, _) = ws.read_lock()?;
+    let mut diff = lockdiff::diff(&base.lock, &lock);
+    diff.attach_links(&github_repos(ws));
+    attach_notes(cli, ws, io, &mut diff)?;
+    attach_security(cli, ws, io, &mut diff)?;
+    let sides = Sides {
+        base: &base.label,
+        target: "the working tree",
+    };
+    let fixes = diff
+        .items
+        .iter()
+        .filter_map(|i| i.security.as_ref())
+        .flat_map(|s| s.fixes.iter().map(|f| f.id.clone()))
+        .collect();
+    Ok(Rendered {
+        commit: commit_message(ws, &diff, io)?,
+        markdown: report::diff_markdown(&diff, sides),
+        fixes,
+    })
 }
 
 /// Fetches the release notes of each bumped GitHub-release item, when
@@ -108,6 +144,54 @@ fn attach_notes(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, diff: &mut LockDiff)
                 item_diff.item
             )),
         }
+    }
+    Ok(())
+}
+
+/// The advisories each version change fixes or introduces, for items
+/// with an `advisories` block or a kept answer (from `check
+/// --advisories`): asked afresh when online, else (or when asking fails,
+/// with a warning) the last answer, said how old.
+fn attach_security(cli: &Cli, ws: &Workspace, io: &mut Io<'_>, diff: &mut LockDiff) -> Result<()> {
+    let Ok(loaded) = crate::manifest::load(&ws.manifest) else {
+        return Ok(());
+    };
+    let store = crate::advisory::store::open();
+    let wanted: Vec<(&str, &crate::manifest::model::Item)> = diff
+        .items
+        .iter()
+        .filter(|i| i.version.old.is_some() && i.version.new.is_some() && i.version.changed())
+        .filter_map(|i| loaded.manifest.items.get_key_value(&i.item))
+        .filter(|(_, item)| {
+            let sources = crate::advisory::Sources::of(item);
+            !sources.is_empty()
+                && (item.advisories.is_some()
+                    || crate::advisory::store::load(&store, &sources).is_some())
+        })
+        .map(|(id, item)| (id.as_str(), item))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let online = match super::advisories::lookups(cli, io, wanted.clone(), true) {
+        Ok(found) => found,
+        Err(e) => {
+            io.note(&format!(
+                "warning: advisories not fetched ({e}); using the last answers"
+            ));
+            super::advisories::lookups(cli, io, wanted, false).unwrap_or_default()
+        }
+    };
+    for (id, item, lookup) in online {
+        let Some(item_diff) = diff.items.iter_mut().find(|d| d.item == id) else {
+            continue;
+        };
+        let (Some(old), Some(new)) = (&item_diff.version.old, &item_diff.version.new) else {
+            continue;
+        };
+        item_diff.security = Some(crate::advisory::SecurityChange::between(
+            id, item, old, new, &lookup,
+        ));
     }
     Ok(())
 }
@@ -195,10 +279,13 @@ pub(super) fn lock_at(ws: &Workspace, rev: &str) -> Result<(String, Lock)> {
 
 /// Runs `git -C dir ARGS`: its stdout, or why it failed (git's message).
 fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    // git needs no GitHub token: it stays out of git's environment.
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(args)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
     if !out.status.success() {

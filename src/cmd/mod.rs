@@ -1,6 +1,7 @@
 //! Subcommands: arguments → workspace → core → report. Each command
 //! writes its result to the given streams and returns the exit status.
 
+mod advisories;
 mod apply;
 mod bump;
 mod check;
@@ -10,6 +11,8 @@ mod list;
 mod mirror;
 mod outdated;
 mod plan;
+mod pr;
+mod sbom;
 mod smoke;
 mod update;
 mod validate;
@@ -312,6 +315,7 @@ fn run_command(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
         Command::Diff(args) => diff::run(cli, args, &ws, io),
         Command::Smoke(args) => smoke::run(cli, args, &ws, io),
         Command::Mirror(command) => mirror::run(cli, command, &ws, io),
+        Command::Sbom(args) => sbom::run(cli, args, &ws, io),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
@@ -345,6 +349,8 @@ fn format_name(f: Format) -> &'static str {
         Format::Markdown => "markdown",
         Format::Github => "github",
         Format::Commit => "commit",
+        Format::Cyclonedx => "cyclonedx",
+        Format::Spdx => "spdx",
     }
 }
 

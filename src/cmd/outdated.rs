@@ -11,7 +11,11 @@ use super::{Exit, Io, Workspace, format};
 
 pub fn run(cli: &Cli, args: &OutdatedArgs, ws: &Workspace, io: &mut Io<'_>) -> Result<Exit> {
     let format = format(cli, &[Format::Human, Format::Json, Format::Markdown])?;
-    let rows = rows(cli, ws, io, &args.items)?;
+    let mut rows = rows(cli, ws, io, &args.items)?;
+    mark_security(cli, ws, io, &mut rows, args.security)?;
+    if args.security {
+        rows.retain(|r| !r.fixes.is_empty());
+    }
     let text = match format {
         Format::Json => report::outdated_json(&rows),
         Format::Markdown => report::outdated_markdown(&rows),
@@ -65,4 +69,42 @@ pub fn rows(
         .into_iter()
         .collect()
     })
+}
+
+/// Fills each update's `fixes`: the advisories affecting the locked
+/// version that the newest allowed version is not affected by. Looks
+/// advisories up for items with an `advisories` block, or all with `all`.
+pub fn mark_security(
+    cli: &Cli,
+    ws: &Workspace,
+    io: &mut Io<'_>,
+    rows: &mut [Outdated],
+    all: bool,
+) -> Result<()> {
+    let loaded = super::load_manifest(ws, false)?;
+    let items: Vec<(&str, &crate::manifest::model::Item)> = rows
+        .iter()
+        .filter(|r| r.status == Status::Update && r.newest_allowed.is_some())
+        .filter_map(|r| loaded.manifest.items.get_key_value(&r.id))
+        .filter(|(_, item)| all || item.advisories.is_some())
+        .map(|(id, item)| (id.as_str(), item))
+        .collect();
+    let today = crate::advisory::today();
+    for (id, item, found) in super::advisories::lookups(cli, io, items, true)? {
+        let Some(row) = rows.iter_mut().find(|r| r.id == id) else {
+            continue;
+        };
+        let current = row.locked.clone().unwrap_or_else(|| row.wanted.clone());
+        let Some(next) = row.newest_allowed.clone() else {
+            continue;
+        };
+        let now = crate::advisory::evaluate(id, item, &current, &found.advisories, &today);
+        let then = crate::advisory::evaluate(id, item, &next, &found.advisories, &today);
+        row.fixes = now
+            .findings
+            .into_iter()
+            .filter(|f| !then.findings.iter().any(|t| t.id == f.id))
+            .collect();
+    }
+    Ok(())
 }

@@ -45,6 +45,20 @@ pub fn run(cli: &Cli, args: &UpdateArgs, ws: &Workspace, io: &mut Io<'_>) -> Res
         }
         return Ok(Exit::Ok);
     };
+    if args.pr.pr {
+        // One pull request per bump: every outdated item, each on its own.
+        for (id, ..) in &updates {
+            skipped(io, id);
+        }
+        let bumps: Vec<super::pr::Bump> = updates
+            .iter()
+            .map(|(id, _, new)| super::pr::Bump {
+                id: id.clone(),
+                version: new.clone(),
+            })
+            .collect();
+        return super::pr::run(cli, ws, io, &args.pr, &bumps, args.dry_run);
+    }
     let take = if args.all {
         &updates[..]
     } else {

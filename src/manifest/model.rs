@@ -82,6 +82,59 @@ pub struct Item {
     /// Change policy: sign-off, deferral, notes.
     #[serde(default, skip_serializing_if = "Policy::is_default")]
     pub policy: Policy,
+    /// Package URL of the item in SBOMs (template: `{item}`, `{version}`,
+    /// `{tag}`, each percent-encoded), e.g. `pkg:deb/ubuntu/dracut@{version}`.
+    /// Default: `pkg:github/OWNER/REPO@TAG` for GitHub sources,
+    /// `pkg:generic/ITEM@VERSION` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    /// Where security advisories for the item come from, and the ones
+    /// accepted (`vendor check --advisories`, `vendor outdated`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisories: Option<Advisories>,
+}
+
+/// Security advisory sources and accepted risks of an item.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Advisories {
+    /// Read the GitHub repository's security advisories (default: true for
+    /// GitHub sources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<bool>,
+    /// The item's package in the OSV database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub osv: Option<OsvPackage>,
+    /// Advisories accepted as risks until a date; an expired acceptance
+    /// fails the gate again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<AllowedAdvisory>,
+}
+
+/// An OSV package: ecosystem and name (e.g. `Go` and
+/// `github.com/traefik/traefik/v3`, or `Ubuntu:24.04:LTS` and `linux`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OsvPackage {
+    #[schemars(length(min = 1))]
+    pub ecosystem: String,
+    #[schemars(length(min = 1))]
+    pub package: String,
+}
+
+/// An accepted advisory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedAdvisory {
+    /// The advisory id or an alias (`GHSA-…`, `CVE-…`, an OSV id).
+    #[schemars(length(min = 1))]
+    pub id: String,
+    /// Why the risk is accepted.
+    #[schemars(length(min = 1))]
+    pub reason: String,
+    /// Last day the acceptance holds, `YYYY-MM-DD`.
+    #[schemars(pattern(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    pub expires: String,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -198,6 +198,8 @@ impl Checker<'_> {
         }
         self.versioning(&base, item);
         self.constraint(&base, item);
+        self.purl(&base, id, item);
+        self.advisory_allow(&base, item);
         if let Some(sign_off) = &item.policy.sign_off
             && sign_off.trim().is_empty()
         {
@@ -757,6 +759,41 @@ impl Checker<'_> {
             let problem = self
                 .at(codes::INVALID_VALUE, err.to_string(), &path, Part::Value)
                 .help("e.g. `~3.3`, `^1.30`, `>=3.3, <4`, `3.3.*`");
+            self.out.push(problem);
+        }
+    }
+
+    /// The SBOM package URL template expands to a package URL.
+    fn purl(&mut self, base: &NodePath, id: &str, item: &Item) {
+        let Some(template) = &item.purl else { return };
+        let v = &item.version;
+        if let Err(err) = crate::sbom::expand_purl(id, template, v, v) {
+            let path = base.key("purl");
+            let problem = self
+                .at(codes::INVALID_VALUE, err.to_string(), &path, Part::Value)
+                .help("e.g. `pkg:deb/ubuntu/dracut@{version}`; placeholders: {item}, {version}, {tag}");
+            self.out.push(problem);
+        }
+    }
+
+    /// Accepted advisories expire on a real date.
+    fn advisory_allow(&mut self, base: &NodePath, item: &Item) {
+        let Some(advisories) = &item.advisories else {
+            return;
+        };
+        for (i, entry) in advisories.allow.iter().enumerate() {
+            if crate::advisory::is_date(&entry.expires) {
+                continue;
+            }
+            let path = base.key("advisories").key("allow").index(i).key("expires");
+            let problem = self
+                .at(
+                    codes::INVALID_VALUE,
+                    format!("`{}` is not a date (YYYY-MM-DD)", entry.expires),
+                    &path,
+                    Part::Value,
+                )
+                .help("an acceptance expires on a day, e.g. `2026-06-30`; it fails the gate again after that");
             self.out.push(problem);
         }
     }

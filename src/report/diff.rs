@@ -76,6 +76,27 @@ fn item_human(out: &mut String, item: &ItemDiff, paint: Paint) {
     for warning in warnings(item) {
         let _ = writeln!(out, "  {}", paint.red(&paint.bold(&format!("! {warning}"))));
     }
+    if let Some(security) = item.security.as_ref().filter(|s| !s.is_empty()) {
+        for f in &security.fixes {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                paint.green("fixes"),
+                super::advisory::describe(f)
+            );
+        }
+        for f in &security.introduces {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                paint.red("introduces"),
+                super::advisory::describe(f)
+            );
+        }
+        if !security.fixes.is_empty() {
+            let _ = writeln!(out, "  {}", paint.dim(TAG_ADVICE));
+        }
+    }
     for (what, change) in [
         ("source", &item.source),
         ("tag", &item.tag),
@@ -215,10 +236,66 @@ pub fn diff_markdown(diff: &LockDiff, sides: Sides<'_>) -> String {
     for item in &diff.items {
         out.push('\n');
         details_markdown(&mut out, item);
+        security_markdown(&mut out, item);
         notes_markdown(&mut out, item);
     }
     out.push('\n');
     out.push_str(&summary(diff));
+    out.push('\n');
+    out
+}
+
+/// The advisories a bump fixes or introduces, and the playbook's advice
+/// to tag a release for a security bump.
+fn security_markdown(out: &mut String, item: &ItemDiff) {
+    let Some(security) = item.security.as_ref().filter(|s| !s.is_empty()) else {
+        return;
+    };
+    let _ = writeln!(out, "\n**Security** (`{}`):\n", item.item);
+    for f in &security.fixes {
+        let _ = writeln!(out, "- fixes {}", Shown(&super::advisory::describe(f)));
+    }
+    for f in &security.introduces {
+        let _ = writeln!(
+            out,
+            "- **introduces** {}",
+            Shown(&super::advisory::describe(f))
+        );
+    }
+    if let Some(as_of) = &security.as_of {
+        let _ = writeln!(out, "- advisories {as_of}");
+    }
+    if !security.fixes.is_empty() {
+        let _ = writeln!(out, "\n> [!IMPORTANT]\n> {}", TAG_ADVICE);
+    }
+}
+
+/// What a security bump should be followed by (the playbook's last step).
+const TAG_ADVICE: &str =
+    "This is a security bump: tag a release once it is merged, so the fix ships.";
+
+/// The security lines of a commit message.
+fn security_commit(item: &ItemDiff) -> String {
+    let mut out = String::new();
+    let Some(security) = item.security.as_ref().filter(|s| !s.is_empty()) else {
+        return out;
+    };
+    for f in &security.fixes {
+        let _ = writeln!(out, "Fixes {}", Shown(&super::advisory::describe(f)));
+    }
+    for f in &security.introduces {
+        let _ = writeln!(
+            out,
+            "WARNING: introduces {}",
+            Shown(&super::advisory::describe(f))
+        );
+    }
+    if let Some(as_of) = &security.as_of {
+        let _ = writeln!(out, "(advisories {as_of})");
+    }
+    if !security.fixes.is_empty() {
+        let _ = writeln!(out, "\n{TAG_ADVICE}");
+    }
     out.push('\n');
     out
 }
@@ -456,6 +533,7 @@ pub fn diff_commit(item: &ItemDiff, smoke: Option<SmokeEvidence<'_>>) -> String 
         }
         out.push('\n');
     }
+    out.push_str(&security_commit(item));
     let warnings = warnings(item);
     if !warnings.is_empty() {
         for warning in warnings {

@@ -2,6 +2,7 @@
 //! (`human`), pull requests (`markdown`), CI annotations (`github`) and
 //! machines (`json`). Renderers return strings; the binary prints them.
 
+pub mod advisory;
 pub mod annotation;
 mod check;
 mod diff;

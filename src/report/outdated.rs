@@ -22,7 +22,11 @@ fn cells(r: &Outdated) -> [String; 6] {
         r.newest_allowed.clone().unwrap_or_else(dash),
         r.newest.clone().unwrap_or_else(dash),
         r.constraint.clone().unwrap_or_else(dash),
-        status_word(&r.status).to_owned(),
+        if r.status == Status::Update && !r.fixes.is_empty() {
+            "security update".to_owned()
+        } else {
+            status_word(&r.status).to_owned()
+        },
     ]
 }
 
@@ -58,6 +62,7 @@ pub fn outdated_human(rows: &[Outdated]) -> String {
     }
     out.push_str(&incomplete_lines(rows, ""));
     out.push_str(&moved_lines(rows, ""));
+    out.push_str(&security_lines(rows, ""));
     out
 }
 
@@ -76,6 +81,27 @@ fn moved_lines(rows: &[Outdated], bullet: &str) -> String {
                 m.architecture,
                 m.from.clone().unwrap_or_else(dash),
                 m.to.clone().unwrap_or_else(dash)
+            );
+        }
+    }
+    out
+}
+
+/// One line per advisory an update fixes.
+fn security_lines(rows: &[Outdated], bullet: &str) -> String {
+    let mut out = String::new();
+    for r in rows {
+        let (Some(next), Some(current)) =
+            (&r.newest_allowed, r.locked.as_ref().or(Some(&r.wanted)))
+        else {
+            continue;
+        };
+        for f in &r.fixes {
+            let _ = writeln!(
+                out,
+                "{bullet}security: {} {next} fixes {} affecting {current}",
+                r.id,
+                crate::report::advisory::describe(f)
             );
         }
     }
@@ -113,6 +139,7 @@ pub fn outdated_markdown(rows: &[Outdated]) -> String {
     }
     let mut skipped = incomplete_lines(rows, "- ");
     skipped.push_str(&moved_lines(rows, "- "));
+    skipped.push_str(&security_lines(rows, "- "));
     if !skipped.is_empty() {
         out.push('\n');
         out.push_str(&skipped);

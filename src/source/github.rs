@@ -301,6 +301,19 @@ pub async fn releases(client: &Client, repo: &str) -> Result<Vec<Release>, Githu
     paginate(client, url).await
 }
 
+/// The repository's published security advisories (at most
+/// [`MAX_PAGES`] pages of 100), as the caller's type.
+pub async fn security_advisories<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    repo: &str,
+) -> Result<Vec<T>, GithubError> {
+    let url = format!(
+        "{}/security-advisories?state=published&per_page={PER_PAGE}",
+        repo_url(client, repo)?
+    );
+    paginate(client, url).await
+}
+
 /// Every tag with its commit (at most [`MAX_PAGES`] pages of 100).
 pub async fn tags(client: &Client, repo: &str) -> Result<Vec<Tag>, GithubError> {
     let url = format!("{}/tags?per_page={PER_PAGE}", repo_url(client, repo)?);

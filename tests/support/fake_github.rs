@@ -14,7 +14,15 @@
 //!   (github.com's layout under `/dl`);
 //! - raw files at `/raw/{owner}/{repo}/{ref}/{path}`
 //!   (raw.githubusercontent.com's layout under `/raw`);
-//! - any other file registered with [`FakeGithub::file`].
+//! - any other file registered with [`FakeGithub::file`];
+//! - pull requests, for any repository (registered or not): list
+//!   (`GET pulls?head=owner:branch&state=open`, paged), open (`POST
+//!   pulls`, 422 when an open one has that head already), edit (`PATCH
+//!   pulls/{n}`: title, body, state), labels (`POST issues/{n}/labels`),
+//!   reviewers (`POST pulls/{n}/requested_reviewers`) and comments
+//!   (`POST issues/{n}/comments`). Their state is kept
+//!   ([`FakeGithub::pulls`]) and every write recorded with its JSON body
+//!   ([`FakeGithub::writes`]).
 //!
 //! [`FakeGithub::mirrors`] gives a `VENDOR_MIRRORS` value that sends
 //! `https://github.com/` and `https://raw.githubusercontent.com/` here.
@@ -400,6 +408,14 @@ impl FakeGithub {
         self
     }
 
+    /// Adds a repository security advisory (GitHub's JSON shape: `ghsa_id`,
+    /// `state`, `vulnerabilities[].vulnerable_version_range`, …), served
+    /// at `/repos/{repo}/security-advisories`, filtered by `?state=`.
+    pub fn security_advisory(&self, repo: &str, advisory: Value) -> &Self {
+        self.state().repo_mut(repo).advisories.push(advisory);
+        self
+    }
+
     /// Adds a tag pointing at `sha`; later tags list first.
     pub fn tag(&self, repo: &str, name: &str, sha: &str) -> &Self {
         self.state()
@@ -474,6 +490,19 @@ impl FakeGithub {
             path: path.to_owned(),
             fault,
             remaining: times,
+            skip: 0,
+        });
+        self
+    }
+
+    /// Answers the first `skip` requests for `path` normally, then injects
+    /// `fault` into every later one.
+    pub fn fail_after(&self, path: &str, fault: Fault, skip: u32) -> &Self {
+        self.state().faults.push(FaultRule {
+            path: path.to_owned(),
+            fault,
+            remaining: u32::MAX,
+            skip,
         });
         self
     }
@@ -536,6 +565,21 @@ impl FakeGithub {
         self
     }
 
+    /// The pull requests of `repo` (`owner/name`), in the order opened.
+    pub fn pulls(&self, repo: &str) -> Vec<FakePull> {
+        self.state()
+            .pulls
+            .iter()
+            .filter(|p| p.repo.eq_ignore_ascii_case(repo))
+            .cloned()
+            .collect()
+    }
+
+    /// Every write (non-GET) request, in order.
+    pub fn writes(&self) -> Vec<Written> {
+        self.state().writes.clone()
+    }
+
     fn state(&self) -> MutexGuard<'_, ServerState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -569,6 +613,38 @@ struct ServerState {
     rate_used: u64,
     /// Bumped by every change to the data: `Last-Modified`.
     changes: u64,
+    /// Pull requests of every repository, in the order opened.
+    pulls: Vec<FakePull>,
+    /// Every non-GET request with its body.
+    writes: Vec<Written>,
+}
+
+/// A pull request the fake keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakePull {
+    /// `owner/name`, as requested.
+    pub repo: String,
+    pub number: u64,
+    pub head: String,
+    pub base: String,
+    pub title: String,
+    pub body: String,
+    /// `open` or `closed`.
+    pub state: String,
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
+    pub team_reviewers: Vec<String>,
+    pub comments: Vec<String>,
+}
+
+/// A write request the fake saw: method, percent-decoded path, whether it
+/// carried an `Authorization` header, and its JSON body (`Null` if none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub method: String,
+    pub path: String,
+    pub authorization: Option<String>,
+    pub body: Value,
 }
 
 #[derive(Default)]
@@ -580,6 +656,8 @@ struct FakeRepo {
     branches: Vec<(String, String)>,
     /// (commit, path) → bytes.
     files: HashMap<(String, String), Bytes>,
+    /// Repository security advisories, as GitHub's JSON.
+    advisories: Vec<Value>,
 }
 
 struct StoredRelease {
@@ -592,6 +670,8 @@ struct FaultRule {
     path: String,
     fault: Fault,
     remaining: u32,
+    /// Requests answered normally before the fault applies.
+    skip: u32,
 }
 
 impl ServerState {
@@ -629,6 +709,10 @@ impl ServerState {
             .faults
             .iter_mut()
             .find(|r| r.remaining > 0 && (r.path == raw_path || r.path == decoded))?;
+        if rule.skip > 0 {
+            rule.skip -= 1;
+            return None;
+        }
         if rule.remaining != u32::MAX {
             rule.remaining -= 1;
         }
@@ -698,6 +782,9 @@ async fn handle(State(state): State<Shared>, request: Request) -> Response {
     let raw_path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
     let headers = request.headers().clone();
+    let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
     let decoded = percent_decode(&raw_path);
     let latency = {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -712,7 +799,23 @@ async fn handle(State(state): State<Shared>, request: Request) -> Response {
     let (reply, fault) = {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
         let fault = state.take_fault(&raw_path, &decoded);
-        let reply = if method == "GET" || method == "HEAD" {
+        if method != "GET" && method != "HEAD" {
+            state.writes.push(Written {
+                method: method.clone(),
+                path: decoded.clone(),
+                authorization: header_text(&headers, header::AUTHORIZATION),
+                body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+            });
+        }
+        // A write the fault answers changes nothing.
+        let pulls = if fault.is_some() && method != "GET" && method != "HEAD" {
+            Some(Reply::json(200, &Value::Null))
+        } else {
+            pulls_route(&mut state, &method, &decoded, query.as_deref(), &body)
+        };
+        let reply = if let Some(reply) = pulls {
+            reply
+        } else if method == "GET" || method == "HEAD" {
             route(&state, &raw_path, query.as_deref(), &headers)
         } else {
             Reply::json(405, &json!({"message": "Method Not Allowed"}))
@@ -989,6 +1092,165 @@ fn stalled(reply: Reply, delay: Duration) -> Response {
         .expect("response")
 }
 
+/// The pull-request endpoints (any method), or `None` for other paths.
+fn pulls_route(
+    state: &mut ServerState,
+    method: &str,
+    decoded: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Option<Reply> {
+    let parts: Vec<&str> = decoded.trim_start_matches('/').split('/').collect();
+    let ["api", "v3", "repos", owner, name, rest @ ..] = parts.as_slice() else {
+        return None;
+    };
+    let repo = format!("{owner}/{name}");
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
+    let list = |key: &str| -> Vec<String> {
+        body.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let base = state.base.clone();
+    let pull_json = |p: &FakePull| {
+        json!({
+            "number": p.number,
+            "state": p.state,
+            "title": p.title,
+            "body": p.body,
+            "html_url": format!("{base}/{}/pull/{}", p.repo, p.number),
+            "head": {"ref": p.head, "label": format!("{owner}:{}", p.head)},
+            "base": {"ref": p.base},
+            "labels": p.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
+        })
+    };
+    let find = |state: &mut ServerState, n: &str| -> Option<usize> {
+        let n: u64 = n.parse().ok()?;
+        state
+            .pulls
+            .iter()
+            .position(|p| p.number == n && p.repo.eq_ignore_ascii_case(&repo))
+    };
+    let reply = match (method, rest) {
+        ("GET", ["pulls"]) => {
+            let query = parse_query(query.unwrap_or(""));
+            let wanted_state = query.get("state").map_or("open", String::as_str);
+            let head = query.get("head").cloned();
+            let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let per_page: usize = query
+                .get("per_page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(30);
+            let found: Vec<Value> = state
+                .pulls
+                .iter()
+                .rev()
+                .filter(|p| p.repo.eq_ignore_ascii_case(&repo))
+                .filter(|p| wanted_state == "all" || p.state == wanted_state)
+                .filter(|p| {
+                    head.as_ref()
+                        .is_none_or(|h| *h == format!("{owner}:{}", p.head))
+                })
+                .skip(per_page * page.saturating_sub(1))
+                .take(per_page)
+                .map(pull_json)
+                .collect();
+            Reply::json(200, &Value::Array(found))
+        }
+        ("POST", ["pulls"]) => {
+            let (Some(title), Some(head), Some(base_ref)) =
+                (text("title"), text("head"), text("base"))
+            else {
+                return Some(Reply::json(422, &json!({"message": "Validation Failed"})));
+            };
+            if state
+                .pulls
+                .iter()
+                .any(|p| p.repo.eq_ignore_ascii_case(&repo) && p.head == head && p.state == "open")
+            {
+                return Some(Reply::json(
+                    422,
+                    &json!({"message": "Validation Failed", "errors": [{"message": format!("A pull request already exists for {owner}:{head}.")}]}),
+                ));
+            }
+            let number = state.pulls.len() as u64 + 1;
+            let pull = FakePull {
+                repo: repo.clone(),
+                number,
+                head,
+                base: base_ref,
+                title,
+                body: text("body").unwrap_or_default(),
+                state: "open".into(),
+                labels: vec![],
+                reviewers: vec![],
+                team_reviewers: vec![],
+                comments: vec![],
+            };
+            let answer = pull_json(&pull);
+            state.pulls.push(pull);
+            Reply::json(201, &answer)
+        }
+        ("PATCH", ["pulls", n]) => match find(state, n) {
+            Some(i) => {
+                let pull = &mut state.pulls[i];
+                if let Some(title) = text("title") {
+                    pull.title = title;
+                }
+                if let Some(body) = text("body") {
+                    pull.body = body;
+                }
+                if let Some(s) = text("state") {
+                    pull.state = s;
+                }
+                Reply::json(200, &pull_json(pull))
+            }
+            None => Reply::not_found(),
+        },
+        ("POST", ["issues", n, "labels"]) => match find(state, n) {
+            Some(i) => {
+                let pull = &mut state.pulls[i];
+                for label in list("labels") {
+                    if !pull.labels.contains(&label) {
+                        pull.labels.push(label);
+                    }
+                }
+                let labels: Vec<Value> = pull.labels.iter().map(|l| json!({"name": l})).collect();
+                Reply::json(200, &Value::Array(labels))
+            }
+            None => Reply::not_found(),
+        },
+        ("POST", ["pulls", n, "requested_reviewers"]) => match find(state, n) {
+            Some(i) => {
+                let pull = &mut state.pulls[i];
+                pull.reviewers.extend(list("reviewers"));
+                pull.team_reviewers.extend(list("team_reviewers"));
+                Reply::json(201, &pull_json(pull))
+            }
+            None => Reply::not_found(),
+        },
+        ("POST", ["issues", n, "comments"]) => match find(state, n) {
+            Some(i) => {
+                let pull = &mut state.pulls[i];
+                pull.comments.push(text("body").unwrap_or_default());
+                Reply::json(
+                    201,
+                    &json!({"id": pull.comments.len(), "body": text("body")}),
+                )
+            }
+            None => Reply::not_found(),
+        },
+        _ => return None,
+    };
+    Some(reply)
+}
+
 /// Dispatches a GET on the raw (percent-encoded) path.
 fn route(state: &ServerState, raw_path: &str, query: Option<&str>, headers: &HeaderMap) -> Reply {
     let segments: Vec<String> = raw_path
@@ -1110,6 +1372,16 @@ impl Api<'_> {
                     .map(|(name, sha)| self.tag_json(repo, name, sha))
                     .collect();
                 self.paged(tags)
+            }
+            ["security-advisories"] => {
+                let wanted = self.query.get("state");
+                let listed: Vec<Value> = repo
+                    .advisories
+                    .iter()
+                    .filter(|a| wanted.is_none_or(|w| a["state"].as_str() == Some(w.as_str())))
+                    .cloned()
+                    .collect();
+                self.paged(listed)
             }
             ["commits", git_ref] => self.commit_route(repo, git_ref),
             ["contents", path @ ..] => self.contents_route(repo, &path.join("/")),
