@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod archive;
+pub mod attest;
 pub mod cache;
 pub mod checksum;
 pub mod cli;

@@ -503,6 +503,8 @@ impl ChecksumFiles {
         artifacts: &mut [Pending],
     ) -> Result<()> {
         let file = |url: &str| self.files.get(url).cloned();
-        crate::trust::resolve_signatures(client, root, id, item, upstream, artifacts, &file).await
+        crate::trust::resolve_signatures(client, root, id, item, upstream, artifacts, &file)
+            .await?;
+        crate::attest::resolve_bundles(client, id, item, upstream, artifacts).await
     }
 }

@@ -191,6 +191,9 @@ impl Checker<'_> {
                     self.signed_checksum_files(&base, &path, item);
                 }
             }
+            if let Some(att) = &verify.attestation {
+                self.attestation(&base.key("verify").key("attestation"), att, platforms);
+            }
         }
         if let Some(smoke) = &item.smoke {
             self.smoke(&base.key("smoke"), smoke, platforms);
@@ -206,6 +209,62 @@ impl Checker<'_> {
                 .label("empty")
                 .help("name who must approve a change (e.g. `release-engineering`), or remove the key");
             self.push(problem);
+        }
+    }
+
+    /// `verify.attestation`: the trusted root is a file in the tree, the
+    /// identity is well formed, the templates are known.
+    fn attestation(&mut self, path: &NodePath, att: &super::model::Attestation, platforms: bool) {
+        self.relative_file(&path.key("trusted_root"), &att.trusted_root, "trusted root");
+        let repo_ok = att.repository.split('/').count() == 2
+            && att.repository.split('/').all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+            });
+        if !repo_ok {
+            let at = path.key("repository");
+            let problem = self
+                .at(codes::INVALID_VALUE, format!("{} is not `owner/name`", at.describe()), &at, Part::Value)
+                .label("not owner/name")
+                .help("the GitHub repository the attestation must be made for, e.g. `traefik/traefik`");
+            self.push(problem);
+        }
+        let wf = att
+            .workflow
+            .strip_prefix(".github/")
+            .map_or(att.workflow.as_str(), |_| "");
+        let wf_ok = !att.workflow.is_empty()
+            && !att.workflow.contains("..")
+            && !att
+                .workflow
+                .bytes()
+                .any(|c| c.is_ascii_whitespace() || c == b',' || c == b'@')
+            && (wf.is_empty() || wf.splitn(3, '/').count() == 3);
+        if !wf_ok {
+            let at = path.key("workflow");
+            let problem = self
+                .at(codes::INVALID_VALUE, format!("{} is not a workflow path", at.describe()), &at, Part::Value)
+                .label("not a workflow path")
+                .help("write `owner/name/.github/workflows/FILE.yml`, or `.github/workflows/FILE.yml` in `repository`");
+            self.push(problem);
+        }
+        let tmpl = Tmpl {
+            allowed: allowed::SIGNATURE,
+            what: "an attestation bundle name",
+            platforms,
+        };
+        if let Some(bundle) = &att.bundle {
+            self.template(&path.key("bundle"), bundle, tmpl);
+            self.maybe_url(&path.key("bundle"), bundle, false);
+        }
+        if let Some(r) = &att.git_ref {
+            let tmpl = Tmpl {
+                allowed: allowed::SIGNATURE,
+                what: "an attestation ref",
+                platforms,
+            };
+            self.template(&path.key("ref"), r, tmpl);
         }
     }
 

@@ -1,0 +1,548 @@
+//! Keyless trust: Sigstore bundles (GitHub artifact attestations) verified
+//! offline against a trusted root committed in the tree
+//! (`verify.attestation`).
+//!
+//! Resolution fetches each asset's bundle (a release asset, a file beside
+//! the asset, or a URL) and attaches it to the artifact as evidence
+//! ([`BundleFile`]), carried in plans and cached resolutions; the gate
+//! ([`crate::gate`]) calls [`admit`] on every path once the bytes are
+//! downloaded. No step is optional, and a refusal names the [`Step`] that
+//! failed:
+//!
+//! 1. `bundle`: a v0.1–v0.3 bundle holding a DSSE envelope and a
+//!    certificate, at most [`bundle::BUNDLE_LIMIT`] bytes;
+//! 2. `envelope`: the DSSE signature (over the PAE of the payload) verifies
+//!    with the certificate's key;
+//! 3. `statement`, `subject`, `predicate-type`: the in-toto statement lists
+//!    the artifact's sha256 and has the wanted predicate type;
+//! 4. `tlog-entry`: a transparency-log entry of a log in the trusted root
+//!    logs exactly this envelope and certificate;
+//! 5. `signed-entry-timestamp`: the log signed the time it integrated the
+//!    entry: that is the signing time;
+//! 6. `inclusion-proof`, `checkpoint`: the Merkle inclusion proof leads to
+//!    a root hash that a checkpoint signed by the log commits to (bundles
+//!    v0.2 and later);
+//! 7. `certificate-chain`, `certificate-validity`: the certificate is for
+//!    code signing, chains to a certificate authority of the trusted root,
+//!    and every certificate was valid at the signing time;
+//! 8. `sct`: an embedded signed certificate timestamp verifies with a CT
+//!    log key of the trusted root;
+//! 9. `identity`: the Fulcio extensions name the OIDC issuer of GitHub
+//!    Actions, the source repository, the ref (when the policy gives one)
+//!    and the signer workflow.
+//!
+//! Not handled (refused, never skipped): RFC 3161 timestamps as the only
+//! time evidence, Rekor v2 entries, entry kinds other than `dsse` 0.0.1,
+//! key-signed (non-keyless) bundles, and keys other than ECDSA P-256/P-384.
+
+pub mod bundle;
+pub mod cert;
+pub mod crypto;
+pub mod root;
+pub mod tlog;
+
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use miette::{Result, miette};
+use serde::{Deserialize, Serialize};
+
+use crate::fetch::Client;
+use crate::lock::{Trust, TrustKind};
+use crate::manifest::model::{Attestation, Item};
+use crate::resolve::{Pending, file_name};
+use crate::trust::Upstream;
+
+use bundle::Bundle;
+use cert::Cert;
+use root::TrustedRoot;
+
+/// The OIDC issuer of GitHub Actions' tokens.
+pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+/// SLSA provenance v1, what `actions/attest-build-provenance` makes.
+pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
+const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// A verification step; a refusal names the one that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Bundle,
+    TrustedRoot,
+    Envelope,
+    Statement,
+    Subject,
+    PredicateType,
+    TlogEntry,
+    Set,
+    InclusionProof,
+    Checkpoint,
+    Chain,
+    CertificateValidity,
+    Sct,
+    Identity,
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Bundle => "bundle",
+            Step::TrustedRoot => "trusted-root",
+            Step::Envelope => "envelope",
+            Step::Statement => "statement",
+            Step::Subject => "subject",
+            Step::PredicateType => "predicate-type",
+            Step::TlogEntry => "tlog-entry",
+            Step::Set => "signed-entry-timestamp",
+            Step::InclusionProof => "inclusion-proof",
+            Step::Checkpoint => "checkpoint",
+            Step::Chain => "certificate-chain",
+            Step::CertificateValidity => "certificate-validity",
+            Step::Sct => "sct",
+            Step::Identity => "identity",
+        }
+    }
+}
+
+/// Why a bundle was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("step `{}` failed: {message}", step.name())]
+pub struct AttestError {
+    pub step: Step,
+    pub message: String,
+}
+
+impl AttestError {
+    pub fn new(step: Step, message: String) -> AttestError {
+        AttestError { step, message }
+    }
+}
+
+/// Who must have signed, and what.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// `owner/name`.
+    pub repository: String,
+    /// `owner/name/path/to/workflow.yml`.
+    pub workflow: String,
+    pub git_ref: Option<String>,
+    pub predicate_type: String,
+    pub issuer: String,
+}
+
+/// What a verified bundle proved.
+#[derive(Debug, Clone)]
+pub struct Attested {
+    /// The certificate's identity (the signer workflow at its ref).
+    pub signer_uri: String,
+    /// When the log integrated the signature (seconds since the epoch).
+    pub signed_at: i64,
+}
+
+/// Verifies `bundle` for an artifact whose sha256 is `sha256` (hex).
+pub fn verify(
+    bundle: &[u8],
+    root: &TrustedRoot,
+    policy: &Policy,
+    sha256: &str,
+) -> Result<Attested, AttestError> {
+    let b = bundle::parse(bundle)?;
+    let leaf = Cert::parse(&b.leaf, Step::Bundle, "the signing certificate")?;
+    verify_envelope(&b, &leaf)?;
+    verify_statement(&b, policy, sha256)?;
+    let signed_at = verify_tlog(&b, root)?;
+    let issuer = cert::verify_chain(&leaf, root, signed_at)?;
+    verify_validity(&leaf, signed_at)?;
+    cert::verify_sct(&leaf, &issuer, root)?;
+    let signer_uri = verify_identity(&leaf, policy)?;
+    Ok(Attested {
+        signer_uri,
+        signed_at,
+    })
+}
+
+/// DSSE's pre-authentication encoding.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Step: the envelope's signature is the certificate key's, over the PAE.
+fn verify_envelope(b: &Bundle, leaf: &Cert) -> Result<(), AttestError> {
+    let fail = |m: String| AttestError::new(Step::Envelope, m);
+    if b.payload_type != PAYLOAD_TYPE {
+        return Err(fail(format!(
+            "the payload type is {:?}, not {PAYLOAD_TYPE}",
+            crate::term::escape(&b.payload_type)
+        )));
+    }
+    let key = leaf
+        .key()
+        .map_err(|e| fail(format!("the certificate's key: {e}")))?;
+    if key.verify(
+        key.default_hash(),
+        &pae(&b.payload_type, &b.payload),
+        &b.signature,
+    ) {
+        return Ok(());
+    }
+    Err(fail(
+        "the DSSE signature does not verify with the certificate's key: the statement was \
+         altered or signed by another key"
+            .to_owned(),
+    ))
+}
+
+/// Steps: the statement parses, lists the artifact, has the predicate type.
+fn verify_statement(b: &Bundle, policy: &Policy, sha256: &str) -> Result<(), AttestError> {
+    let st: bundle::Statement = serde_json::from_slice(&b.payload).map_err(|e| {
+        AttestError::new(
+            Step::Statement,
+            format!("the payload is not an in-toto statement: {e}"),
+        )
+    })?;
+    if !matches!(
+        st.type_.as_str(),
+        "https://in-toto.io/Statement/v1" | "https://in-toto.io/Statement/v0.1"
+    ) {
+        return Err(AttestError::new(
+            Step::Statement,
+            format!(
+                "unknown statement type {:?}",
+                crate::term::escape(&st.type_)
+            ),
+        ));
+    }
+    if !st.subject.iter().any(|s| {
+        s.digest
+            .get("sha256")
+            .is_some_and(|d| d.eq_ignore_ascii_case(sha256))
+    }) {
+        let listed: Vec<String> = st
+            .subject
+            .iter()
+            .take(5)
+            .map(|s| {
+                format!(
+                    "{} sha256:{}",
+                    crate::term::escape(&s.name),
+                    crate::term::escape(s.digest.get("sha256").map_or("-", String::as_str))
+                )
+            })
+            .collect();
+        return Err(AttestError::new(
+            Step::Subject,
+            format!(
+                "the statement does not attest sha256 {sha256}; it lists {}",
+                if listed.is_empty() {
+                    "no subject".to_owned()
+                } else {
+                    listed.join(", ")
+                }
+            ),
+        ));
+    }
+    if st.predicate_type != policy.predicate_type {
+        return Err(AttestError::new(
+            Step::PredicateType,
+            format!(
+                "the predicate type is {:?}, not {:?}",
+                crate::term::escape(&st.predicate_type),
+                policy.predicate_type
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Steps: log entry, SET, inclusion proof and checkpoint. Returns the
+/// signing time the SET proves.
+fn verify_tlog(b: &Bundle, root: &TrustedRoot) -> Result<i64, AttestError> {
+    let Some(entry) = b.tlog_entries.first() else {
+        return Err(AttestError::new(
+            Step::TlogEntry,
+            "the bundle has no transparency-log entry, so nothing proves when it was signed"
+                .to_owned(),
+        ));
+    };
+    if b.tlog_entries.len() > 1 {
+        return Err(AttestError::new(
+            Step::TlogEntry,
+            "the bundle has several log entries; one is expected".to_owned(),
+        ));
+    }
+    let log = tlog::log_for(entry, root)?;
+    tlog::verify_body(entry, b)?;
+    tlog::verify_set(entry, log)?;
+    tlog::verify_inclusion(entry, log, b.version)?;
+    Ok(entry.integrated_time)
+}
+
+/// Step: the signing certificate was valid at the signing time.
+fn verify_validity(leaf: &Cert, t: i64) -> Result<(), AttestError> {
+    if leaf.valid_at(t) {
+        return Ok(());
+    }
+    let utc = |s: i64| crate::fetch::utc(u64::try_from(s).unwrap_or(0));
+    Err(AttestError::new(
+        Step::CertificateValidity,
+        format!(
+            "the signing certificate was valid from {} to {}, but the log integrated the \
+             signature at {}",
+            utc(leaf.not_before()),
+            utc(leaf.not_after()),
+            utc(t)
+        ),
+    ))
+}
+
+/// Step: the certificate names the policy's issuer, repository, ref and
+/// workflow. Returns the signer URI.
+fn verify_identity(leaf: &Cert, policy: &Policy) -> Result<String, AttestError> {
+    let fail = |m: String| AttestError::new(Step::Identity, m);
+    let get = |oid, what: &str| {
+        leaf.fulcio_string(oid)
+            .ok_or_else(|| fail(format!("the certificate does not name the {what}")))
+    };
+    let issuer = get(cert::OID_ISSUER_V2, "OIDC issuer")?;
+    if issuer != policy.issuer {
+        return Err(fail(format!(
+            "the certificate was issued for tokens of {:?}, not {:?}",
+            crate::term::escape(&issuer),
+            policy.issuer
+        )));
+    }
+    let repo = get(cert::OID_SOURCE_REPO_URI, "source repository")?;
+    let want_repo = format!("https://github.com/{}", policy.repository);
+    if !repo.eq_ignore_ascii_case(&want_repo) {
+        return Err(fail(format!(
+            "the attestation was made for repository {}, not {want_repo}",
+            crate::term::escape(&repo)
+        )));
+    }
+    if let Some(want) = &policy.git_ref {
+        let got = get(cert::OID_SOURCE_REPO_REF, "source ref")?;
+        if got != *want {
+            return Err(fail(format!(
+                "the attestation was made at ref {}, not {want}",
+                crate::term::escape(&got)
+            )));
+        }
+    }
+    let signer = get(cert::OID_BUILD_SIGNER_URI, "signer workflow")?;
+    let path = signer
+        .strip_prefix("https://github.com/")
+        .and_then(|s| s.split_once('@'))
+        .map(|(p, _)| p);
+    if !path.is_some_and(|p| same_workflow(p, &policy.workflow)) {
+        return Err(fail(format!(
+            "the attestation was signed by workflow {}, not {}",
+            crate::term::escape(&signer),
+            policy.workflow
+        )));
+    }
+    if !leaf.san_uris().contains(&signer) {
+        return Err(fail(
+            "the certificate's subject does not name the signer workflow".to_owned(),
+        ));
+    }
+    Ok(signer)
+}
+
+/// `owner/name/path`: owner and name compare without case (as GitHub
+/// does), the path exactly.
+fn same_workflow(got: &str, want: &str) -> bool {
+    fn split(s: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
+        let mut it = s.splitn(3, '/');
+        (it.next(), it.next(), it.next())
+    }
+    match (split(got), split(want)) {
+        ((Some(o1), Some(r1), Some(p1)), (Some(o2), Some(r2), Some(p2))) => {
+            o1.eq_ignore_ascii_case(o2) && r1.eq_ignore_ascii_case(r2) && p1 == p2
+        }
+        _ => false,
+    }
+}
+
+// ----- the manifest, resolution and the gate ----------------------------
+
+/// A fetched bundle, evidence for the gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleFile {
+    pub url: String,
+    /// The bundle, base64.
+    pub bundle: String,
+}
+
+/// The workflow as `owner/name/path`.
+fn full_workflow(att: &Attestation) -> String {
+    if att.workflow.starts_with(".github/") {
+        format!("{}/{}", att.repository, att.workflow)
+    } else {
+        att.workflow.clone()
+    }
+}
+
+/// The lock's signer label: `github-attestation:<repo>@<workflow>`, the
+/// workflow relative to the repository when it is the repository's own.
+pub fn label(att: &Attestation) -> String {
+    let wf = full_workflow(att);
+    let prefix = format!("{}/", att.repository);
+    let wf = match wf.get(..prefix.len()) {
+        Some(p) if p.eq_ignore_ascii_case(&prefix) => wf[prefix.len()..].to_owned(),
+        _ => wf,
+    };
+    format!("github-attestation:{}@{wf}", att.repository)
+}
+
+fn vars_for<'a>(
+    id: &'a str,
+    item: &Item,
+    platform: Option<&str>,
+    asset: &str,
+) -> crate::template::Vars<'a> {
+    let mut vars = crate::plan::item_vars(id, item);
+    if let Some((os, arch)) = platform.and_then(|p| p.split_once('/')) {
+        vars.set("os", os);
+        vars.set("arch", arch);
+    }
+    vars.set("asset", asset);
+    vars
+}
+
+fn expand(id: &str, vars: &crate::template::Vars<'_>, what: &str, t: &str) -> Result<String> {
+    vars.expand(t).map_err(|name| {
+        miette!(
+            code = "vendor::verify::template",
+            "{id}: unknown placeholder `{{{name}}}` in the attestation's {what} `{t}`"
+        )
+    })
+}
+
+/// Fetches each artifact's bundle and attaches it as evidence; the gate
+/// verifies it.
+pub async fn resolve_bundles(
+    client: &Client,
+    id: &str,
+    item: &Item,
+    upstream: &Upstream<'_>,
+    artifacts: &mut [Pending],
+) -> Result<()> {
+    let Some(att) = item.verify.as_ref().and_then(|v| v.attestation.as_ref()) else {
+        return Ok(());
+    };
+    let template = att.bundle.as_deref().unwrap_or("{asset}.sigstore.json");
+    for a in artifacts.iter_mut() {
+        let vars = vars_for(id, item, a.platform.as_deref(), file_name(&a.name));
+        let name = expand(id, &vars, "bundle", template)?;
+        let (url, bytes) = crate::trust::fetch_beside(
+            client,
+            upstream,
+            id,
+            &format!("attestation bundle `{name}`"),
+            &name,
+            &a.url,
+            bundle::BUNDLE_LIMIT,
+            "verify.attestation.bundle",
+        )
+        .await?;
+        a.evidence.attestation = Some(BundleFile {
+            url,
+            bundle: BASE64.encode(bytes),
+        });
+        // What the plan shows; the gate records what actually verified.
+        let mut by: Vec<String> = match (&a.trust.kind, &a.trust.by) {
+            (TrustKind::Signature, Some(by)) if !by.is_empty() => vec![by.clone()],
+            _ => Vec::new(),
+        };
+        by.push(label(att));
+        a.trust = Trust {
+            kind: TrustKind::Signature,
+            by: Some(by.join(", ")),
+        };
+    }
+    Ok(())
+}
+
+/// The gate's check of the configured attestation for `pending`, whose
+/// bytes hash to `sha256`. Returns the signer label for the lock.
+pub fn admit(
+    root_dir: &Path,
+    id: &str,
+    item: &Item,
+    att: &Attestation,
+    pending: &Pending,
+    sha256: &str,
+) -> Result<String> {
+    let Some(file) = &pending.evidence.attestation else {
+        return Err(miette!(
+            code = "vendor::verify::no-evidence",
+            help = "nothing was installed. Run `vendor fetch` (or `vendor apply`) online once: it \
+                    fetches and checks the attestation, and keeps it in the cache for offline runs",
+            "{id}: the attestation of {} was not fetched on this path, so it cannot be verified",
+            pending.name
+        ));
+    };
+    let bytes = BASE64.decode(&file.bundle).map_err(|_| {
+        miette!(
+            code = "vendor::verify::bad-evidence",
+            help = "plan files and cached resolutions are written by vendor; plan again",
+            "{id}: the recorded attestation from {} is not valid base64",
+            file.url
+        )
+    })?;
+    let path = root_dir.join(&att.trusted_root);
+    let root_bytes = crate::fsx::read_bounded(&path, root::ROOT_LIMIT).map_err(|e| {
+        miette!(
+            code = "vendor::verify::key-unreadable",
+            help = "the trusted root is committed in the tree; the path is relative to vendor.yaml",
+            "{id}: cannot read the trusted root {}: {e}",
+            att.trusted_root
+        )
+    })?;
+    let root = root::parse(&root_bytes).map_err(|e| {
+        miette!(
+            code = "vendor::verify::bad-key",
+            "{id}: {} is not a usable trusted root: {}",
+            att.trusted_root,
+            e.message
+        )
+    })?;
+    let vars = vars_for(
+        id,
+        item,
+        pending.platform.as_deref(),
+        file_name(&pending.name),
+    );
+    let policy = Policy {
+        repository: att.repository.clone(),
+        workflow: full_workflow(att),
+        git_ref: att
+            .git_ref
+            .as_deref()
+            .map(|r| expand(id, &vars, "ref", r))
+            .transpose()?,
+        predicate_type: att
+            .predicate_type
+            .clone()
+            .unwrap_or_else(|| SLSA_PROVENANCE_V1.to_owned()),
+        issuer: GITHUB_ACTIONS_ISSUER.to_owned(),
+    };
+    verify(&bytes, &root, &policy, sha256).map_err(|e| {
+        miette!(
+            code = "vendor::verify::attestation",
+            help = "nothing was installed. The bundle must verify fully against the trusted root \
+                    in the tree and name the identity `verify.attestation` gives",
+            "{id}: the attestation {} of {} is refused: {e}",
+            file_name(&file.url),
+            pending.name
+        )
+    })?;
+    Ok(label(att))
+}
