@@ -214,3 +214,467 @@ fn damaged_bundles_are_refused_as_such() {
         assert_eq!(e.step, Step::Bundle, "{e}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// End to end
+// ---------------------------------------------------------------------------
+
+use build::{sha256sums, tar_gz};
+use fake_github::{FakeAsset, FakeGithub, FakeRelease};
+use support::Tree;
+use support::tree::Output;
+
+const TAG: &str = "v1.2.3";
+const ARCHIVE: &str = "tool_v1.2.3_linux_amd64.tar.gz";
+const LABEL: &str = "github-attestation:acme/tool@.github/workflows/release.yml";
+
+fn archive(build: &str) -> Vec<u8> {
+    let script = format!("#!/bin/sh\necho tool 1.2.3 build {build}\n");
+    tar_gz(&[("tool", script.as_bytes(), 0o755)])
+}
+
+/// An item, its release, and what a refusal must say.
+struct Setup {
+    /// `verify.attestation` keys besides `trusted_root`.
+    policy: String,
+    checksum: bool,
+    published: Vec<u8>,
+    bundle: Option<Vec<u8>>,
+    needle: &'static str,
+}
+
+impl Setup {
+    fn good() -> Setup {
+        let bytes = archive("a");
+        let spec = Spec::new(identity(), ARCHIVE, &bytes);
+        Setup {
+            policy: "        repository: acme/tool\n        ref: refs/tags/{tag}\n        \
+                     workflow: .github/workflows/release.yml\n"
+                .into(),
+            checksum: false,
+            bundle: Some(Pki::new().bundle(&spec)),
+            published: bytes,
+            needle: "",
+        }
+    }
+
+    fn tree(&self) -> Tree {
+        let tree = Tree::new();
+        tree.write("keys/trusted_root.json", Pki::new().trusted_root());
+        let checksum = if self.checksum {
+            "        checksum:\n          file: checksums.txt\n"
+        } else {
+            ""
+        };
+        tree.write(
+            "vendor.yaml",
+            format!(
+                "version: 1\nitems:\n  tool:\n    version: 1.2.3\n    source:\n      type: \
+                 github-release\n      repo: {REPO}\n      tag: v{{version}}\n    platforms: \
+                 [linux/amd64]\n    assets:\n      - name: tool_{{tag}}_{{os}}_{{arch}}.tar.gz\n\
+                 {checksum}        extract:\n          member: tool\n        install: bin/tool\n        \
+                 mode: \"0755\"\n    verify:\n      attestation:\n{}        trusted_root: \
+                 keys/trusted_root.json\n",
+                self.policy
+            ),
+        );
+        tree
+    }
+
+    fn publish(&self, fake: &FakeGithub) {
+        let mut release = FakeRelease::new(TAG)
+            .with_asset(FakeAsset::new(ARCHIVE, self.published.clone()).without_digest());
+        if self.checksum {
+            release = release.with_asset(
+                FakeAsset::new("checksums.txt", sha256sums(&[(ARCHIVE, &self.published)]))
+                    .without_digest(),
+            );
+        }
+        if let Some(b) = &self.bundle {
+            release = release.with_asset(FakeAsset::new(
+                &format!("{ARCHIVE}.sigstore.json"),
+                b.clone(),
+            ));
+        }
+        fake.release(REPO, release);
+        fake.tag(REPO, TAG, &"1".repeat(40));
+    }
+}
+
+fn run(tree: &Tree, fake: &FakeGithub, args: &[&str]) -> Output {
+    tree.vendor(args)
+        .env("GITHUB_API_URL", fake.api_url())
+        .output()
+}
+
+const PATHS: &[(&str, &[&[&str]])] = &[
+    ("online apply", &[&["apply"]]),
+    (
+        "fetch, then offline apply",
+        &[&["fetch"], &["--offline", "apply"]],
+    ),
+    (
+        "saved plan",
+        &[&["plan", "--out", "{plan}"], &["apply", "{plan}"]],
+    ),
+];
+
+/// Runs `steps` until one fails; the last output.
+fn path_runs(tree: &Tree, fake: &FakeGithub, steps: &[&[&str]]) -> Output {
+    let plan_dir = tempfile::tempdir().unwrap();
+    let plan = plan_dir.path().join("plan.json");
+    let plan = plan.to_string_lossy().into_owned();
+    let mut last = None;
+    for step in steps {
+        let args: Vec<&str> = step
+            .iter()
+            .map(|a| if *a == "{plan}" { plan.as_str() } else { a })
+            .collect();
+        let out = run(tree, fake, &args);
+        let failed = out.code != 0;
+        last = Some(out);
+        if failed {
+            break;
+        }
+    }
+    last.unwrap()
+}
+
+fn lock_trust(tree: &Tree) -> (String, String) {
+    let lock: serde_yaml::Value = serde_yaml::from_str(&tree.read("vendor.lock.yaml")).unwrap();
+    let t = &lock["items"]["tool"]["artifacts"][0]["trust"];
+    (
+        t["kind"].as_str().unwrap().to_owned(),
+        t["by"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[test]
+fn an_attested_asset_installs_on_every_path_and_locks_the_signer() {
+    for (path_name, steps) in PATHS {
+        let setup = Setup::good();
+        let fake = FakeGithub::start();
+        setup.publish(&fake);
+        let tree = setup.tree();
+        let out = path_runs(&tree, &fake, steps);
+        assert_eq!(out.code, 0, "{path_name}: {}\n{}", out.stdout, out.stderr);
+        assert!(tree.exists("bin/tool"), "{path_name}");
+        assert_eq!(
+            lock_trust(&tree),
+            ("signature".to_owned(), LABEL.to_owned()),
+            "{path_name}"
+        );
+        // A repair from the lock, offline, verifies the cached bundle.
+        tree.remove("bin/tool");
+        run(&tree, &fake, &["--frozen", "apply"]).code(0);
+        assert!(tree.exists("bin/tool"), "{path_name}: repaired");
+        run(&tree, &fake, &["check", "--installed"]).code(0);
+    }
+}
+
+fn wrong_workflow() -> Setup {
+    Setup {
+        policy: "        repository: acme/tool\n        workflow: .github/workflows/nightly.yml\n"
+            .into(),
+        needle: "step `identity` failed",
+        ..Setup::good()
+    }
+}
+
+fn wrong_repository() -> Setup {
+    Setup {
+        policy: "        repository: acme/other\n        workflow: acme/tool/.github/workflows/release.yml\n"
+            .into(),
+        needle: "step `identity` failed",
+        ..Setup::good()
+    }
+}
+
+fn wrong_ref() -> Setup {
+    Setup {
+        policy: "        repository: acme/tool\n        ref: refs/heads/main\n        workflow: \
+                 .github/workflows/release.yml\n"
+            .into(),
+        needle: "step `identity` failed",
+        ..Setup::good()
+    }
+}
+
+/// The tarball rebuilt after it was attested, its checksum file
+/// regenerated: only the attestation can catch it.
+fn tampered_asset() -> Setup {
+    Setup {
+        checksum: true,
+        published: archive("evil"),
+        needle: "step `subject` failed",
+        ..Setup::good()
+    }
+}
+
+fn no_bundle() -> Setup {
+    Setup {
+        bundle: None,
+        needle: "expected the attestation bundle",
+        ..Setup::good()
+    }
+}
+
+fn with_spec(edit: fn(&mut Spec), needle: &'static str) -> Setup {
+    let bytes = archive("a");
+    let mut spec = Spec::new(identity(), ARCHIVE, &bytes);
+    edit(&mut spec);
+    Setup {
+        bundle: Some(Pki::new().bundle(&spec)),
+        needle,
+        ..Setup::good()
+    }
+}
+
+fn expired_certificate() -> Setup {
+    with_spec(
+        |s| s.integrated_time = T0 + 3600,
+        "step `certificate-validity` failed",
+    )
+}
+
+fn untrusted_ca() -> Setup {
+    with_spec(
+        |s| s.issuing_ca = Some("rogue fulcio".into()),
+        "step `certificate-chain` failed",
+    )
+}
+
+fn no_log_entry() -> Setup {
+    with_spec(|s| s.with_tlog = false, "step `tlog-entry` failed")
+}
+
+fn another_payload() -> Setup {
+    with_spec(|s| s.sign_other_payload = true, "step `envelope` failed")
+}
+
+fn garbage_bundle() -> Setup {
+    Setup {
+        bundle: Some(b"<html>not found</html>".to_vec()),
+        needle: "step `bundle` failed",
+        ..Setup::good()
+    }
+}
+
+/// A named way to build a setup.
+type MakeSetup = (&'static str, fn() -> Setup);
+
+#[test]
+fn every_bad_attestation_is_refused_on_every_path() {
+    let setups: &[MakeSetup] = &[
+        ("wrong workflow", wrong_workflow),
+        ("wrong repository", wrong_repository),
+        ("wrong ref", wrong_ref),
+        ("tampered asset", tampered_asset),
+        ("no bundle", no_bundle),
+        ("expired certificate", expired_certificate),
+        ("untrusted CA", untrusted_ca),
+        ("no log entry", no_log_entry),
+        ("another payload", another_payload),
+        ("garbage bundle", garbage_bundle),
+    ];
+    for (name, make) in setups {
+        for (path_name, steps) in PATHS {
+            let setup = make();
+            let fake = FakeGithub::start();
+            setup.publish(&fake);
+            let tree = setup.tree();
+            let before = tree.hashes();
+            let out = path_runs(&tree, &fake, steps);
+            assert_eq!(
+                out.code, 1,
+                "{name} × {path_name}: `{}` exited {}\n{}\n{}",
+                out.command, out.code, out.stdout, out.stderr
+            );
+            let squeezed: String = out
+                .stderr
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '│')
+                .collect();
+            let needle: String = setup.needle.split_whitespace().collect();
+            assert!(
+                squeezed.contains(&needle),
+                "{name} × {path_name}: stderr lacks {:?}\n{}",
+                setup.needle,
+                out.stderr
+            );
+            tree.assert_unchanged(&before);
+            assert!(!tree.exists("bin/tool"), "{name} × {path_name}");
+            assert!(!tree.exists("vendor.lock.yaml"), "{name} × {path_name}");
+            run(&tree, &fake, &["--offline", "apply"]).code(1);
+            assert!(!tree.exists("bin/tool"), "{name} × {path_name}");
+        }
+    }
+}
+
+/// A saved plan whose bundle was swapped for another valid one (of another
+/// build) is refused at apply.
+#[test]
+fn a_saved_plan_with_a_swapped_bundle_is_refused() {
+    let setup = Setup::good();
+    let fake = FakeGithub::start();
+    setup.publish(&fake);
+    let tree = setup.tree();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let plan_s = plan.to_string_lossy().into_owned();
+    run(&tree, &fake, &["plan", "--out", &plan_s]).code(0);
+    let other = Pki::new().bundle(&Spec::new(identity(), ARCHIVE, &archive("other")));
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let good = b64.encode(setup.bundle.as_ref().unwrap());
+    assert!(text.contains(&good), "the plan carries the bundle");
+    std::fs::write(&plan, text.replace(&good, &b64.encode(other))).unwrap();
+    let out = run(&tree, &fake, &["apply", &plan_s]);
+    out.code(1);
+    assert!(
+        out.stderr.contains("step `subject` failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!tree.exists("bin/tool"));
+}
+
+/// `vendor diff` flags another signer identity, and a drop from the
+/// attestation to a weaker trust.
+#[test]
+fn diff_flags_a_new_signer_and_a_dropped_attestation() {
+    let setup = Setup::good();
+    let fake = FakeGithub::start();
+    setup.publish(&fake);
+    let tree = setup.tree();
+    run(&tree, &fake, &["apply"]).code(0);
+    let old = tree.read("vendor.lock.yaml");
+    assert!(old.contains(LABEL), "{old}");
+    tree.write("old.lock.yaml", &old);
+    let other = LABEL.replace("release.yml", "other.yml");
+    tree.write("new.lock.yaml", old.replace(LABEL, &other));
+    let out = run(&tree, &fake, &["diff", "old.lock.yaml", "new.lock.yaml"]);
+    assert!(
+        out.stdout.contains(&other),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.to_lowercase().contains("downgrade"),
+        "{}",
+        out.stdout
+    );
+    let digest = old.replace(
+        &format!("kind: signature\n        by: {LABEL}"),
+        "kind: manifest\n        by: vendor.yaml",
+    );
+    assert_ne!(
+        digest, old,
+        "the lock's trust is written as expected:\n{old}"
+    );
+    tree.write("new.lock.yaml", digest);
+    let out = run(&tree, &fake, &["diff", "old.lock.yaml", "new.lock.yaml"]);
+    assert!(
+        out.stdout.to_lowercase().contains("downgrade"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+/// openssl agrees: the test leaf chains to the test root at the signing
+/// time (and not an hour later), and the DSSE signature verifies with the
+/// leaf's key over the PAE.
+#[test]
+fn openssl_verifies_the_test_chain_and_envelope() {
+    use base64::Engine as _;
+    use std::process::Command;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let pki = Pki::new();
+    let bundle: serde_json::Value = serde_json::from_slice(&pki.bundle(&spec())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl is installed (Debian package openssl)");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let leaf = b64
+        .decode(
+            bundle["verificationMaterial"]["certificate"]["rawBytes"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let leaf = file("leaf.der", &leaf);
+    let root = file("root.der", &pki.ca.root);
+    let inter = file("inter.der", &pki.ca.inter);
+    let mut pems = Vec::new();
+    for (der, name) in [
+        (&leaf, "leaf.pem"),
+        (&root, "root.pem"),
+        (&inter, "inter.pem"),
+    ] {
+        let pem = dir.path().join(name).to_string_lossy().into_owned();
+        let (ok, log) = openssl(&["x509", "-inform", "DER", "-in", der, "-out", &pem]);
+        assert!(ok, "{log}");
+        pems.push(pem);
+    }
+    let at = (T0 + 60).to_string();
+    let verify = |at: &str| {
+        openssl(&[
+            "verify",
+            "-attime",
+            at,
+            "-CAfile",
+            &pems[1],
+            "-untrusted",
+            &pems[2],
+            &pems[0],
+        ])
+    };
+    let (ok, log) = verify(&at);
+    assert!(ok, "{log}");
+    let (ok, _) = verify(&(T0 + 3600).to_string());
+    assert!(!ok, "the leaf lives ten minutes");
+    let (ok, text) = openssl(&["x509", "-in", &pems[0], "-noout", "-text"]);
+    assert!(
+        ok && text.contains("Code Signing") && text.contains("CT Precertificate SCTs"),
+        "{text}"
+    );
+    let (ok, pubkey) = openssl(&["x509", "-in", &pems[0], "-noout", "-pubkey"]);
+    assert!(ok);
+    let pubkey = file("leaf.pub", pubkey.as_bytes());
+    let env = &bundle["dsseEnvelope"];
+    let payload = b64.decode(env["payload"].as_str().unwrap()).unwrap();
+    let sig = b64
+        .decode(env["signatures"][0]["sig"].as_str().unwrap())
+        .unwrap();
+    let pae = file(
+        "pae",
+        &attest::pae("application/vnd.in-toto+json", &payload),
+    );
+    let sig = file("sig", &sig);
+    let (ok, log) = openssl(&[
+        "dgst",
+        "-sha256",
+        "-verify",
+        &pubkey,
+        "-signature",
+        &sig,
+        &pae,
+    ]);
+    assert!(ok, "{log}");
+}

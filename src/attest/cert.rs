@@ -167,8 +167,9 @@ pub fn verify_chain(leaf: &Cert, root: &TrustedRoot, t: i64) -> Result<Cert, Att
     Err(AttestError::new(
         Step::Chain,
         format!(
-            "the signing certificate does not chain to a certificate authority of the trusted \
-             root: {detail}"
+            "the signing certificate, issued by {}, does not chain to a certificate authority \
+             of the trusted root: {detail}",
+            crate::term::escape(&leaf.tbs().issuer.to_string())
         ),
     ))
 }
@@ -184,7 +185,7 @@ fn chain_to(leaf: &Cert, ca: &Authority, t: i64) -> Result<Cert, String> {
         .collect::<Result<_, _>>()?;
     let issuer = &chain[0];
     if !leaf.signed_by(issuer) {
-        return Err("not issued by any of them".to_owned());
+        return Err(format!("not issued by {}", ca.uri));
     }
     for (i, c) in chain.iter().enumerate() {
         if !c.is_ca() {
