@@ -678,3 +678,83 @@ fn openssl_verifies_the_test_chain_and_envelope() {
     ]);
     assert!(ok, "{log}");
 }
+
+/// The bundle from GitHub's attestations API, asked by the sha256 the
+/// checksum file gives: installs on every path; a bundle of another build
+/// under that digest is refused; none at all is refused.
+#[test]
+fn a_bundle_from_the_attestations_api_installs_on_every_path() {
+    for (path_name, steps) in PATHS {
+        let setup = Setup {
+            policy: "        repository: acme/tool\n        workflow: \
+                     .github/workflows/release.yml\n        from: github-api\n"
+                .into(),
+            checksum: true,
+            bundle: None,
+            ..Setup::good()
+        };
+        let fake = FakeGithub::start();
+        setup.publish(&fake);
+        let sha = sigstore::hex(&sigstore::sha256(&setup.published));
+        let bundle = Pki::new().bundle(&Spec::new(identity(), ARCHIVE, &setup.published));
+        fake.attestation(REPO, &sha, &bundle);
+        let tree = setup.tree();
+        let out = path_runs(&tree, &fake, steps);
+        assert_eq!(out.code, 0, "{path_name}: {}\n{}", out.stdout, out.stderr);
+        assert_eq!(lock_trust(&tree).1, LABEL, "{path_name}");
+        let asked = fake.requests_to(&format!("/api/v3/repos/{REPO}/attestations/sha256:{sha}"));
+        assert!(!asked.is_empty(), "{path_name}: the API was asked");
+    }
+    // Another build's bundle filed under this digest, or none.
+    for (case, bundle, needle) in [
+        (
+            "other build",
+            Some(archive("other")),
+            "step `subject` failed",
+        ),
+        ("none", None, "GitHub has no attestation of"),
+    ] {
+        let setup = Setup {
+            policy: "        repository: acme/tool\n        workflow: \
+                     .github/workflows/release.yml\n        from: github-api\n"
+                .into(),
+            checksum: true,
+            bundle: None,
+            ..Setup::good()
+        };
+        let fake = FakeGithub::start();
+        setup.publish(&fake);
+        let sha = sigstore::hex(&sigstore::sha256(&setup.published));
+        if let Some(other) = bundle {
+            let b = Pki::new().bundle(&Spec::new(identity(), ARCHIVE, &other));
+            fake.attestation(REPO, &sha, &b);
+        }
+        let tree = setup.tree();
+        let out = run(&tree, &fake, &["apply"]);
+        assert_eq!(out.code, 1, "{case}: {}", out.stderr);
+        assert!(out.stderr.contains(needle), "{case}: {}", out.stderr);
+        assert!(!tree.exists("bin/tool"), "{case}");
+    }
+}
+
+#[test]
+fn the_manifest_is_validated() {
+    let setup = Setup {
+        policy: "        repository: acme\n        workflow: release yml\n        from: \
+                 github-api\n        bundle: x.json\n"
+            .into(),
+        ..Setup::good()
+    };
+    let tree = setup.tree();
+    tree.remove("keys/trusted_root.json");
+    let out = tree.run(&["validate"]);
+    out.code(1);
+    for needle in [
+        "is not `owner/name`",
+        "is not a workflow path",
+        "the bundle comes from the GitHub API",
+        "keys/trusted_root.json",
+    ] {
+        assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
+    }
+}

@@ -50,7 +50,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fetch::Client;
 use crate::lock::{Trust, TrustKind};
-use crate::manifest::model::{Attestation, Item};
+use crate::manifest::model::{Attestation, BundleFrom, Item};
 use crate::resolve::{Pending, file_name};
 use crate::trust::Upstream;
 
@@ -439,19 +439,24 @@ pub async fn resolve_bundles(
     };
     let template = att.bundle.as_deref().unwrap_or("{asset}.sigstore.json");
     for a in artifacts.iter_mut() {
-        let vars = vars_for(id, item, a.platform.as_deref(), file_name(&a.name));
-        let name = expand(id, &vars, "bundle", template)?;
-        let (url, bytes) = crate::trust::fetch_beside(
-            client,
-            upstream,
-            id,
-            &format!("attestation bundle `{name}`"),
-            &name,
-            &a.url,
-            bundle::BUNDLE_LIMIT,
-            "verify.attestation.bundle",
-        )
-        .await?;
+        let (url, bytes) = match att.from.unwrap_or_default() {
+            BundleFrom::GithubApi => from_api(client, id, att, a).await?,
+            BundleFrom::Bundle => {
+                let vars = vars_for(id, item, a.platform.as_deref(), file_name(&a.name));
+                let name = expand(id, &vars, "bundle", template)?;
+                crate::trust::fetch_beside(
+                    client,
+                    upstream,
+                    id,
+                    &format!("attestation bundle `{name}`"),
+                    &name,
+                    &a.url,
+                    bundle::BUNDLE_LIMIT,
+                    "verify.attestation.bundle",
+                )
+                .await?
+            }
+        };
         a.evidence.attestation = Some(BundleFile {
             url,
             bundle: BASE64.encode(bytes),
@@ -468,6 +473,85 @@ pub async fn resolve_bundles(
         };
     }
     Ok(())
+}
+
+/// Largest answer of the attestations API read.
+const API_LIMIT: u64 = 8 << 20;
+
+#[derive(Deserialize)]
+struct ApiAnswer {
+    #[serde(default)]
+    attestations: Vec<ApiAttestation>,
+}
+
+#[derive(Deserialize)]
+struct ApiAttestation {
+    bundle: serde_json::Value,
+}
+
+/// The bundle GitHub's attestations API of the policy's repository holds
+/// for the artifact's sha256 with the wanted predicate type. Only picked
+/// here; the gate verifies it.
+async fn from_api(
+    client: &Client,
+    id: &str,
+    att: &Attestation,
+    a: &Pending,
+) -> Result<(String, Vec<u8>)> {
+    let Some(sha) = &a.sha256 else {
+        return Err(miette!(
+            code = "vendor::verify::attestation-needs-digest",
+            help = "give the asset a checksum (`checksum: {file: …}`, `github-digest` or \
+                    `sha256`), or take the bundle from a file with `bundle`",
+            "{id}: the attestations API is asked by sha256, but the sha256 of {} is not known \
+             before its download",
+            a.name
+        ));
+    };
+    let url = format!(
+        "{}/repos/{}/attestations/sha256:{sha}",
+        client.config().api_url,
+        att.repository
+    );
+    let none = || {
+        miette!(
+            code = "vendor::verify::signature-missing",
+            help = "nothing was installed. The attestation may not be published yet, or the \
+                    asset was not attested by that repository",
+            "{id}: GitHub has no attestation of {} (sha256 {sha}) in {}",
+            a.name,
+            att.repository
+        )
+    };
+    let body = match client
+        .api_get(&url, "application/vnd.github+json", API_LIMIT)
+        .await
+    {
+        Ok(body) => body,
+        Err(crate::fetch::FetchError::NotFound { .. }) => return Err(none()),
+        Err(e) => return Err(e.into()),
+    };
+    let answer: ApiAnswer = serde_json::from_slice(&body).map_err(|e| {
+        miette!(
+            code = "vendor::verify::bad-evidence",
+            "{id}: the attestations API answered {url} with unexpected JSON: {e}"
+        )
+    })?;
+    let want = att.predicate_type.as_deref().unwrap_or(SLSA_PROVENANCE_V1);
+    let picked = answer
+        .attestations
+        .iter()
+        .filter_map(|x| serde_json::to_vec(&x.bundle).ok())
+        .find(|b| predicate_type_of(b).as_deref() == Some(want));
+    picked.map(|b| (url.clone(), b)).ok_or_else(none)
+}
+
+/// The predicate type a bundle's statement claims (unverified: for
+/// picking among several).
+fn predicate_type_of(b: &[u8]) -> Option<String> {
+    let b = bundle::parse(b).ok()?;
+    let st: bundle::Statement = serde_json::from_slice(&b.payload).ok()?;
+    Some(st.predicate_type)
 }
 
 /// The gate's check of the configured attestation for `pending`, whose

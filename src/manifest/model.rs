@@ -335,11 +335,25 @@ pub struct Attestation {
     /// Sigstore `trusted_root.json` in the repository, relative to the
     /// manifest; never fetched.
     pub trusted_root: String,
+    /// Where the bundle comes from: `bundle` (default: the file `bundle`
+    /// names) or `github-api` (GitHub's attestations API of `repository`,
+    /// asked for the asset's sha256, which must then be known before the
+    /// download: a checksum file, `github-digest` or `sha256`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<BundleFrom>,
     /// The bundle: a release asset name, a file beside the asset, or a URL
     /// (template; `{asset}` is the attested file's name). Default
     /// `{asset}.sigstore.json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BundleFrom {
+    #[default]
+    Bundle,
+    GithubApi,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

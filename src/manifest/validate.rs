@@ -254,6 +254,14 @@ impl Checker<'_> {
             what: "an attestation bundle name",
             platforms,
         };
+        if let (Some(super::model::BundleFrom::GithubApi), Some(_)) = (att.from, &att.bundle) {
+            let at = path.key("bundle");
+            let problem = self
+                .at(codes::INVALID_VALUE, format!("{} is set, but the bundle comes from the GitHub API", at.describe()), &at, Part::Key)
+                .label("not used with `from: github-api`")
+                .help("remove `bundle`, or remove `from: github-api` to take the bundle from that file");
+            self.push(problem);
+        }
         if let Some(bundle) = &att.bundle {
             self.template(&path.key("bundle"), bundle, tmpl);
             self.maybe_url(&path.key("bundle"), bundle, false);

@@ -448,6 +448,17 @@ impl FakeGithub {
         self
     }
 
+    /// Publishes an attestation (a Sigstore bundle, JSON) for the subject
+    /// with this sha256 (hex), for the attestations API.
+    pub fn attestation(&self, repo: &str, sha256: &str, bundle: &[u8]) -> &Self {
+        let bundle: Value = serde_json::from_slice(bundle).expect("a JSON bundle");
+        self.state()
+            .repo_mut(repo)
+            .attestations
+            .push((format!("sha256:{sha256}"), bundle));
+        self
+    }
+
     /// Serves `bytes` at `path` (e.g. `/files/tool.tar.gz`); returns its URL.
     pub fn file(&self, path: &str, bytes: impl Into<Bytes>) -> String {
         self.state()
@@ -580,6 +591,8 @@ struct FakeRepo {
     branches: Vec<(String, String)>,
     /// (commit, path) → bytes.
     files: HashMap<(String, String), Bytes>,
+    /// Attestations: (subject digest `sha256:HEX`, Sigstore bundle).
+    attestations: Vec<(String, Value)>,
 }
 
 struct StoredRelease {
@@ -1069,6 +1082,19 @@ impl Api<'_> {
     fn repo_route(&self, repo: &FakeRepo, rest: &[&str]) -> Reply {
         match rest {
             [] => Reply::json(200, &self.repo_json(repo)),
+            ["attestations", subject] => {
+                let list: Vec<Value> = repo
+                    .attestations
+                    .iter()
+                    .filter(|(d, _)| d == subject)
+                    .map(|(_, b)| json!({"bundle": b, "repository_id": repo.id}))
+                    .collect();
+                if list.is_empty() {
+                    Reply::not_found()
+                } else {
+                    Reply::json(200, &json!({"attestations": list}))
+                }
+            }
             ["releases"] => {
                 let visible: Vec<Value> = repo
                     .releases
