@@ -159,6 +159,60 @@ fn forged_log_evidence_is_refused() {
     refused(s, policy(), Step::Checkpoint, "not signed by the key");
 }
 
+/// A bundle timestamped now by a TSA, with or without a log entry.
+fn timestamped(with_tlog: bool) -> Spec {
+    let mut s = spec();
+    let now = sigstore::now();
+    s.leaf_validity = (now - 120, now + 480);
+    s.integrated_time = now - 60;
+    s.with_tlog = with_tlog;
+    s.tsa = Some("test tsa".into());
+    s
+}
+
+#[test]
+fn an_rfc3161_timestamp_proves_the_signing_time() {
+    let pki = Pki::new();
+    for with_tlog in [false, true] {
+        let ok = check(&pki, &timestamped(with_tlog), &policy()).unwrap();
+        let now = sigstore::now() as i64;
+        assert!(
+            (now - 600..=now + 5).contains(&ok.signed_at),
+            "{}",
+            ok.signed_at
+        );
+    }
+    // A log entry with neither SET nor timestamp proves no time.
+    let mut s = timestamped(true);
+    s.tsa = None;
+    s.with_set = false;
+    refused(s, policy(), Step::Set, "nothing proves when");
+}
+
+#[test]
+fn a_bad_timestamp_is_refused() {
+    let mut s = timestamped(false);
+    s.tsa = Some("rogue tsa".into());
+    refused(
+        s,
+        policy(),
+        Step::Timestamp,
+        "not signed by a timestamp authority",
+    );
+    let mut s = timestamped(false);
+    s.timestamp_other_bytes = true;
+    refused(
+        s,
+        policy(),
+        Step::Timestamp,
+        "not over this bundle's signature",
+    );
+    // The certificate expired before the timestamp's time.
+    let mut s = timestamped(false);
+    s.leaf_validity = (T0, T0 + 600);
+    refused(s, policy(), Step::CertificateValidity, "valid from");
+}
+
 #[test]
 fn untrusted_ca_is_refused() {
     let mut s = spec();

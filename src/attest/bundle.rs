@@ -26,6 +26,8 @@ pub struct Bundle {
     /// DER of the signing (leaf) certificate.
     pub leaf: Vec<u8>,
     pub tlog_entries: Vec<TlogEntry>,
+    /// DER RFC 3161 timestamps over the signature.
+    pub timestamps: Vec<Vec<u8>>,
     pub payload_type: String,
     pub payload: Vec<u8>,
     pub signature: Vec<u8>,
@@ -95,6 +97,20 @@ struct RawMaterial {
     public_key: Option<serde_json::Value>,
     #[serde(default)]
     tlog_entries: Vec<RawEntry>,
+    timestamp_verification_data: Option<RawTsData>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawTsData {
+    #[serde(default)]
+    rfc3161_timestamps: Vec<RawTimestamp>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawTimestamp {
+    signed_timestamp: String,
 }
 
 #[derive(Deserialize)]
@@ -269,10 +285,24 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle, AttestError> {
             body_b64: e.canonicalized_body.clone(),
         });
     }
+    let raw_ts = m
+        .timestamp_verification_data
+        .map(|t| t.rfc3161_timestamps)
+        .unwrap_or_default();
+    if raw_ts.len() > 8 || m.tlog_entries.len() > 8 {
+        return Err(bad(
+            "the bundle has too many log entries or timestamps".to_owned()
+        ));
+    }
+    let timestamps = raw_ts
+        .iter()
+        .map(|t| b64("an RFC 3161 timestamp", &t.signed_timestamp))
+        .collect::<Result<_, _>>()?;
     Ok(Bundle {
         version,
         leaf,
         tlog_entries,
+        timestamps,
         payload_type: env.payload_type,
         payload,
         signature,

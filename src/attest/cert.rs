@@ -116,7 +116,7 @@ impl Cert {
     }
 
     /// Whether `issuer`'s key made this certificate's signature.
-    fn signed_by(&self, issuer: &Cert) -> bool {
+    pub fn signed_by(&self, issuer: &Cert) -> bool {
         if self.tbs().issuer != issuer.tbs().subject {
             return false;
         }

@@ -30,7 +30,7 @@ impl Hash {
         }
     }
 
-    fn digest(self, msg: &[u8]) -> Vec<u8> {
+    pub fn digest(self, msg: &[u8]) -> Vec<u8> {
         match self {
             Hash::Sha256 => Sha256::digest(msg).to_vec(),
             Hash::Sha384 => Sha384::digest(msg).to_vec(),

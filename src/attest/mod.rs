@@ -17,22 +17,23 @@
 //!    the artifact's sha256 and has the wanted predicate type;
 //! 4. `tlog-entry`: a transparency-log entry of a log in the trusted root
 //!    logs exactly this envelope and certificate;
-//! 5. `signed-entry-timestamp`: the log signed the time it integrated the
-//!    entry: that is the signing time;
+//! 5. `signed-entry-timestamp`, `timestamp`: the log signed the time it
+//!    integrated the entry, and/or an RFC 3161 timestamp authority of the
+//!    trusted root signed a time over the signature (a bundle without a
+//!    log entry needs one); every such time is a signing time;
 //! 6. `inclusion-proof`, `checkpoint`: the Merkle inclusion proof leads to
 //!    a root hash that a checkpoint signed by the log commits to (bundles
 //!    v0.2 and later);
 //! 7. `certificate-chain`, `certificate-validity`: the certificate is for
 //!    code signing, chains to a certificate authority of the trusted root,
-//!    and every certificate was valid at the signing time;
+//!    and every certificate was valid at every signing time;
 //! 8. `sct`: an embedded signed certificate timestamp verifies with a CT
 //!    log key of the trusted root;
 //! 9. `identity`: the Fulcio extensions name the OIDC issuer of GitHub
 //!    Actions, the source repository, the ref (when the policy gives one)
 //!    and the signer workflow.
 //!
-//! Not handled (refused, never skipped): RFC 3161 timestamps as the only
-//! time evidence, Rekor v2 entries, entry kinds other than `dsse` 0.0.1,
+//! Not handled (refused, never skipped): Rekor v2 entries, entry kinds other than `dsse` 0.0.1,
 //! key-signed (non-keyless) bundles, and keys other than ECDSA P-256/P-384.
 
 pub mod bundle;
@@ -40,6 +41,7 @@ pub mod cert;
 pub mod crypto;
 pub mod root;
 pub mod tlog;
+pub mod tsa;
 
 use std::path::Path;
 
@@ -77,6 +79,7 @@ pub enum Step {
     Set,
     InclusionProof,
     Checkpoint,
+    Timestamp,
     Chain,
     CertificateValidity,
     Sct,
@@ -96,6 +99,7 @@ impl Step {
             Step::Set => "signed-entry-timestamp",
             Step::InclusionProof => "inclusion-proof",
             Step::Checkpoint => "checkpoint",
+            Step::Timestamp => "timestamp",
             Step::Chain => "certificate-chain",
             Step::CertificateValidity => "certificate-validity",
             Step::Sct => "sct",
@@ -150,9 +154,27 @@ pub fn verify(
     let leaf = Cert::parse(&b.leaf, Step::Bundle, "the signing certificate")?;
     verify_envelope(&b, &leaf)?;
     verify_statement(&b, policy, sha256)?;
-    let signed_at = verify_tlog(&b, root)?;
-    let issuer = cert::verify_chain(&leaf, root, signed_at)?;
-    verify_validity(&leaf, signed_at)?;
+    // Every time that is proven: the log's (SET) and each timestamp's.
+    let mut times: Vec<i64> = verify_tlog(&b, root)?.into_iter().collect();
+    for ts in &b.timestamps {
+        times.push(tsa::verify(ts, &b.signature, root)?);
+    }
+    let Some(&signed_at) = times.first() else {
+        return Err(AttestError::new(
+            Step::Set,
+            "the log entry has no signed entry timestamp (inclusionPromise) and the bundle no \
+             RFC 3161 timestamp, so nothing proves when it was signed"
+                .to_owned(),
+        ));
+    };
+    let mut issuer = None;
+    for &t in &times {
+        issuer = Some(cert::verify_chain(&leaf, root, t)?);
+        verify_validity(&leaf, t)?;
+    }
+    let Some(issuer) = issuer else {
+        return Err(AttestError::new(Step::Chain, "no signing time".to_owned()));
+    };
     cert::verify_sct(&leaf, &issuer, root)?;
     let signer_uri = verify_identity(&leaf, policy)?;
     Ok(Attested {
@@ -262,12 +284,17 @@ fn verify_statement(b: &Bundle, policy: &Policy, sha256: &str) -> Result<(), Att
 }
 
 /// Steps: log entry, SET, inclusion proof and checkpoint. Returns the
-/// signing time the SET proves.
-fn verify_tlog(b: &Bundle, root: &TrustedRoot) -> Result<i64, AttestError> {
+/// signing time the SET proves, if the entry has one. Without a log entry
+/// an RFC 3161 timestamp must prove the time.
+fn verify_tlog(b: &Bundle, root: &TrustedRoot) -> Result<Option<i64>, AttestError> {
     let Some(entry) = b.tlog_entries.first() else {
+        if !b.timestamps.is_empty() {
+            return Ok(None);
+        }
         return Err(AttestError::new(
             Step::TlogEntry,
-            "the bundle has no transparency-log entry, so nothing proves when it was signed"
+            "the bundle has no transparency-log entry and no RFC 3161 timestamp, so nothing \
+             proves when it was signed"
                 .to_owned(),
         ));
     };
@@ -279,9 +306,14 @@ fn verify_tlog(b: &Bundle, root: &TrustedRoot) -> Result<i64, AttestError> {
     }
     let log = tlog::log_for(entry, root)?;
     tlog::verify_body(entry, b)?;
-    tlog::verify_set(entry, log)?;
+    let time = if entry.set.is_some() || b.timestamps.is_empty() {
+        tlog::verify_set(entry, log)?;
+        Some(entry.integrated_time)
+    } else {
+        None
+    };
     tlog::verify_inclusion(entry, log, b.version)?;
-    Ok(entry.integrated_time)
+    Ok(time)
 }
 
 /// Step: the signing certificate was valid at the signing time.

@@ -34,6 +34,14 @@ pub const SLSA: &str = "https://slsa.dev/provenance/v1";
 /// When the test certificates are issued (2025-06-15).
 pub const T0: u64 = 1_750_000_000;
 
+/// Now, in seconds: what an RFC 3161 timestamp made now says.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 
 fn oid(s: &str) -> ObjectIdentifier {
@@ -201,6 +209,116 @@ pub struct Pki {
     pub ca: Ca,
     pub log_key: SigningKey,
     pub ct_key: SigningKey,
+    pub tsa: Tsa,
+}
+
+/// A timestamp authority: a root, and a leaf for time stamping under it.
+pub struct Tsa {
+    pub key: SigningKey,
+    pub leaf: Vec<u8>,
+    pub root: Vec<u8>,
+}
+
+impl Tsa {
+    pub fn new(seed: &str) -> Tsa {
+        let root_key = key(&format!("{seed} root"));
+        let leaf_key = key(&format!("{seed} leaf"));
+        let root_name = format!("CN={seed} root,O=test");
+        let years = (T0 - 5 * 365 * 86_400, T0 + 10 * 365 * 86_400);
+        let root = finish(
+            tbs(1, &root_name, &root_name, &root_key, years, ca_ext()),
+            &root_key,
+        );
+        let eku = ExtendedKeyUsage(vec![oid("1.3.6.1.5.5.7.3.8")]);
+        let exts = vec![Extension {
+            extn_id: oid("2.5.29.37"),
+            critical: true,
+            extn_value: OctetString::new(eku.to_der().unwrap()).unwrap(),
+        }];
+        let leaf = finish(
+            tbs(
+                2,
+                &root_name,
+                &format!("CN={seed},O=test"),
+                &leaf_key,
+                years,
+                exts,
+            ),
+            &root_key,
+        );
+        Tsa {
+            key: leaf_key,
+            leaf,
+            root,
+        }
+    }
+
+    /// A real RFC 3161 `TimeStampResp` over `data` (SHA-256 imprint), made
+    /// by `openssl ts` with this TSA's key: its time is now.
+    pub fn timestamp(&self, data: &[u8]) -> Vec<u8> {
+        use p256::pkcs8::EncodePrivateKey as _;
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+        std::fs::write(p("data"), data).unwrap();
+        std::fs::write(p("tsa.pem"), pem(&self.leaf)).unwrap();
+        std::fs::write(
+            p("tsa.key"),
+            self.key
+                .to_pkcs8_pem(p256::pkcs8::LineEnding::LF)
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap();
+        std::fs::write(p("serial"), "01\n").unwrap();
+        std::fs::write(
+            p("tsa.cnf"),
+            format!(
+                "[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\nserial = {}\ncrypto_device = builtin\n\
+                 signer_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\n\
+                 accuracy = secs:1\nordering = no\ntsa_name = no\ness_cert_id_chain = no\n\
+                 ess_cert_id_alg = sha256\n",
+                p("serial")
+            ),
+        )
+        .unwrap();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("openssl is installed (Debian package openssl)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&[
+            "ts",
+            "-query",
+            "-data",
+            &p("data"),
+            "-sha256",
+            "-cert",
+            "-no_nonce",
+            "-out",
+            &p("req.tsq"),
+        ]);
+        run(&[
+            "ts",
+            "-reply",
+            "-config",
+            &p("tsa.cnf"),
+            "-queryfile",
+            &p("req.tsq"),
+            "-signer",
+            &p("tsa.pem"),
+            "-inkey",
+            &p("tsa.key"),
+            "-out",
+            &p("resp.tsr"),
+        ]);
+        std::fs::read(p("resp.tsr")).unwrap()
+    }
 }
 
 /// One bundle to make; `Spec::new` is valid, each field can break a step.
@@ -230,6 +348,10 @@ pub struct Spec {
     /// Flip a byte of the proof's first hash.
     pub bad_proof: bool,
     pub with_sct: bool,
+    /// Add an RFC 3161 timestamp by this TSA (`Some("test tsa")` is the
+    /// trusted one), over the signature (or over other bytes).
+    pub tsa: Option<String>,
+    pub timestamp_other_bytes: bool,
 }
 
 impl Spec {
@@ -251,6 +373,8 @@ impl Spec {
             with_proof: true,
             bad_proof: false,
             with_sct: true,
+            tsa: None,
+            timestamp_other_bytes: false,
         }
     }
 }
@@ -316,6 +440,7 @@ impl Pki {
             ca: Ca::new("test fulcio"),
             log_key: key("test rekor"),
             ct_key: key("test ctlog"),
+            tsa: Tsa::new("test tsa"),
         }
     }
 
@@ -351,7 +476,15 @@ impl Pki {
                 "validFor": {"start": start}
             }],
             "ctlogs": [log(&self.ct_key, "https://ctfe.test")],
-            "timestampAuthorities": []
+            "timestampAuthorities": [{
+                "subject": {"organization": "test", "commonName": "test tsa"},
+                "uri": "https://tsa.test",
+                "certChain": {"certificates": [
+                    {"rawBytes": B64.encode(&self.tsa.leaf)},
+                    {"rawBytes": B64.encode(&self.tsa.root)}
+                ]},
+                "validFor": {"start": start}
+            }]
         }))
         .unwrap()
     }
@@ -466,12 +599,29 @@ impl Pki {
         if spec.with_tlog {
             tlog.push(self.entry(spec, &body));
         }
+        let mut timestamps = Vec::new();
+        if let Some(seed) = &spec.tsa {
+            let other;
+            let tsa = if seed == "test tsa" {
+                &self.tsa
+            } else {
+                other = Tsa::new(seed);
+                &other
+            };
+            let over = if spec.timestamp_other_bytes {
+                b"other".to_vec()
+            } else {
+                sig.clone()
+            };
+            timestamps
+                .push(serde_json::json!({"signedTimestamp": B64.encode(tsa.timestamp(&over))}));
+        }
         serde_json::to_vec_pretty(&serde_json::json!({
             "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
             "verificationMaterial": {
                 "certificate": {"rawBytes": B64.encode(&leaf)},
                 "tlogEntries": tlog,
-                "timestampVerificationData": {}
+                "timestampVerificationData": {"rfc3161Timestamps": timestamps}
             },
             "dsseEnvelope": envelope
         }))
