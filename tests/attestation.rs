@@ -28,6 +28,7 @@ fn identity() -> Identity {
 
 fn policy() -> Policy {
     Policy {
+        kind: attest::Kind::Artifact,
         repository: REPO.into(),
         workflow: format!("{REPO}/.github/workflows/release.yml"),
         git_ref: Some("refs/tags/v1.2.3".into()),
@@ -211,6 +212,72 @@ fn a_bad_timestamp_is_refused() {
     let mut s = timestamped(false);
     s.leaf_validity = (T0, T0 + 600);
     refused(s, policy(), Step::CertificateValidity, "valid from");
+}
+
+/// A release attestation as GitHub makes them: signed by its releases
+/// signer, timestamped by a TSA, no log entry.
+fn release_spec(tag: &str) -> Spec {
+    let mut s = timestamped(false);
+    s.release = Some((REPO.into(), tag.into()));
+    s.predicate_type = sigstore::RELEASE.into();
+    s
+}
+
+fn release_policy(tag: &str) -> Policy {
+    Policy {
+        kind: attest::Kind::Release { tag: tag.into() },
+        predicate_type: sigstore::RELEASE.into(),
+        git_ref: None,
+        ..policy()
+    }
+}
+
+#[test]
+fn a_valid_release_attestation_verifies() {
+    let pki = Pki::new();
+    let ok = check(&pki, &release_spec("v1.2.3"), &release_policy("v1.2.3")).unwrap();
+    assert_eq!(ok.signer_uri, "https://dotcom.releases.github.com");
+}
+
+#[test]
+fn a_release_attestation_for_another_tag_repository_or_signer_is_refused() {
+    refused(
+        release_spec("v1.2.2"),
+        release_policy("v1.2.3"),
+        Step::Identity,
+        "for tag v1.2.2",
+    );
+    let mut p = release_policy("v1.2.3");
+    p.repository = "acme/other".into();
+    refused(
+        release_spec("v1.2.3"),
+        p,
+        Step::Identity,
+        "for repository acme/tool",
+    );
+    // A workflow's certificate over a release statement is not GitHub's.
+    let mut s = release_spec("v1.2.3");
+    s.release = None;
+    s.predicate_type = sigstore::RELEASE.into();
+    refused(
+        s,
+        release_policy("v1.2.3"),
+        Step::Identity,
+        "not GitHub's release signer",
+    );
+    // An artifact attestation is not a release attestation.
+    let mut s = timestamped(false);
+    s.tsa = Some("test tsa".into());
+    refused(s, release_policy("v1.2.3"), Step::PredicateType, "not");
+    // Without its timestamp nothing proves the time.
+    let mut s = release_spec("v1.2.3");
+    s.tsa = None;
+    refused(
+        s,
+        release_policy("v1.2.3"),
+        Step::TlogEntry,
+        "no RFC 3161 timestamp",
+    );
 }
 
 #[test]
@@ -811,4 +878,53 @@ fn the_manifest_is_validated() {
     ] {
         assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
     }
+}
+
+/// `kind: release` end to end: the bundle is GitHub's release attestation,
+/// checked for this repository and the item's tag.
+#[test]
+fn a_release_attestation_installs_online_and_offline() {
+    for (path_name, steps) in &PATHS[..2] {
+        let bytes = archive("a");
+        let mut spec = release_spec(TAG);
+        spec.subject_sha256 = sigstore::hex(&sigstore::sha256(&bytes));
+        spec.subject_name = ARCHIVE.into();
+        let setup = Setup {
+            policy: "        kind: release\n        repository: acme/tool\n".into(),
+            bundle: Some(Pki::new().bundle(&spec)),
+            published: bytes,
+            ..Setup::good()
+        };
+        let fake = FakeGithub::start();
+        setup.publish(&fake);
+        let tree = setup.tree();
+        let out = path_runs(&tree, &fake, steps);
+        assert_eq!(out.code, 0, "{path_name}: {}\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            lock_trust(&tree).1,
+            "github-release-attestation:acme/tool",
+            "{path_name}"
+        );
+    }
+    // The item's tag is checked: a release attestation of another tag.
+    let bytes = archive("a");
+    let mut spec = release_spec("v1.2.2");
+    spec.subject_sha256 = sigstore::hex(&sigstore::sha256(&bytes));
+    let setup = Setup {
+        policy: "        kind: release\n        repository: acme/tool\n".into(),
+        bundle: Some(Pki::new().bundle(&spec)),
+        published: bytes,
+        ..Setup::good()
+    };
+    let fake = FakeGithub::start();
+    setup.publish(&fake);
+    let tree = setup.tree();
+    let out = run(&tree, &fake, &["apply"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("for tag v1.2.2, not v1.2.3"),
+        "{}",
+        out.stderr
+    );
+    assert!(!tree.exists("bin/tool"));
 }

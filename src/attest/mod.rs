@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fetch::Client;
 use crate::lock::{Trust, TrustKind};
-use crate::manifest::model::{Attestation, BundleFrom, Item};
+use crate::manifest::model::{Attestation, AttestationKind, BundleFrom, Item};
 use crate::resolve::{Pending, file_name};
 use crate::trust::Upstream;
 
@@ -122,12 +122,28 @@ impl AttestError {
     }
 }
 
+/// GitHub's identity in the certificates of release attestations.
+pub const GITHUB_RELEASES_SIGNER: &str = "https://dotcom.releases.github.com";
+/// The in-toto release predicate GitHub's release attestations carry.
+pub const RELEASE_V01: &str = "https://in-toto.io/attestation/release/v0.1";
+
+/// What kind of attestation, and so which identity is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// Made in GitHub Actions: the Fulcio extensions name the workflow.
+    Artifact,
+    /// Signed by GitHub for the release `tag`: the certificate names
+    /// GitHub's releases signer and the statement the repository and tag.
+    Release { tag: String },
+}
+
 /// Who must have signed, and what.
 #[derive(Debug, Clone)]
 pub struct Policy {
+    pub kind: Kind,
     /// `owner/name`.
     pub repository: String,
-    /// `owner/name/path/to/workflow.yml`.
+    /// `owner/name/path/to/workflow.yml` (artifact attestations).
     pub workflow: String,
     pub git_ref: Option<String>,
     pub predicate_type: String,
@@ -175,8 +191,16 @@ pub fn verify(
     let Some(issuer) = issuer else {
         return Err(AttestError::new(Step::Chain, "no signing time".to_owned()));
     };
-    cert::verify_sct(&leaf, &issuer, root)?;
-    let signer_uri = verify_identity(&leaf, policy)?;
+    // GitHub's own instance (release attestations) logs no certificates
+    // in CT when its trusted root lists no CT log; otherwise the SCT is
+    // required.
+    if policy.kind == Kind::Artifact || !root.ctlogs.is_empty() {
+        cert::verify_sct(&leaf, &issuer, root)?;
+    }
+    let signer_uri = match &policy.kind {
+        Kind::Artifact => verify_identity(&leaf, policy)?,
+        Kind::Release { tag } => verify_release_identity(&leaf, &b, policy, tag)?,
+    };
     Ok(Attested {
         signer_uri,
         signed_at,
@@ -387,6 +411,62 @@ fn verify_identity(leaf: &Cert, policy: &Policy) -> Result<String, AttestError> 
     Ok(signer)
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReleasePredicate {
+    #[serde(default)]
+    repository: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    purl: String,
+}
+
+#[derive(Deserialize)]
+struct ReleaseStatement {
+    predicate: ReleasePredicate,
+}
+
+/// Step: a release attestation is GitHub's, for this repository and tag.
+fn verify_release_identity(
+    leaf: &Cert,
+    b: &Bundle,
+    policy: &Policy,
+    tag: &str,
+) -> Result<String, AttestError> {
+    let fail = |m: String| AttestError::new(Step::Identity, m);
+    if !leaf.san_uris().iter().any(|u| u == GITHUB_RELEASES_SIGNER) {
+        return Err(fail(format!(
+            "the certificate is not GitHub's release signer ({GITHUB_RELEASES_SIGNER}): it names {}",
+            crate::term::escape(&leaf.san_uris().join(", "))
+        )));
+    }
+    let st: ReleaseStatement = serde_json::from_slice(&b.payload)
+        .map_err(|e| fail(format!("the statement has no release predicate: {e}")))?;
+    let p = st.predicate;
+    if !p.repository.eq_ignore_ascii_case(&policy.repository) {
+        return Err(fail(format!(
+            "the release attestation is for repository {}, not {}",
+            crate::term::escape(&p.repository),
+            policy.repository
+        )));
+    }
+    if p.tag != tag {
+        return Err(fail(format!(
+            "the release attestation is for tag {}, not {tag}",
+            crate::term::escape(&p.tag)
+        )));
+    }
+    let purl = format!("pkg:github/{}@{tag}", policy.repository);
+    if !p.purl.eq_ignore_ascii_case(&purl) {
+        return Err(fail(format!(
+            "the release attestation names {}, not {purl}",
+            crate::term::escape(&p.purl)
+        )));
+    }
+    Ok(GITHUB_RELEASES_SIGNER.to_owned())
+}
+
 /// `owner/name/path`: owner and name compare without case (as GitHub
 /// does), the path exactly.
 fn same_workflow(got: &str, want: &str) -> bool {
@@ -414,16 +494,22 @@ pub struct BundleFile {
 
 /// The workflow as `owner/name/path`.
 fn full_workflow(att: &Attestation) -> String {
-    if att.workflow.starts_with(".github/") {
-        format!("{}/{}", att.repository, att.workflow)
+    let wf = att.workflow.as_deref().unwrap_or_default();
+    if wf.starts_with(".github/") {
+        format!("{}/{wf}", att.repository)
     } else {
-        att.workflow.clone()
+        wf.to_owned()
     }
 }
 
 /// The lock's signer label: `github-attestation:<repo>@<workflow>`, the
-/// workflow relative to the repository when it is the repository's own.
+/// workflow relative to the repository when it is the repository's own;
+/// `github-release-attestation:<repo>` for release attestations (the tag
+/// is checked, but left out so that a bump is no change of signer).
 pub fn label(att: &Attestation) -> String {
+    if att.kind == AttestationKind::Release {
+        return format!("github-release-attestation:{}", att.repository);
+    }
     let wf = full_workflow(att);
     let prefix = format!("{}/", att.repository);
     let wf = match wf.get(..prefix.len()) {
@@ -569,13 +655,23 @@ async fn from_api(
             "{id}: the attestations API answered {url} with unexpected JSON: {e}"
         )
     })?;
-    let want = att.predicate_type.as_deref().unwrap_or(SLSA_PROVENANCE_V1);
+    let want = att
+        .predicate_type
+        .as_deref()
+        .unwrap_or(default_predicate(att.kind));
     let picked = answer
         .attestations
         .iter()
         .filter_map(|x| serde_json::to_vec(&x.bundle).ok())
         .find(|b| predicate_type_of(b).as_deref() == Some(want));
     picked.map(|b| (url.clone(), b)).ok_or_else(none)
+}
+
+fn default_predicate(kind: AttestationKind) -> &'static str {
+    match kind {
+        AttestationKind::Artifact => SLSA_PROVENANCE_V1,
+        AttestationKind::Release => RELEASE_V01,
+    }
 }
 
 /// The predicate type a bundle's statement claims (unverified: for
@@ -636,7 +732,14 @@ pub fn admit(
         pending.platform.as_deref(),
         file_name(&pending.name),
     );
+    let kind = match att.kind {
+        AttestationKind::Artifact => Kind::Artifact,
+        AttestationKind::Release => Kind::Release {
+            tag: expand(id, &vars, "tag", att.tag.as_deref().unwrap_or("{tag}"))?,
+        },
+    };
     let policy = Policy {
+        kind,
         repository: att.repository.clone(),
         workflow: full_workflow(att),
         git_ref: att
@@ -647,7 +750,7 @@ pub fn admit(
         predicate_type: att
             .predicate_type
             .clone()
-            .unwrap_or_else(|| SLSA_PROVENANCE_V1.to_owned()),
+            .unwrap_or_else(|| default_predicate(att.kind).to_owned()),
         issuer: GITHUB_ACTIONS_ISSUER.to_owned(),
     };
     verify(&bytes, &root, &policy, sha256).map_err(|e| {

@@ -317,7 +317,9 @@ pub struct Verify {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Attestation {
-    /// `artifact`: a GitHub artifact attestation made in GitHub Actions.
+    /// `artifact`: a GitHub artifact attestation made in GitHub Actions;
+    /// `release`: the release attestation GitHub signs for an immutable
+    /// release.
     #[serde(default)]
     pub kind: AttestationKind,
     /// The source repository (`owner/name`) the certificate must name.
@@ -326,10 +328,17 @@ pub struct Attestation {
     /// `refs/tags/{tag}`; any ref when absent.
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub git_ref: Option<String>,
-    /// The workflow that signed: `owner/name/.github/workflows/FILE`, or
-    /// `.github/workflows/FILE` in `repository`.
-    pub workflow: String,
-    /// The statement's predicate type; default SLSA provenance v1.
+    /// The workflow that signed (artifact attestations):
+    /// `owner/name/.github/workflows/FILE`, or `.github/workflows/FILE` in
+    /// `repository`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// The release's tag (release attestations; template, default
+    /// `{tag}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The statement's predicate type; default SLSA provenance v1 for
+    /// artifact attestations, in-toto release v0.1 for release ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicate_type: Option<String>,
     /// Sigstore `trusted_root.json` in the repository, relative to the
@@ -361,6 +370,7 @@ pub enum BundleFrom {
 pub enum AttestationKind {
     #[default]
     Artifact,
+    Release,
 }
 
 /// A detached signature and the key that must have made it.

@@ -230,14 +230,35 @@ impl Checker<'_> {
                 .help("the GitHub repository the attestation must be made for, e.g. `traefik/traefik`");
             self.push(problem);
         }
-        let wf = att
-            .workflow
-            .strip_prefix(".github/")
-            .map_or(att.workflow.as_str(), |_| "");
-        let wf_ok = !att.workflow.is_empty()
-            && !att.workflow.contains("..")
-            && !att
-                .workflow
+        let release = att.kind == super::model::AttestationKind::Release;
+        match (&att.workflow, release) {
+            (Some(_), true) => {
+                let at = path.key("workflow");
+                let problem = self
+                    .at(
+                        codes::INVALID_VALUE,
+                        format!("{} is set for a release attestation", at.describe()),
+                        &at,
+                        Part::Key,
+                    )
+                    .label("GitHub signs release attestations, no workflow")
+                    .help("remove `workflow`, or use `kind: artifact`");
+                self.push(problem);
+            }
+            (None, false) => {
+                let problem = self
+                    .at(codes::MISSING_KEY, format!("{} has no `workflow`: an artifact attestation names the workflow that signed", path.describe()), path, Part::Key)
+                    .label("no workflow")
+                    .help("add `workflow: .github/workflows/FILE.yml` (or `owner/name/.github/workflows/FILE.yml`)");
+                self.push(problem);
+            }
+            _ => {}
+        }
+        let workflow = att.workflow.as_deref().unwrap_or(".github/x");
+        let wf = workflow.strip_prefix(".github/").map_or(workflow, |_| "");
+        let wf_ok = !workflow.is_empty()
+            && !workflow.contains("..")
+            && !workflow
                 .bytes()
                 .any(|c| c.is_ascii_whitespace() || c == b',' || c == b'@')
             && (wf.is_empty() || wf.splitn(3, '/').count() == 3);
@@ -248,6 +269,14 @@ impl Checker<'_> {
                 .label("not a workflow path")
                 .help("write `owner/name/.github/workflows/FILE.yml`, or `.github/workflows/FILE.yml` in `repository`");
             self.push(problem);
+        }
+        if let Some(t) = &att.tag {
+            let tmpl = Tmpl {
+                allowed: allowed::SIGNATURE,
+                what: "an attestation tag",
+                platforms,
+            };
+            self.template(&path.key("tag"), t, tmpl);
         }
         let tmpl = Tmpl {
             allowed: allowed::SIGNATURE,

@@ -31,6 +31,7 @@ use x509_cert::{Certificate, TbsCertificate};
 
 pub const ISSUER: &str = "https://token.actions.githubusercontent.com";
 pub const SLSA: &str = "https://slsa.dev/provenance/v1";
+pub const RELEASE: &str = "https://in-toto.io/attestation/release/v0.1";
 /// When the test certificates are issued (2025-06-15).
 pub const T0: u64 = 1_750_000_000;
 
@@ -352,6 +353,9 @@ pub struct Spec {
     /// trusted one), over the signature (or over other bytes).
     pub tsa: Option<String>,
     pub timestamp_other_bytes: bool,
+    /// A release attestation by GitHub for this (repository, tag) instead
+    /// of an artifact attestation from a workflow.
+    pub release: Option<(String, String)>,
 }
 
 impl Spec {
@@ -375,6 +379,7 @@ impl Spec {
             with_sct: true,
             tsa: None,
             timestamp_other_bytes: false,
+            release: None,
         }
     }
 }
@@ -505,17 +510,27 @@ impl Pki {
             Ia5String::new(&id.signer_uri()).unwrap(),
         )]);
         let eku = ExtendedKeyUsage(vec![oid("1.3.6.1.5.5.7.3.3")]);
-        let exts = vec![
-            ext("2.5.29.37", eku.to_der().unwrap()),
-            ext("2.5.29.17", san.to_der().unwrap()),
-            ext("1.3.6.1.4.1.57264.1.8", utf8(&id.issuer)),
-            ext("1.3.6.1.4.1.57264.1.9", utf8(&id.signer_uri())),
-            ext(
-                "1.3.6.1.4.1.57264.1.12",
-                utf8(&format!("https://github.com/{}", id.repository)),
-            ),
-            ext("1.3.6.1.4.1.57264.1.14", utf8(&id.git_ref)),
-        ];
+        let exts = if spec.release.is_some() {
+            let san = SubjectAltName(vec![GeneralName::UniformResourceIdentifier(
+                Ia5String::new("https://dotcom.releases.github.com").unwrap(),
+            )]);
+            vec![
+                ext("2.5.29.37", eku.to_der().unwrap()),
+                ext("2.5.29.17", san.to_der().unwrap()),
+            ]
+        } else {
+            vec![
+                ext("2.5.29.37", eku.to_der().unwrap()),
+                ext("2.5.29.17", san.to_der().unwrap()),
+                ext("1.3.6.1.4.1.57264.1.8", utf8(&id.issuer)),
+                ext("1.3.6.1.4.1.57264.1.9", utf8(&id.signer_uri())),
+                ext(
+                    "1.3.6.1.4.1.57264.1.12",
+                    utf8(&format!("https://github.com/{}", id.repository)),
+                ),
+                ext("1.3.6.1.4.1.57264.1.14", utf8(&id.git_ref)),
+            ]
+        };
         let pre = tbs(
             3,
             &ca.inter_name,
@@ -558,6 +573,22 @@ impl Pki {
     }
 
     fn statement(spec: &Spec, sha: &str) -> Vec<u8> {
+        if let Some((repo, tag)) = &spec.release {
+            let purl = format!("pkg:github/{repo}@{tag}");
+            return serde_json::to_vec(&serde_json::json!({
+                "_type": "https://in-toto.io/Statement/v1",
+                "subject": [
+                    {"uri": purl, "digest": {"sha1": "1".repeat(40)}},
+                    {"name": spec.subject_name, "digest": {"sha256": sha}}
+                ],
+                "predicateType": spec.predicate_type,
+                "predicate": {
+                    "ownerId": "1", "purl": purl, "releaseId": "7", "repository": repo,
+                    "repositoryId": "2", "tag": tag
+                }
+            }))
+            .unwrap();
+        }
         serde_json::to_vec(&serde_json::json!({
             "_type": "https://in-toto.io/Statement/v1",
             "subject": [{"name": spec.subject_name, "digest": {"sha256": sha}}],
