@@ -505,6 +505,6 @@ impl ChecksumFiles {
         let file = |url: &str| self.files.get(url).cloned();
         crate::trust::resolve_signatures(client, root, id, item, upstream, artifacts, &file)
             .await?;
-        crate::attest::resolve_bundles(client, id, item, upstream, artifacts).await
+        crate::attest::resolve_bundles(client, root, id, item, upstream, artifacts).await
     }
 }

@@ -347,7 +347,13 @@ use support::tree::Output;
 
 const TAG: &str = "v1.2.3";
 const ARCHIVE: &str = "tool_v1.2.3_linux_amd64.tar.gz";
-const LABEL: &str = "github-attestation:acme/tool@.github/workflows/release.yml";
+const LABEL_ID: &str = "github-attestation:acme/tool@.github/workflows/release.yml";
+
+/// The lock's signer: the identity and the trusted root's sha256.
+fn label(identity: &str) -> String {
+    let root = sigstore::hex(&sigstore::sha256(Pki::new().trusted_root().as_bytes()));
+    format!("{identity} (trusted root sha256:{})", &root[..16])
+}
 
 fn archive(build: &str) -> Vec<u8> {
     let script = format!("#!/bin/sh\necho tool 1.2.3 build {build}\n");
@@ -482,7 +488,7 @@ fn an_attested_asset_installs_on_every_path_and_locks_the_signer() {
         assert!(tree.exists("bin/tool"), "{path_name}");
         assert_eq!(
             lock_trust(&tree),
-            ("signature".to_owned(), LABEL.to_owned()),
+            ("signature".to_owned(), label(LABEL_ID)),
             "{path_name}"
         );
         // A repair from the lock, offline, verifies the cached bundle.
@@ -671,10 +677,11 @@ fn diff_flags_a_new_signer_and_a_dropped_attestation() {
     let tree = setup.tree();
     run(&tree, &fake, &["apply"]).code(0);
     let old = tree.read("vendor.lock.yaml");
-    assert!(old.contains(LABEL), "{old}");
+    let label = label(LABEL_ID);
+    assert!(old.contains(&label), "{old}");
     tree.write("old.lock.yaml", &old);
-    let other = LABEL.replace("release.yml", "other.yml");
-    tree.write("new.lock.yaml", old.replace(LABEL, &other));
+    let other = label.replace("release.yml", "other.yml");
+    tree.write("new.lock.yaml", old.replace(&label, &other));
     let out = run(&tree, &fake, &["diff", "old.lock.yaml", "new.lock.yaml"]);
     assert!(
         out.stdout.contains(&other),
@@ -688,7 +695,7 @@ fn diff_flags_a_new_signer_and_a_dropped_attestation() {
         out.stdout
     );
     let digest = old.replace(
-        &format!("kind: signature\n        by: {LABEL}"),
+        &format!("kind: signature\n        by: {label}"),
         "kind: manifest\n        by: vendor.yaml",
     );
     assert_ne!(
@@ -822,7 +829,7 @@ fn a_bundle_from_the_attestations_api_installs_on_every_path() {
         let tree = setup.tree();
         let out = path_runs(&tree, &fake, steps);
         assert_eq!(out.code, 0, "{path_name}: {}\n{}", out.stdout, out.stderr);
-        assert_eq!(lock_trust(&tree).1, LABEL, "{path_name}");
+        assert_eq!(lock_trust(&tree).1, label(LABEL_ID), "{path_name}");
         let asked = fake.requests_to(&format!("/api/v3/repos/{REPO}/attestations/sha256:{sha}"));
         assert!(!asked.is_empty(), "{path_name}: the API was asked");
     }
@@ -902,7 +909,7 @@ fn a_release_attestation_installs_online_and_offline() {
         assert_eq!(out.code, 0, "{path_name}: {}\n{}", out.stdout, out.stderr);
         assert_eq!(
             lock_trust(&tree).1,
-            "github-release-attestation:acme/tool",
+            label("github-release-attestation:acme/tool"),
             "{path_name}"
         );
     }

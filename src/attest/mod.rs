@@ -506,7 +506,16 @@ fn full_workflow(att: &Attestation) -> String {
 /// workflow relative to the repository when it is the repository's own;
 /// `github-release-attestation:<repo>` for release attestations (the tag
 /// is checked, but left out so that a bump is no change of signer).
-pub fn label(att: &Attestation) -> String {
+///
+/// The trusted root's sha256 (its first 16 hex digits) is part of the
+/// signer, so that `vendor diff` shows a refreshed trusted root as a
+/// change of signer.
+pub fn label(att: &Attestation, trusted_root: &[u8]) -> String {
+    let root = &crypto::hex(&crypto::sha256(trusted_root))[..16];
+    format!("{} (trusted root sha256:{root})", identity_label(att))
+}
+
+fn identity_label(att: &Attestation) -> String {
     if att.kind == AttestationKind::Release {
         return format!("github-release-attestation:{}", att.repository);
     }
@@ -547,6 +556,7 @@ fn expand(id: &str, vars: &crate::template::Vars<'_>, what: &str, t: &str) -> Re
 /// verifies it.
 pub async fn resolve_bundles(
     client: &Client,
+    root_dir: &Path,
     id: &str,
     item: &Item,
     upstream: &Upstream<'_>,
@@ -584,7 +594,9 @@ pub async fn resolve_bundles(
             (TrustKind::Signature, Some(by)) if !by.is_empty() => vec![by.clone()],
             _ => Vec::new(),
         };
-        by.push(label(att));
+        let root = crate::fsx::read_bounded(&root_dir.join(&att.trusted_root), root::ROOT_LIMIT)
+            .unwrap_or_default();
+        by.push(label(att, &root));
         a.trust = Trust {
             kind: TrustKind::Signature,
             by: Some(by.join(", ")),
@@ -763,5 +775,5 @@ pub fn admit(
             pending.name
         )
     })?;
-    Ok(label(att))
+    Ok(label(att, &root_bytes))
 }
