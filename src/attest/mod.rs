@@ -1,13 +1,12 @@
-//! Keyless trust: Sigstore bundles (GitHub artifact attestations) verified
-//! offline against a trusted root committed in the tree
-//! (`verify.attestation`).
+//! Keyless trust: Sigstore bundles (GitHub artifact attestations and
+//! release attestations) verified offline against a trusted root committed
+//! in the tree (`verify.attestation`).
 //!
 //! Resolution fetches each asset's bundle (a release asset, a file beside
-//! the asset, or a URL) and attaches it to the artifact as evidence
-//! ([`BundleFile`]), carried in plans and cached resolutions; the gate
-//! ([`crate::gate`]) calls [`admit`] on every path once the bytes are
-//! downloaded. No step is optional, and a refusal names the [`Step`] that
-//! failed:
+//! the asset, a URL, or GitHub's attestations API) and attaches it to the
+//! artifact as evidence ([`BundleFile`]), carried in plans and cached
+//! resolutions; the gate ([`crate::gate`]) calls [`admit`] on every path
+//! once the bytes are downloaded. A refusal names the [`Step`] that failed:
 //!
 //! 1. `bundle`: a v0.1–v0.3 bundle holding a DSSE envelope and a
 //!    certificate, at most [`bundle::BUNDLE_LIMIT`] bytes;
@@ -15,26 +14,34 @@
 //!    with the certificate's key;
 //! 3. `statement`, `subject`, `predicate-type`: the in-toto statement lists
 //!    the artifact's sha256 and has the wanted predicate type;
-//! 4. `tlog-entry`: a transparency-log entry of a log in the trusted root
-//!    logs exactly this envelope and certificate;
+//! 4. `tlog-entry`: the transparency-log entry (if any; a bundle without
+//!    one needs a timestamp) is in a log of the trusted root and logs
+//!    exactly this envelope and certificate;
 //! 5. `signed-entry-timestamp`, `timestamp`: the log signed the time it
 //!    integrated the entry, and/or an RFC 3161 timestamp authority of the
-//!    trusted root signed a time over the signature (a bundle without a
-//!    log entry needs one); every such time is a signing time;
+//!    trusted root signed a time over the signature; at least one time must
+//!    be proven, and every proven time is a signing time;
 //! 6. `inclusion-proof`, `checkpoint`: the Merkle inclusion proof leads to
-//!    a root hash that a checkpoint signed by the log commits to (bundles
-//!    v0.2 and later);
+//!    a root hash that a checkpoint signed by the log commits to (required
+//!    with a log entry from bundle v0.2 on);
 //! 7. `certificate-chain`, `certificate-validity`: the certificate is for
 //!    code signing, chains to a certificate authority of the trusted root,
 //!    and every certificate was valid at every signing time;
 //! 8. `sct`: an embedded signed certificate timestamp verifies with a CT
-//!    log key of the trusted root;
-//! 9. `identity`: the Fulcio extensions name the OIDC issuer of GitHub
-//!    Actions, the source repository, the ref (when the policy gives one)
-//!    and the signer workflow.
+//!    log key of the trusted root (always for artifact attestations; for
+//!    release attestations unless the trusted root lists no CT log, as
+//!    GitHub's own instance's does not);
+//! 9. `identity`: for artifact attestations the Fulcio extensions name the
+//!    OIDC issuer of GitHub Actions, the source repository, the ref (when
+//!    the policy gives one) and the signer workflow; for release
+//!    attestations the certificate names GitHub's releases signer and the
+//!    statement the repository, the tag and the release's purl.
 //!
-//! Not handled (refused, never skipped): Rekor v2 entries, entry kinds other than `dsse` 0.0.1,
-//! key-signed (non-keyless) bundles, and keys other than ECDSA P-256/P-384.
+//! Not handled (refused, never skipped): Rekor v2 entries, entry kinds
+//! other than `dsse` 0.0.1, key-signed (non-keyless) bundles, keys other
+//! than ECDSA P-256/P-384, and GitHub Enterprise Server identities (the
+//! host is `github.com`). The checkpoint's origin line is not compared
+//! with the log's name; its signature by the log's key is what counts.
 
 pub mod bundle;
 pub mod cert;
