@@ -124,6 +124,7 @@ pub async fn resolve(
                 Some(Resolved {
                     tag: Some(tag),
                     commit: Some(commit),
+                    immutable: release.immutable,
                 }),
                 out,
             )
@@ -145,6 +146,7 @@ pub async fn resolve(
                 Some(Resolved {
                     tag: Some(tag),
                     commit: Some(commit),
+                    ..Resolved::default()
                 }),
                 out,
             )
@@ -171,7 +173,7 @@ pub async fn resolve(
             (
                 Some(Resolved {
                     tag: Some(item.version.clone()),
-                    commit: None,
+                    ..Resolved::default()
                 }),
                 Vec::new(),
             )
