@@ -935,3 +935,161 @@ fn a_release_attestation_installs_online_and_offline() {
     );
     assert!(!tree.exists("bin/tool"));
 }
+
+// ---------------------------------------------------------------------------
+// Immutable releases and `check --upstream`
+// ---------------------------------------------------------------------------
+
+/// `check --upstream --format json`: the exit code and the
+/// `(item, change)` of each finding.
+fn upstream_findings(tree: &Tree, fake: &FakeGithub) -> (i32, Vec<(String, String)>) {
+    let out = run(tree, fake, &["check", "--upstream", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr));
+    let found = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["item"].as_str().unwrap().to_owned(),
+                f["change"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    (out.code, found)
+}
+
+/// The release's `immutable` flag is locked where the API gives it (and
+/// only there); `check --upstream` reports a locked immutable release that
+/// lost it, with a GitHub annotation naming the item; `vendor diff` shows
+/// true → false as a trust downgrade.
+#[test]
+fn an_immutable_release_is_locked_and_losing_it_is_reported() {
+    // No flag from the API: nothing about it in the lock.
+    let setup = Setup::good();
+    let fake = FakeGithub::start();
+    setup.publish(&fake);
+    let tree = setup.tree();
+    run(&tree, &fake, &["apply"]).code(0);
+    assert!(!tree.read("vendor.lock.yaml").contains("immutable"));
+
+    let fake = FakeGithub::start();
+    setup.publish(&fake);
+    fake.set_immutable(REPO, TAG, Some(true));
+    let tree = setup.tree();
+    run(&tree, &fake, &["apply"]).code(0);
+    let old = tree.read("vendor.lock.yaml");
+    assert!(old.contains("immutable: true"), "{old}");
+    assert_eq!(upstream_findings(&tree, &fake), (0, vec![]));
+
+    for now in [Some(false), None] {
+        fake.set_immutable(REPO, TAG, now);
+        assert_eq!(
+            upstream_findings(&tree, &fake),
+            (2, vec![("tool".to_owned(), "immutability-lost".to_owned())]),
+            "{now:?}"
+        );
+        let out = run(&tree, &fake, &["check", "--upstream", "--format", "github"]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(
+            out.stdout.contains("::error file=")
+                && out
+                    .stdout
+                    .contains("vendor.yaml,line=3,title=vendor upstream-changed::")
+                && out
+                    .stdout
+                    .contains("tool: release v1.2.3 of acme/tool is no longer immutable"),
+            "{}",
+            out.stdout
+        );
+        // The human check says so too.
+        let out = run(&tree, &fake, &["check", "--upstream"]);
+        assert_eq!(out.code, 2);
+        assert!(out.stdout.contains("no longer immutable"), "{}", out.stdout);
+    }
+
+    tree.write("old.lock.yaml", &old);
+    tree.write(
+        "new.lock.yaml",
+        old.replace("immutable: true", "immutable: false"),
+    );
+    let out = run(&tree, &fake, &["diff", "old.lock.yaml", "new.lock.yaml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("immutable true → false")
+            && out
+                .stdout
+                .contains("trust downgrade: release v1.2.3 was immutable, now it is not"),
+        "{}",
+        out.stdout
+    );
+    let out = run(
+        &tree,
+        &fake,
+        &["diff", "old.lock.yaml", "new.lock.yaml", "--format", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["trust_downgrade"], true, "{}", out.stdout);
+    assert_eq!(doc["items"][0]["immutability_lost"], true);
+    assert_eq!(doc["items"][0]["immutable"]["old"], true);
+    // Becoming immutable is no downgrade.
+    let out = run(
+        &tree,
+        &fake,
+        &["diff", "new.lock.yaml", "old.lock.yaml", "--format", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["trust_downgrade"], false, "{}", out.stdout);
+    assert_eq!(doc["items"][0]["immutable"]["new"], true);
+}
+
+/// `check --upstream` reports an attestation that is no longer published:
+/// the bundle asset deleted from the release, or the attestations API
+/// answering none for the locked sha256.
+#[test]
+fn check_upstream_reports_a_withdrawn_attestation() {
+    let setup = Setup::good();
+    let fake = FakeGithub::start();
+    setup.publish(&fake);
+    let tree = setup.tree();
+    run(&tree, &fake, &["apply"]).code(0);
+    assert_eq!(upstream_findings(&tree, &fake), (0, vec![]));
+    fake.delete_asset(REPO, TAG, &format!("{ARCHIVE}.sigstore.json"));
+    let missing = vec![("tool".to_owned(), "attestation-missing".to_owned())];
+    assert_eq!(upstream_findings(&tree, &fake), (2, missing.clone()));
+    let out = run(&tree, &fake, &["check", "--upstream", "--format", "github"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stdout.contains("::error")
+            && out.stdout.contains(&format!(
+                "tool: the attestation of {ARCHIVE} disappeared: upstream now has release v1.2.3 no longer has the bundle {ARCHIVE}.sigstore.json"
+            )),
+        "{}",
+        out.stdout
+    );
+
+    let setup = Setup {
+        policy: "        repository: acme/tool\n        workflow: \
+                 .github/workflows/release.yml\n        from: github-api\n"
+            .into(),
+        checksum: true,
+        bundle: None,
+        ..Setup::good()
+    };
+    let fake = FakeGithub::start();
+    setup.publish(&fake);
+    let sha = sigstore::hex(&sigstore::sha256(&setup.published));
+    let bundle = Pki::new().bundle(&Spec::new(identity(), ARCHIVE, &setup.published));
+    fake.attestation(REPO, &sha, &bundle);
+    let tree = setup.tree();
+    run(&tree, &fake, &["apply"]).code(0);
+    assert_eq!(upstream_findings(&tree, &fake), (0, vec![]));
+    fake.delete_attestations(REPO, &sha);
+    assert_eq!(upstream_findings(&tree, &fake), (2, missing.clone()));
+    // An attestation of another predicate type is no attestation.
+    let mut other = Spec::new(identity(), ARCHIVE, &setup.published);
+    other.predicate_type = "https://spdx.dev/Document".into();
+    fake.attestation(REPO, &sha, &Pki::new().bundle(&other));
+    assert_eq!(upstream_findings(&tree, &fake), (2, missing));
+}

@@ -645,27 +645,39 @@ async fn from_api(
             a.name
         ));
     };
-    let url = format!(
-        "{}/repos/{}/attestations/sha256:{sha}",
-        client.config().api_url,
-        att.repository
-    );
-    let none = || {
-        miette!(
+    match api_bundle(client, id, att, sha).await? {
+        (url, Some(b)) => Ok((url, b)),
+        (_, None) => Err(miette!(
             code = "vendor::verify::signature-missing",
             help = "nothing was installed. The attestation may not be published yet, or the \
                     asset was not attested by that repository",
             "{id}: GitHub has no attestation of {} (sha256 {sha}) in {}",
             a.name,
             att.repository
-        )
-    };
+        )),
+    }
+}
+
+/// Asks GitHub's attestations API of the policy's repository for the
+/// subject `sha` (hex): the URL asked and the first bundle with the wanted
+/// predicate type, `None` when there is none (a 404 or no such bundle).
+async fn api_bundle(
+    client: &Client,
+    id: &str,
+    att: &Attestation,
+    sha: &str,
+) -> Result<(String, Option<Vec<u8>>)> {
+    let url = format!(
+        "{}/repos/{}/attestations/sha256:{sha}",
+        client.config().api_url,
+        att.repository
+    );
     let body = match client
         .api_get(&url, "application/vnd.github+json", API_LIMIT)
         .await
     {
         Ok(body) => body,
-        Err(crate::fetch::FetchError::NotFound { .. }) => return Err(none()),
+        Err(crate::fetch::FetchError::NotFound { .. }) => return Ok((url, None)),
         Err(e) => return Err(e.into()),
     };
     let answer: ApiAnswer = serde_json::from_slice(&body).map_err(|e| {
@@ -683,7 +695,79 @@ async fn from_api(
         .iter()
         .filter_map(|x| serde_json::to_vec(&x.bundle).ok())
         .find(|b| predicate_type_of(b).as_deref() == Some(want));
-    picked.map(|b| (url.clone(), b)).ok_or_else(none)
+    Ok((url, picked))
+}
+
+/// For `check --upstream`: whether the attestation of a locked artifact
+/// is still published where the item takes it from. Returns what is
+/// missing, in words, or `None` when it is still there. Only presence is
+/// checked (the bundle was verified when locked): a release asset is
+/// looked up in the release's metadata; the attestations API is asked for
+/// the locked sha256; a bundle file beside the asset or at a URL is
+/// fetched (bounded).
+pub async fn gone_upstream(
+    client: &Client,
+    upstream: &Upstream<'_>,
+    id: &str,
+    item: &Item,
+    artifact: &crate::lock::Artifact,
+) -> Result<Option<String>> {
+    let Some(att) = item.verify.as_ref().and_then(|v| v.attestation.as_ref()) else {
+        return Ok(None);
+    };
+    if att.from.unwrap_or_default() == BundleFrom::GithubApi {
+        let (url, found) = api_bundle(client, id, att, &artifact.sha256).await?;
+        return Ok(found
+            .is_none()
+            .then(|| format!("no attestation of sha256 {} at {url}", artifact.sha256)));
+    }
+    let template = att.bundle.as_deref().unwrap_or("{asset}.sigstore.json");
+    let vars = vars_for(
+        id,
+        item,
+        artifact.platform.as_deref(),
+        file_name(&artifact.name),
+    );
+    let name = expand(id, &vars, "bundle", template)?;
+    let url = if crate::resolve::is_url(&name) {
+        name.clone()
+    } else {
+        match upstream {
+            Upstream::Release { tag, release, .. } => {
+                return Ok(release
+                    .asset(&name)
+                    .is_none()
+                    .then(|| format!("release {tag} no longer has the bundle {name}")));
+            }
+            Upstream::Files { repo, commit } => {
+                crate::source::github::raw_file_url(client, repo, commit, &name)
+                    .url()
+                    .to_owned()
+            }
+            Upstream::Urls { .. } => {
+                let base = artifact
+                    .url
+                    .rsplit_once('/')
+                    .map_or(artifact.url.as_str(), |(b, _)| b);
+                format!("{base}/{name}")
+            }
+        }
+    };
+    let allow_http = matches!(upstream, Upstream::Urls { allow_http: true });
+    let got = if url.starts_with(&client.config().api_url) {
+        client.api_raw(&url, bundle::BUNDLE_LIMIT).await
+    } else {
+        client
+            .get_small(&url, bundle::BUNDLE_LIMIT, allow_http)
+            .await
+    };
+    match got {
+        Ok(_) => Ok(None),
+        Err(crate::fetch::FetchError::NotFound { .. }) => {
+            Ok(Some(format!("the bundle {url} is not found")))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn default_predicate(kind: AttestationKind) -> &'static str {
