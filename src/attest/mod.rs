@@ -37,6 +37,19 @@
 //!    attestations the certificate names GitHub's releases signer and the
 //!    statement the repository, the tag and the release's purl.
 //!
+//! `vendor check --upstream` asks whether each locked artifact's
+//! attestation is still published ([`gone_upstream`]: presence only, the
+//! bundle was verified when locked); a release that lost GitHub's
+//! `immutable` flag is reported there too (`crate::upstream`).
+//!
+//! The trusted root is never fetched. Refreshing it is a deliberate,
+//! reviewed change: replace the committed `trusted_root.json` with the new
+//! one (e.g. from a trusted Sigstore TUF client, or `gh attestation
+//! trusted-root`), run `vendor plan` / `vendor apply` so that every
+//! attested item is verified against it, and review `vendor diff`: the
+//! lock's signer names the root's sha256, so the change shows as a new
+//! signer on every attested artifact.
+//!
 //! Not handled (refused, never skipped): Rekor v2 entries, entry kinds
 //! other than `dsse` 0.0.1, key-signed (non-keyless) bundles, keys other
 //! than ECDSA P-256/P-384, and GitHub Enterprise Server identities (the
