@@ -1033,6 +1033,26 @@ fn an_immutable_release_is_locked_and_losing_it_is_reported() {
     assert_eq!(doc["trust_downgrade"], true, "{}", out.stdout);
     assert_eq!(doc["items"][0]["immutability_lost"], true);
     assert_eq!(doc["items"][0]["immutable"]["old"], true);
+    let out = run(
+        &tree,
+        &fake,
+        &[
+            "diff",
+            "old.lock.yaml",
+            "new.lock.yaml",
+            "--format",
+            "markdown",
+        ],
+    );
+    assert!(
+        out.stdout.contains("**Trust downgrade**")
+            && out
+                .stdout
+                .contains("`tool`: release `v1.2.3` was immutable, now it is not")
+            && out.stdout.contains("immutable: true → false"),
+        "{}",
+        out.stdout
+    );
     // Becoming immutable is no downgrade.
     let out = run(
         &tree,
