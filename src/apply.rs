@@ -346,7 +346,11 @@ pub async fn complete_evidence(
     lock: &Lock,
     pending: &mut [Pending],
 ) -> Result<()> {
-    if item.verify.as_ref().is_none_or(|v| v.signatures.is_empty()) {
+    if item
+        .verify
+        .as_ref()
+        .is_none_or(|v| v.signatures.is_empty() && v.attestation.is_none())
+    {
         return Ok(());
     }
     let mut missing = false;

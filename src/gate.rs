@@ -15,7 +15,9 @@
 //!    happened to bring): a configured signature without evidence is
 //!    refused, so a path that forgets to fetch one cannot pass;
 //! 3. for a signed checksum file, that the signed file lists the artifact
-//!    with this sha256.
+//!    with this sha256;
+//! 4. the attestation the manifest configures (a Sigstore bundle, checked
+//!    by [`crate::attest`] against the trusted root in the tree).
 //!
 //! The trust it records names every signature that verified; without
 //! signatures, where the checked sha256 came from. [`Verified`] has private
@@ -85,11 +87,14 @@ pub struct Evidence {
     /// The signed checksum file that lists the artifact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksums: Option<SignedChecksums>,
+    /// The Sigstore bundle attesting the artifact (see [`crate::attest`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<crate::attest::BundleFile>,
 }
 
 impl Evidence {
     pub fn is_empty(&self) -> bool {
-        self.signatures.is_empty() && self.checksums.is_none()
+        self.signatures.is_empty() && self.checksums.is_none() && self.attestation.is_none()
     }
 }
 
@@ -172,6 +177,16 @@ pub fn admit(
                 listed_hash(id, pending, &sums.url, &content, &download.sha256)?;
             }
         }
+    }
+    if let Some(att) = item.verify.as_ref().and_then(|v| v.attestation.as_ref()) {
+        signers.push(crate::attest::admit(
+            root,
+            id,
+            item,
+            att,
+            pending,
+            &download.sha256,
+        )?);
     }
     signers.sort();
     signers.dedup();

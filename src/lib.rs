@@ -7,6 +7,7 @@ pub mod advisory;
 pub mod apply;
 pub mod apt;
 pub mod archive;
+pub mod attest;
 pub mod cache;
 pub mod checksum;
 pub mod cli;

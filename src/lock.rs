@@ -61,7 +61,7 @@ pub struct LockedItem {
 }
 
 /// Upstream coordinates a version resolved to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Resolved {
     /// The tag or ref the version maps to.
@@ -74,6 +74,12 @@ pub struct Resolved {
     /// and the package versions (see [`crate::apt`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apt: Option<crate::apt::Locked>,
+    /// The GitHub release's `immutable` flag when locked, where the API
+    /// gives it (an immutable release's assets and tag cannot change;
+    /// `vendor diff` flags a release that lost it, `check --upstream` one
+    /// that lost it since). Absent when the API does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub immutable: Option<bool>,
 }
 
 /// A pin as it was written.

@@ -10,7 +10,10 @@
 //!   signed with before (a key rotation: a reviewer must confirm the new
 //!   key, so it is flagged the same way);
 //! - a **possible re-tag**: the same version and tag, but an artifact's
-//!   sha256 (or the tag's commit) changed.
+//!   sha256 (or the tag's commit) changed;
+//! - a release that is **no longer immutable**: the old lock recorded
+//!   GitHub's `immutable: true` for it, the new one does not (a trust
+//!   downgrade of the release itself: its assets can now be replaced).
 //!
 //! Pure: no I/O. `vendor diff` reads the two locks and renders the result
 //! (`crate::report`).
@@ -65,6 +68,10 @@ impl<T: PartialEq> Change<T> {
     pub fn changed(&self) -> bool {
         self.old != self.new
     }
+
+    pub fn unchanged(&self) -> bool {
+        !self.changed()
+    }
 }
 
 /// One item's lock entry, before and after.
@@ -79,6 +86,13 @@ pub struct ItemDiff {
     pub tag: Change<String>,
     /// The commit the tag pointed to.
     pub commit: Change<String>,
+    /// The GitHub release's `immutable` flag (shown only when it changed).
+    #[serde(skip_serializing_if = "Change::unchanged")]
+    pub immutable: Change<bool>,
+    /// The old side was an immutable release, the new one is not (or no
+    /// longer says so).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub immutability_lost: bool,
     /// The manifest entry's resolution inputs changed.
     pub fingerprint_changed: bool,
     /// Some artifact is now trusted by a weaker source.
@@ -273,6 +287,13 @@ fn item_diff(id: &str, old: Option<&LockedItem>, new: Option<&LockedItem>) -> Op
         old: old.and_then(commit),
         new: new.and_then(commit),
     };
+    let immutable = |i: &LockedItem| i.resolved.as_ref().and_then(|r| r.immutable);
+    let immutable = Change {
+        old: old.and_then(immutable),
+        new: new.and_then(immutable),
+    };
+    let immutability_lost =
+        new.is_some() && immutable.old == Some(true) && immutable.new != Some(true);
     let status = Status::of(old, new);
     // A re-tag needs something to compare against on both sides.
     let same_release = status == Status::Changed && !version.changed() && !tag.changed();
@@ -292,7 +313,7 @@ fn item_diff(id: &str, old: Option<&LockedItem>, new: Option<&LockedItem>) -> Op
         },
         fingerprint_changed: status == Status::Changed
             && old.map(|i| &i.fingerprint) != new.map(|i| &i.fingerprint),
-        trust_downgrade: artifacts.iter().any(|a| a.trust_downgrade),
+        trust_downgrade: immutability_lost || artifacts.iter().any(|a| a.trust_downgrade),
         retag: same_release && (moved_commit || artifacts.iter().any(|a| a.retag)),
         link: None,
         notes: Vec::new(),
@@ -311,6 +332,8 @@ fn item_diff(id: &str, old: Option<&LockedItem>, new: Option<&LockedItem>) -> Op
         version,
         tag,
         commit,
+        immutable,
+        immutability_lost,
     };
     diff.has_changes().then_some(diff)
 }
@@ -324,6 +347,7 @@ impl ItemDiff {
             || self.version.changed()
             || self.tag.changed()
             || self.commit.changed()
+            || self.immutable.changed()
             || self.fingerprint_changed
             || !self.pins.is_empty()
             || !self.artifacts.is_empty()
@@ -593,8 +617,7 @@ mod tests {
             source: "github-release".into(),
             resolved: Some(Resolved {
                 tag: Some(format!("v{version}")),
-                commit: None,
-                apt: None,
+                ..Resolved::default()
             }),
             pins: vec![],
             artifacts,
@@ -755,19 +778,56 @@ mod tests {
         assert_eq!(d.retagged_artifacts().count(), 1);
     }
 
+    fn with_immutable(version: &str, flag: Option<bool>) -> LockedItem {
+        let mut i = item(version, vec![]);
+        if let Some(r) = i.resolved.as_mut() {
+            r.immutable = flag;
+        }
+        i
+    }
+
+    #[test]
+    fn a_release_that_is_no_longer_immutable_is_a_trust_downgrade() {
+        for (old, new, lost) in [
+            (Some(true), Some(false), true),
+            (Some(true), None, true),
+            (Some(true), Some(true), false),
+            (Some(false), Some(true), false),
+            (None, Some(false), false),
+        ] {
+            let d = diff(
+                &lock(&[("t", with_immutable("1", old))]),
+                &lock(&[("t", with_immutable("2", new))]),
+            );
+            let i = &d.items[0];
+            assert_eq!(i.immutability_lost, lost, "{old:?} → {new:?}");
+            assert_eq!(i.trust_downgrade, lost, "{old:?} → {new:?}");
+            assert_eq!(i.immutable.changed(), old != new);
+        }
+        // Only the flag changed: still a change to show.
+        let d = diff(
+            &lock(&[("t", with_immutable("1", Some(true)))]),
+            &lock(&[("t", with_immutable("1", Some(false)))]),
+        );
+        assert!(d.items[0].immutability_lost);
+        // Removing the item is no downgrade of a release.
+        let d = diff(&lock(&[("t", with_immutable("1", Some(true)))]), &lock(&[]));
+        assert!(!d.items[0].immutability_lost);
+    }
+
     #[test]
     fn moved_commit_under_same_tag_is_a_retag() {
         let mut a = item("1", vec![]);
         a.resolved = Some(Resolved {
             tag: Some("1".into()),
             commit: Some("c1".into()),
-            apt: None,
+            ..Resolved::default()
         });
         let mut b = a.clone();
         b.resolved = Some(Resolved {
             tag: Some("1".into()),
             commit: Some("c2".into()),
-            apt: None,
+            ..Resolved::default()
         });
         assert!(diff(&lock(&[("f", a)]), &lock(&[("f", b)])).items[0].retag);
     }

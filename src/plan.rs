@@ -64,6 +64,10 @@ pub enum UpstreamChange {
     AssetMissing,
     /// The locked release, tag, ref or snapshot is gone.
     ReleaseMissing,
+    /// The locked release was immutable and no longer is.
+    ImmutabilityLost,
+    /// An attestation the item is verified with is no longer published.
+    AttestationMissing,
 }
 
 impl Drift {

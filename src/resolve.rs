@@ -138,6 +138,7 @@ pub async fn resolve_in(
                     tag: Some(tag),
                     commit: Some(commit),
                     apt: None,
+                    immutable: release.immutable,
                 }),
                 out,
             )
@@ -159,7 +160,7 @@ pub async fn resolve_in(
                 Some(Resolved {
                     tag: Some(tag),
                     commit: Some(commit),
-                    apt: None,
+                    ..Resolved::default()
                 }),
                 out,
             )
@@ -184,6 +185,7 @@ pub async fn resolve_in(
                     tag: Some(item.version.clone()),
                     commit: None,
                     apt: Some(apt),
+                    immutable: None,
                 }),
                 Vec::new(),
             )
@@ -202,6 +204,7 @@ pub async fn resolve_in(
                     tag: Some(crate::apt::package_name(package, id, &item.version)?),
                     commit: None,
                     apt: Some(apt),
+                    immutable: None,
                 }),
                 debs,
             )
@@ -217,8 +220,7 @@ pub async fn resolve_in(
             (
                 Some(Resolved {
                     tag: Some(item.version.clone()),
-                    commit: None,
-                    apt: None,
+                    ..Resolved::default()
                 }),
                 Vec::new(),
             )
@@ -550,6 +552,8 @@ impl ChecksumFiles {
         artifacts: &mut [Pending],
     ) -> Result<()> {
         let file = |url: &str| self.files.get(url).cloned();
-        crate::trust::resolve_signatures(client, root, id, item, upstream, artifacts, &file).await
+        crate::trust::resolve_signatures(client, root, id, item, upstream, artifacts, &file)
+            .await?;
+        crate::attest::resolve_bundles(client, root, id, item, upstream, artifacts).await
     }
 }

@@ -94,6 +94,39 @@ async fn fetch_signature(
     signed_url: &str,
 ) -> Result<SignatureFile> {
     let what = format!("{} signature `{name}`", kind_name(sig.kind));
+    let (url, bytes) = fetch_beside(
+        client,
+        upstream,
+        id,
+        &what,
+        name,
+        signed_url,
+        SIGNATURE_LIMIT,
+        "verify.signatures",
+    )
+    .await?;
+    Ok(SignatureFile {
+        kind: sig.kind,
+        key: sig.key.clone(),
+        url,
+        signature: BASE64.encode(bytes),
+    })
+}
+
+/// Fetches `name` (`what`, e.g. a signature) for the file at `signed_url`:
+/// a release asset, a file beside it, or a URL. Returns its URL and bytes.
+/// `key` is the manifest key that names it, for the hint when it is missing.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn fetch_beside(
+    client: &Client,
+    upstream: &Upstream<'_>,
+    id: &str,
+    what: &str,
+    name: &str,
+    signed_url: &str,
+    limit: u64,
+    key: &str,
+) -> Result<(String, Vec<u8>)> {
     let url = if is_url(name) {
         name.to_owned()
     } else {
@@ -105,8 +138,8 @@ async fn fetch_signature(
                     return Err(miette!(
                         code = "vendor::verify::signature-missing",
                         help = format!(
-                            "release {tag} has: {}. Nothing was installed. Fix `verify.signatures` \
-                             or ask upstream to publish signatures",
+                            "release {tag} has: {}. Nothing was installed. Fix `{key}` \
+                             or ask upstream to publish it",
                             names.join(", ")
                         ),
                         "{id}: expected the {what} for {} in release {tag} of {repo}, \
@@ -126,20 +159,15 @@ async fn fetch_signature(
     };
     let allow_http = matches!(upstream, Upstream::Urls { allow_http: true });
     let got = if url.starts_with(&client.config().api_url) {
-        client.api_raw(&url, SIGNATURE_LIMIT).await
+        client.api_raw(&url, limit).await
     } else {
-        client.get_small(&url, SIGNATURE_LIMIT, allow_http).await
+        client.get_small(&url, limit, allow_http).await
     };
     match got {
-        Ok(bytes) => Ok(SignatureFile {
-            kind: sig.kind,
-            key: sig.key.clone(),
-            url,
-            signature: BASE64.encode(bytes),
-        }),
+        Ok(bytes) => Ok((url, bytes)),
         Err(FetchError::NotFound { .. }) => Err(miette!(
             code = "vendor::verify::signature-missing",
-            help = "nothing was installed. Fix `verify.signatures`, or ask upstream to publish it",
+            help = format!("nothing was installed. Fix `{key}`, or ask upstream to publish it"),
             "{id}: expected the {what} for {} at {url}, but it is not there (404)",
             file_name(signed_url)
         )),
@@ -250,7 +278,7 @@ fn checksum_url(a: &Pending) -> Option<String> {
 /// Whether an item's assets may go without any checksum because a
 /// signature over each asset establishes the trust.
 pub fn signs_assets(item: &Item) -> bool {
-    item.verify
-        .as_ref()
-        .is_some_and(|v| v.signatures.iter().any(|s| s.over == SignedObject::Asset))
+    item.verify.as_ref().is_some_and(|v| {
+        v.attestation.is_some() || v.signatures.iter().any(|s| s.over == SignedObject::Asset)
+    })
 }

@@ -1,7 +1,11 @@
 //! `check --upstream`: asks upstream again about what the lock recorded
 //! and reports what moved under a version that should never move: a tag
 //! pointing to another commit, an asset replaced under the same tag (new
-//! digest or size), an asset or a whole release that disappeared.
+//! digest or size), an asset or a whole release that disappeared, a
+//! release that was locked immutable and no longer is, and, for items
+//! verified with `verify.attestation`, an attestation that is no longer
+//! published (its bundle asset or file gone, or the attestations API
+//! answering none for the locked sha256).
 //!
 //! Metadata is enough for GitHub releases that publish digests and for
 //! files at a locked commit (a commit's content cannot change). Only
@@ -17,6 +21,7 @@ use crate::lock::{Artifact, LockedItem};
 use crate::manifest::model::{Item, Source};
 use crate::plan::{Drift, UpstreamChange};
 use crate::source::github::{self, GithubError};
+use crate::trust::Upstream;
 
 fn drift(change: UpstreamChange, subject: &str, found: String, expected: String) -> Drift {
     Drift::UpstreamChanged {
@@ -31,6 +36,7 @@ fn drift(change: UpstreamChange, subject: &str, found: String, expected: String)
 /// directory for the downloads that cannot be avoided.
 pub async fn recheck(
     client: &Client,
+    id: &str,
     item: &Item,
     locked: &LockedItem,
     scratch: &Path,
@@ -63,6 +69,24 @@ pub async fn recheck(
                 Err(e) => return Err(e.into()),
             };
             out.extend(moved?);
+            let was_immutable = locked.resolved.as_ref().and_then(|r| r.immutable);
+            if was_immutable == Some(true) && release.immutable != Some(true) {
+                out.push(drift(
+                    UpstreamChange::ImmutabilityLost,
+                    &format!("release {tag} of {repo}"),
+                    match release.immutable {
+                        Some(_) => "immutable: false".into(),
+                        None => "no immutable flag".into(),
+                    },
+                    "immutable: true".into(),
+                ));
+            }
+            let upstream = Upstream::Release {
+                repo,
+                tag: &tag,
+                release: &release,
+            };
+            out.extend(attestations_gone(client, &upstream, id, item, locked).await?);
             for a in &locked.artifacts {
                 let Some(asset) = release.asset(&a.name) else {
                     out.push(drift(
@@ -99,11 +123,19 @@ pub async fn recheck(
             // Files are locked at a commit, whose content cannot change;
             // only the ref can move.
             out.extend(ref_moved(client, repo, "ref", &tag, commit).await?);
+            if let Some(commit) = commit {
+                let upstream = Upstream::Files { repo, commit };
+                out.extend(attestations_gone(client, &upstream, id, item, locked).await?);
+            }
         }
         Source::Url { allow_http } => {
             for a in &locked.artifacts {
                 out.extend(download_and_compare(client, a, &tag, scratch, *allow_http).await?);
             }
+            let upstream = Upstream::Urls {
+                allow_http: *allow_http,
+            };
+            out.extend(attestations_gone(client, &upstream, id, item, locked).await?);
         }
         Source::AptSnapshot {
             url: Some(base), ..
@@ -121,6 +153,28 @@ pub async fn recheck(
             }
         }
         Source::AptSnapshot { url: None, .. } | Source::AptPackage { .. } | Source::Manual => {}
+    }
+    Ok(out)
+}
+
+/// The locked artifacts whose attestation is no longer published.
+async fn attestations_gone(
+    client: &Client,
+    upstream: &Upstream<'_>,
+    id: &str,
+    item: &Item,
+    locked: &LockedItem,
+) -> Result<Vec<Drift>> {
+    let mut out = Vec::new();
+    for a in &locked.artifacts {
+        if let Some(missing) = crate::attest::gone_upstream(client, upstream, id, item, a).await? {
+            out.push(drift(
+                UpstreamChange::AttestationMissing,
+                &a.name,
+                missing,
+                "an attestation".into(),
+            ));
+        }
     }
     Ok(out)
 }

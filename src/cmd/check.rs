@@ -116,6 +116,7 @@ fn upstream(cli: &Cli, io: &mut Io<'_>, state: &mut super::plan::State) -> Resul
     let lock = &state.lock;
     let wanted: Vec<(
         usize,
+        &str,
         &crate::manifest::model::Item,
         &crate::lock::LockedItem,
     )> = state
@@ -124,14 +125,16 @@ fn upstream(cli: &Cli, io: &mut Io<'_>, state: &mut super::plan::State) -> Resul
         .items
         .iter()
         .enumerate()
-        .filter_map(|(n, p)| Some((n, manifest.items.get(&p.id)?, lock.items.get(&p.id)?)))
+        .filter_map(|(n, p)| {
+            let (id, item) = manifest.items.get_key_value(&p.id)?;
+            Some((n, id.as_str(), item, lock.items.get(&p.id)?))
+        })
         .collect();
     // Every item at once; drift (and the first failure) in plan order.
-    let results = runtime.block_on(crate::jobs::ordered(wanted, |(n, item, locked)| {
+    let results = runtime.block_on(crate::jobs::ordered(wanted, |(n, id, item, locked)| {
         let scratch = scratch.path();
         let client = &client;
         let root = &state.root;
-        let id = &state.planned.plan.items[n].id;
         async move {
             if crate::apt::is_verified(item) {
                 let found = crate::apt::recheck(client, root, manifest, id, item, locked).await;
@@ -139,7 +142,7 @@ fn upstream(cli: &Cli, io: &mut Io<'_>, state: &mut super::plan::State) -> Resul
             }
             (
                 n,
-                crate::upstream::recheck(client, item, locked, scratch).await,
+                crate::upstream::recheck(client, id, item, locked, scratch).await,
             )
         }
     }));

@@ -409,7 +409,73 @@ pub struct Pin {
 #[serde(deny_unknown_fields)]
 pub struct Verify {
     /// Every signature listed must verify.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signatures: Vec<Signature>,
+    /// A keyless Sigstore attestation (GitHub artifact attestation) over
+    /// each asset, verified offline against a trusted root in the tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Attestation>,
+}
+
+/// A Sigstore bundle attesting each asset, and the identity that must
+/// have signed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attestation {
+    /// `artifact`: a GitHub artifact attestation made in GitHub Actions;
+    /// `release`: the release attestation GitHub signs for an immutable
+    /// release.
+    #[serde(default)]
+    pub kind: AttestationKind,
+    /// The source repository (`owner/name`) the certificate must name.
+    pub repository: String,
+    /// The git ref the certificate must name (template), e.g.
+    /// `refs/tags/{tag}`; any ref when absent.
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+    /// The workflow that signed (artifact attestations):
+    /// `owner/name/.github/workflows/FILE`, or `.github/workflows/FILE` in
+    /// `repository`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// The release's tag (release attestations; template, default
+    /// `{tag}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The statement's predicate type; default SLSA provenance v1 for
+    /// artifact attestations, in-toto release v0.1 for release ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate_type: Option<String>,
+    /// Sigstore `trusted_root.json` in the repository, relative to the
+    /// manifest; never fetched.
+    pub trusted_root: String,
+    /// Where the bundle comes from: `bundle` (default: the file `bundle`
+    /// names) or `github-api` (GitHub's attestations API of `repository`,
+    /// asked for the asset's sha256, which must then be known before the
+    /// download: a checksum file, `github-digest` or `sha256`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<BundleFrom>,
+    /// The bundle: a release asset name, a file beside the asset, or a URL
+    /// (template; `{asset}` is the attested file's name). Default
+    /// `{asset}.sigstore.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BundleFrom {
+    #[default]
+    Bundle,
+    GithubApi,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttestationKind {
+    #[default]
+    Artifact,
+    Release,
 }
 
 /// A detached signature and the key that must have made it.

@@ -192,6 +192,9 @@ impl Checker<'_> {
                     self.signed_checksum_files(&base, &path, item);
                 }
             }
+            if let Some(att) = &verify.attestation {
+                self.attestation(&base.key("verify").key("attestation"), att, platforms);
+            }
         }
         if let Some(smoke) = &item.smoke {
             self.smoke(&base.key("smoke"), smoke, platforms);
@@ -209,6 +212,99 @@ impl Checker<'_> {
                 .label("empty")
                 .help("name who must approve a change (e.g. `release-engineering`), or remove the key");
             self.push(problem);
+        }
+    }
+
+    /// `verify.attestation`: the trusted root is a file in the tree, the
+    /// identity is well formed, the templates are known.
+    fn attestation(&mut self, path: &NodePath, att: &super::model::Attestation, platforms: bool) {
+        self.relative_file(&path.key("trusted_root"), &att.trusted_root, "trusted root");
+        let repo_ok = att.repository.split('/').count() == 2
+            && att.repository.split('/').all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+            });
+        if !repo_ok {
+            let at = path.key("repository");
+            let problem = self
+                .at(codes::INVALID_VALUE, format!("{} is not `owner/name`", at.describe()), &at, Part::Value)
+                .label("not owner/name")
+                .help("the GitHub repository the attestation must be made for, e.g. `traefik/traefik`");
+            self.push(problem);
+        }
+        let release = att.kind == super::model::AttestationKind::Release;
+        match (&att.workflow, release) {
+            (Some(_), true) => {
+                let at = path.key("workflow");
+                let problem = self
+                    .at(
+                        codes::INVALID_VALUE,
+                        format!("{} is set for a release attestation", at.describe()),
+                        &at,
+                        Part::Key,
+                    )
+                    .label("GitHub signs release attestations, no workflow")
+                    .help("remove `workflow`, or use `kind: artifact`");
+                self.push(problem);
+            }
+            (None, false) => {
+                let problem = self
+                    .at(codes::MISSING_KEY, format!("{} has no `workflow`: an artifact attestation names the workflow that signed", path.describe()), path, Part::Key)
+                    .label("no workflow")
+                    .help("add `workflow: .github/workflows/FILE.yml` (or `owner/name/.github/workflows/FILE.yml`)");
+                self.push(problem);
+            }
+            _ => {}
+        }
+        let workflow = att.workflow.as_deref().unwrap_or(".github/x");
+        let wf = workflow.strip_prefix(".github/").map_or(workflow, |_| "");
+        let wf_ok = !workflow.is_empty()
+            && !workflow.contains("..")
+            && !workflow
+                .bytes()
+                .any(|c| c.is_ascii_whitespace() || c == b',' || c == b'@')
+            && (wf.is_empty() || wf.splitn(3, '/').count() == 3);
+        if !wf_ok {
+            let at = path.key("workflow");
+            let problem = self
+                .at(codes::INVALID_VALUE, format!("{} is not a workflow path", at.describe()), &at, Part::Value)
+                .label("not a workflow path")
+                .help("write `owner/name/.github/workflows/FILE.yml`, or `.github/workflows/FILE.yml` in `repository`");
+            self.push(problem);
+        }
+        if let Some(t) = &att.tag {
+            let tmpl = Tmpl {
+                allowed: allowed::SIGNATURE,
+                what: "an attestation tag",
+                platforms,
+            };
+            self.template(&path.key("tag"), t, tmpl);
+        }
+        let tmpl = Tmpl {
+            allowed: allowed::SIGNATURE,
+            what: "an attestation bundle name",
+            platforms,
+        };
+        if let (Some(super::model::BundleFrom::GithubApi), Some(_)) = (att.from, &att.bundle) {
+            let at = path.key("bundle");
+            let problem = self
+                .at(codes::INVALID_VALUE, format!("{} is set, but the bundle comes from the GitHub API", at.describe()), &at, Part::Key)
+                .label("not used with `from: github-api`")
+                .help("remove `bundle`, or remove `from: github-api` to take the bundle from that file");
+            self.push(problem);
+        }
+        if let Some(bundle) = &att.bundle {
+            self.template(&path.key("bundle"), bundle, tmpl);
+            self.maybe_url(&path.key("bundle"), bundle, false);
+        }
+        if let Some(r) = &att.git_ref {
+            let tmpl = Tmpl {
+                allowed: allowed::SIGNATURE,
+                what: "an attestation ref",
+                platforms,
+            };
+            self.template(&path.key("ref"), r, tmpl);
         }
     }
 

@@ -106,6 +106,9 @@ fn item_human(out: &mut String, item: &ItemDiff, paint: Paint) {
             let _ = writeln!(out, "  {what} {}", arrow(change, |v| v.to_owned()));
         }
     }
+    if item.status == Status::Changed && item.immutable.changed() {
+        let _ = writeln!(out, "  immutable {}", flag_arrow(&item.immutable));
+    }
     if inputs_changed(item) {
         let _ = writeln!(out, "  {}", paint.dim(INPUTS_CHANGED));
     }
@@ -191,7 +194,8 @@ pub fn diff_json(diff: &LockDiff, sides: Sides<'_>) -> String {
         "base": sides.base,
         "target": sides.target,
         "changed": !diff.is_empty(),
-        "trust_downgrade": diff.trust_downgrades().next().is_some(),
+        "trust_downgrade": diff.trust_downgrades().next().is_some()
+            || diff.items.iter().any(|i| i.immutability_lost),
         "key_rotation": diff.trust_downgrades().any(|(_, a)| a.key_rotation),
         "retag": diff.items.iter().any(|i| i.retag),
         "items": diff.items,
@@ -334,10 +338,16 @@ fn side_markdown(side: &str) -> String {
 
 /// One warning callout per kind of finding, each finding a bullet.
 fn callouts_markdown(out: &mut String, diff: &LockDiff) {
-    let downgrades: Vec<String> = diff
-        .trust_downgrades()
-        .map(|(item, a)| format!("`{}`: {}", item.item, downgrade_text(a, true)))
+    let mut downgrades: Vec<String> = diff
+        .items
+        .iter()
+        .filter(|i| i.immutability_lost)
+        .map(|i| format!("`{}`: {}", i.item, immutability_text(i, true)))
         .collect();
+    downgrades.extend(
+        diff.trust_downgrades()
+            .map(|(item, a)| format!("`{}`: {}", item.item, downgrade_text(a, true))),
+    );
     let retags: Vec<String> = diff
         .items
         .iter()
@@ -403,6 +413,9 @@ fn details_markdown(out: &mut String, item: &ItemDiff) {
         if item.status == Status::Changed && change.changed() {
             general.push(format!("{what}: {}", arrow(change, |v| format!("`{v}`"))));
         }
+    }
+    if item.status == Status::Changed && item.immutable.changed() {
+        general.push(format!("immutable: {}", flag_arrow(&item.immutable)));
     }
     if inputs_changed(item) {
         general.push(INPUTS_CHANGED.to_owned());
@@ -600,7 +613,8 @@ fn summary(diff: &LockDiff) -> String {
         }
     }
     let mut text = format!("Lock diff: {}", parts.join(", "));
-    let downgrades = diff.trust_downgrades().count();
+    let downgrades =
+        diff.trust_downgrades().count() + diff.items.iter().filter(|i| i.immutability_lost).count();
     let retags = diff.items.iter().filter(|i| i.retag).count();
     let mut flags = Vec::new();
     if downgrades > 0 {
@@ -626,12 +640,19 @@ fn inputs_changed(item: &ItemDiff) -> bool {
 
 /// The warnings about one item, as sentences without a prefix.
 fn warnings(item: &ItemDiff) -> Vec<String> {
-    let mut out: Vec<String> = item
-        .artifacts
-        .iter()
-        .filter(|a| a.trust_downgrade)
-        .map(|a| format!("trust downgrade: {}", downgrade_text(a, false)))
-        .collect();
+    let mut out: Vec<String> = Vec::new();
+    if item.immutability_lost {
+        out.push(format!(
+            "trust downgrade: {}",
+            immutability_text(item, false)
+        ));
+    }
+    out.extend(
+        item.artifacts
+            .iter()
+            .filter(|a| a.trust_downgrade)
+            .map(|a| format!("trust downgrade: {}", downgrade_text(a, false))),
+    );
     if item.retag {
         out.push(format!("possible re-tag: {}", retag_text(item, false)));
     }
@@ -675,6 +696,34 @@ fn downgrade_text(a: &ArtifactChange, markdown: bool) -> String {
         trust_name(o.trust.kind),
         trust_name(n.trust.kind)
     )
+}
+
+/// `release v1 was immutable, now v2 is not`: GitHub no longer locks
+/// the release's assets and tag.
+fn immutability_text(item: &ItemDiff, markdown: bool) -> String {
+    let quote = |s: &str| if markdown { code(s) } else { s.to_owned() };
+    let old = item.tag.old.as_deref().unwrap_or("?");
+    let new = item.tag.new.as_deref().unwrap_or("?");
+    let now = match item.immutable.new {
+        Some(false) => "is not",
+        _ => "is not known to be",
+    };
+    let release = if old == new {
+        format!("release {} was immutable, now it {now}", quote(old))
+    } else {
+        format!(
+            "release {} was immutable, now release {} {now}",
+            quote(old),
+            quote(new)
+        )
+    };
+    format!("{release}: its assets and tag can be replaced upstream")
+}
+
+/// `true → false`, `true → (absent)`.
+fn flag_arrow(change: &Change<bool>) -> String {
+    let side = |v: Option<bool>| v.map_or_else(|| "(not recorded)".to_owned(), |b| b.to_string());
+    format!("{} → {}", side(change.old), side(change.new))
 }
 
 /// What changed under an unchanged version and tag.

@@ -248,6 +248,8 @@ fn upstream_subject(change: UpstreamChange, subject: &str) -> String {
         UpstreamChange::AssetChanged => format!("{subject} changed under the same tag"),
         UpstreamChange::AssetMissing => format!("{subject} disappeared upstream"),
         UpstreamChange::ReleaseMissing => format!("{subject} disappeared"),
+        UpstreamChange::ImmutabilityLost => format!("{subject} is no longer immutable"),
+        UpstreamChange::AttestationMissing => format!("the attestation of {subject} disappeared"),
     }
 }
 

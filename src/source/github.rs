@@ -41,6 +41,11 @@ pub struct Release {
     pub html_url: String,
     #[serde(default)]
     pub published_at: Option<String>,
+    /// Whether the release is immutable (its assets and tag locked by
+    /// GitHub); `None` where the API does not say (older GitHub
+    /// Enterprise Server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub immutable: Option<bool>,
     #[serde(default)]
     pub assets: Vec<Asset>,
 }

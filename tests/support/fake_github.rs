@@ -80,6 +80,8 @@ pub struct FakeRelease {
     pub prerelease: bool,
     pub body: Option<String>,
     pub target_commitish: String,
+    /// The `immutable` flag; absent from the JSON when `None`.
+    pub immutable: Option<bool>,
     pub assets: Vec<FakeAsset>,
 }
 
@@ -204,8 +206,15 @@ impl FakeRelease {
             prerelease: false,
             body: Some(format!("Release {tag}")),
             target_commitish: "main".to_owned(),
+            immutable: None,
             assets: Vec::new(),
         }
+    }
+
+    /// Sets the release's `immutable` flag.
+    pub fn immutable(mut self, immutable: bool) -> Self {
+        self.immutable = Some(immutable);
+        self
     }
 
     pub fn draft(mut self) -> Self {
@@ -446,6 +455,30 @@ impl FakeGithub {
         self
     }
 
+    /// Sets (or, with `None`, removes) the `immutable` flag of every
+    /// release tagged `tag`.
+    pub fn set_immutable(&self, repo: &str, tag: &str, immutable: Option<bool>) -> &Self {
+        for r in &mut self.state().repo_mut(repo).releases {
+            if r.release.tag == tag {
+                r.release.immutable = immutable;
+            }
+        }
+        self
+    }
+
+    /// Removes the asset `name` from every release tagged `tag`.
+    pub fn delete_asset(&self, repo: &str, tag: &str, name: &str) -> &Self {
+        for r in &mut self.state().repo_mut(repo).releases {
+            if r.release.tag == tag {
+                while let Some(i) = r.release.assets.iter().position(|a| a.name == name) {
+                    r.release.assets.remove(i);
+                    r.asset_ids.remove(i);
+                }
+            }
+        }
+        self
+    }
+
     /// Adds a branch pointing at `sha` (resolvable, not listed as a tag).
     pub fn branch(&self, repo: &str, name: &str, sha: &str) -> &Self {
         self.state()
@@ -461,6 +494,27 @@ impl FakeGithub {
             (commit.to_owned(), path.trim_start_matches('/').to_owned()),
             bytes.into(),
         );
+        self
+    }
+
+    /// Publishes an attestation (a Sigstore bundle, JSON) for the subject
+    /// with this sha256 (hex), for the attestations API.
+    pub fn attestation(&self, repo: &str, sha256: &str, bundle: &[u8]) -> &Self {
+        let bundle: Value = serde_json::from_slice(bundle).expect("a JSON bundle");
+        self.state()
+            .repo_mut(repo)
+            .attestations
+            .push((format!("sha256:{sha256}"), bundle));
+        self
+    }
+
+    /// Withdraws every attestation of the subject with this sha256 (hex).
+    pub fn delete_attestations(&self, repo: &str, sha256: &str) -> &Self {
+        let subject = format!("sha256:{sha256}");
+        self.state()
+            .repo_mut(repo)
+            .attestations
+            .retain(|(d, _)| *d != subject);
         self
     }
 
@@ -658,6 +712,8 @@ struct FakeRepo {
     files: HashMap<(String, String), Bytes>,
     /// Repository security advisories, as GitHub's JSON.
     advisories: Vec<Value>,
+    /// Attestations: (subject digest `sha256:HEX`, Sigstore bundle).
+    attestations: Vec<(String, Value)>,
 }
 
 struct StoredRelease {
@@ -1331,6 +1387,19 @@ impl Api<'_> {
     fn repo_route(&self, repo: &FakeRepo, rest: &[&str]) -> Reply {
         match rest {
             [] => Reply::json(200, &self.repo_json(repo)),
+            ["attestations", subject] => {
+                let list: Vec<Value> = repo
+                    .attestations
+                    .iter()
+                    .filter(|(d, _)| d == subject)
+                    .map(|(_, b)| json!({"bundle": b, "repository_id": repo.id}))
+                    .collect();
+                if list.is_empty() {
+                    Reply::not_found()
+                } else {
+                    Reply::json(200, &json!({"attestations": list}))
+                }
+            }
             ["releases"] => {
                 let visible: Vec<Value> = repo
                     .releases
@@ -1541,7 +1610,7 @@ impl Api<'_> {
         let assets: Vec<Value> = (0..r.assets.len())
             .map(|i| self.asset_json(repo, stored, i))
             .collect();
-        json!({
+        let mut release = json!({
             "url": format!("{api}/releases/{}", stored.id),
             "html_url": format!("{}/{}/releases/tag/{}", self.base, repo.name, encode(&r.tag)),
             "assets_url": format!("{api}/releases/{}/assets", stored.id),
@@ -1556,12 +1625,15 @@ impl Api<'_> {
             "body": r.body,
             "draft": r.draft,
             "prerelease": r.prerelease,
-            "immutable": false,
             "created_at": "2024-03-06T12:00:00Z",
             "published_at": if r.draft { Value::Null } else { json!("2024-03-06T12:00:00Z") },
             "author": user_json("octocat"),
             "assets": assets
-        })
+        });
+        if let (Some(flag), Some(obj)) = (r.immutable, release.as_object_mut()) {
+            obj.insert("immutable".to_owned(), json!(flag));
+        }
+        release
     }
 
     fn asset_json(&self, repo: &FakeRepo, stored: &StoredRelease, index: usize) -> Value {
