@@ -216,8 +216,7 @@ pub fn stage_items(
             let any_name = name.is_empty() && matches!(t.item.source, Source::AptPackage { .. });
             let Some(f) = t.fetched.iter().find(|f| {
                 (f.artifact().name == name || any_name) && f.artifact().platform == platform
-            })
-            else {
+            }) else {
                 return Err(miette!(
                     code = "vendor::install::artifact-missing",
                     help = "run `vendor apply` without --locked to resolve the item again",
