@@ -129,7 +129,8 @@ fn keys_of(path: &str) -> Vec<String> {
     keys
 }
 
-/// Creates the files the manifest's pins and signature keys name.
+/// Creates the files the manifest's pins, signature keys, keyrings and
+/// trusted roots name.
 fn create_named_files(tree: &Tree, manifest: &str) {
     let doc: Yaml = serde_yaml::from_str(manifest).unwrap();
     let Some(items) = doc["items"].as_mapping() else {
@@ -150,6 +151,16 @@ fn create_named_files(tree: &Tree, manifest: &str) {
             if let Some(key) = sig["key"].as_str() {
                 tree.write(key, "");
             }
+        }
+        // Files an APT keyring or a Sigstore trusted root names.
+        for file in [
+            item["source"]["keyring"].as_str(),
+            item["verify"]["attestation"]["trusted_root"].as_str(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            tree.write(file, "");
         }
     }
 }
