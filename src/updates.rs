@@ -95,6 +95,25 @@ pub struct Moved {
     pub to: Option<String>,
 }
 
+impl Outdated {
+    /// The row of an item nothing is known of yet: `manual` until its
+    /// upstream says otherwise.
+    pub fn new(id: &str, item: &Item, locked: Option<String>) -> Outdated {
+        Outdated {
+            id: id.to_owned(),
+            wanted: item.version.clone(),
+            locked,
+            constraint: item.constraint.clone(),
+            newest_allowed: None,
+            newest: None,
+            status: Status::Manual,
+            incomplete: Vec::new(),
+            moved: Vec::new(),
+            fixes: Vec::new(),
+        }
+    }
+}
+
 /// Compares `item` with the versions its upstream lists.
 pub async fn outdated(
     client: &Client,
@@ -102,18 +121,7 @@ pub async fn outdated(
     item: &Item,
     locked: Option<String>,
 ) -> Result<Outdated> {
-    let mut row = Outdated {
-        id: id.to_owned(),
-        wanted: item.version.clone(),
-        locked,
-        constraint: item.constraint.clone(),
-        newest_allowed: None,
-        newest: None,
-        status: Status::Manual,
-        incomplete: Vec::new(),
-        moved: Vec::new(),
-        fixes: Vec::new(),
-    };
+    let mut row = Outdated::new(id, item, locked);
     let mut releases = Vec::new();
     let (template, tags) = match &item.source {
         Source::GithubRelease { repo, tag } => {

@@ -22,18 +22,7 @@ pub async fn outdated(
     item: &Item,
     locked: Option<String>,
 ) -> Result<Outdated> {
-    let mut row = Outdated {
-        id: id.to_owned(),
-        wanted: item.version.clone(),
-        locked,
-        constraint: item.constraint.clone(),
-        newest_allowed: None,
-        newest: None,
-        status: Status::Manual,
-        incomplete: Vec::new(),
-        moved: Vec::new(),
-        fixes: Vec::new(),
-    };
+    let mut row = Outdated::new(id, item, locked);
     let scheme = Scheme::default_for(item);
     let constraint = item
         .constraint
