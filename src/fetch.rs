@@ -1147,14 +1147,8 @@ impl Client {
                     .send()
                     .await
                     .map_err(|e| transport_failure(e, &target, &self.inner.config))?;
-                let status = response.status();
-                if !status.is_success() {
-                    let mut failure =
-                        status_failure(&target.shown, status, response.headers(), false);
-                    if let FetchError::Status { message, .. } = &mut failure.error {
-                        *message = error_message(response, self.inner.config.read_timeout).await;
-                    }
-                    return Err(failure);
+                if !response.status().is_success() {
+                    return Err(self.refusal(response, &target, false).await);
                 }
                 let body = read_limited(response, &target, limit, &self.inner.config).await?;
                 refuse_reflected(&target, &body)?;
@@ -1204,17 +1198,8 @@ impl Client {
                 .await
                 .map_err(|e| transport_failure(e, &target, &self.inner.config))?;
             record(|t| t.saw_rate_limit(response.headers()));
-            let status = response.status();
-            if !status.is_success() {
-                if let Some(refused) = unfollowed_redirect(&response, &target) {
-                    return Err(Failure::fatal(refused));
-                }
-                let mut failure =
-                    status_failure(&target.shown, status, response.headers(), token.is_some());
-                if let FetchError::Status { message, .. } = &mut failure.error {
-                    *message = error_message(response, self.inner.config.read_timeout).await;
-                }
-                return Err(failure);
+            if !response.status().is_success() {
+                return Err(self.refusal(response, &target, token.is_some()).await);
             }
             let body = read_limited(response, &target, limit, &self.inner.config).await?;
             refuse_reflected(&target, &body)?;
@@ -1540,15 +1525,31 @@ impl Client {
         if status.is_success() || (status == StatusCode::NOT_MODIFIED && conditional.is_some()) {
             return Ok(response);
         }
+        Err(self.refusal(response, target, token.is_some()).await)
+    }
+
+    /// What an unsuccessful answer means: a redirect that was not
+    /// followed (its hop refused), else the status with the server's
+    /// error message. `token_sent` tells a 401/403 apart.
+    async fn refusal(
+        &self,
+        response: reqwest::Response,
+        target: &Target,
+        token_sent: bool,
+    ) -> Failure {
         if let Some(refused) = unfollowed_redirect(&response, target) {
-            return Err(Failure::fatal(refused));
+            return Failure::fatal(refused);
         }
-        let mut failure =
-            status_failure(&target.shown, status, response.headers(), token.is_some());
+        let mut failure = status_failure(
+            &target.shown,
+            response.status(),
+            response.headers(),
+            token_sent,
+        );
         if let FetchError::Status { message, .. } = &mut failure.error {
             *message = error_message(response, self.inner.config.read_timeout).await;
         }
-        Err(failure)
+        failure
     }
 
     async fn api_once(
