@@ -1,6 +1,8 @@
 //! End-to-end tests of the built `vendor` binary on temporary copies of the
-//! repository's example tree, for the commands that need no network:
-//! `validate`, `list`, `plan`, `apply` (pin-only items), `check`.
+//! repository's example tree, for the commands that need no download:
+//! `validate`, `list`, `plan`, `apply` (pin-only items), `check`. The
+//! example's APT items resolve against its snapshot mirror, played on
+//! loopback by the committed archive (`support::example_archive_url`).
 //!
 //! Each test asserts the exit code (DESIGN §4: 0 ok, 1 error, 2 changes,
 //! 64 usage), the key lines of output and the resulting files, byte for
@@ -24,7 +26,7 @@ const KERNEL_TAMPERED: &str = "6.8.0-99-generic";
 const SNAPSHOT: &str = "20240301T000000Z";
 const SNAPSHOT_TAMPERED: &str = "20250101T000000Z";
 
-/// The items that ship nothing: `apply` can reconcile them offline.
+/// The items that ship nothing: `apply` reconciles their pins offline.
 const PIN_ONLY: [&str; 2] = ["kernel", "dracut-apt-snapshot"];
 /// The items that download.
 const DOWNLOADING: [&str; 3] = ["traefik", "rpi4-firmware", "k3s"];
@@ -304,9 +306,15 @@ fn kernel_version_change_is_planned_applied_and_locked() {
     ));
     let plan = tree.run(&["plan", "--detailed-exitcode", "kernel"]);
     plan.code(2)
-        .stdout_has(&format!("kernel {KERNEL} → {KERNEL_NEXT} (manual)"))
+        .stdout_has(&format!("kernel {KERNEL} → {KERNEL_NEXT} (apt-package)"))
+        .stdout_has(&format!(
+            "✓ resolved package linux-image-{KERNEL_NEXT} in the snapshot of dracut-apt-snapshot"
+        ))
         .stdout_has("~ lock: update")
-        .stdout_has("Plan: 1 of 1 item to change: 1 pin rewrite in 1 file, 1 lock change.");
+        .stdout_has(
+            "Plan: 1 of 1 item to change: 1 pin rewrite in 1 file, 1 lock change, 1 to resolve \
+             upstream.",
+        );
     let (minus, plus) = diff_changes(&plan.stdout, WORKFLOW);
     assert_eq!(
         (minus, plus),
@@ -346,6 +354,18 @@ fn kernel_version_change_is_planned_applied_and_locked() {
     let kernel = &lock["items"]["kernel"];
     assert_eq!(kernel["version"].as_str(), Some(KERNEL_NEXT));
     assert_eq!(kernel["pins"][0]["value"].as_str(), Some(KERNEL_NEXT));
+    // Found in the pinned snapshot, for both build architectures.
+    let apt = &kernel["resolved"]["apt"];
+    assert_eq!(apt["snapshot"].as_str(), Some(SNAPSHOT));
+    let found: Vec<(&str, &str)> = apt["packages"]
+        .as_sequence()
+        .map(|s| {
+            s.iter()
+                .filter_map(|p| Some((p["architecture"].as_str()?, p["version"].as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(found, [("amd64", "6.8.0-47.47"), ("arm64", "6.8.0-47.47")]);
     assert_ne!(
         kernel["fingerprint"], lock_before["items"]["kernel"]["fingerprint"],
         "the fingerprint follows the manifest entry"
@@ -967,28 +987,28 @@ fn plan_list_validate_json_are_versioned() {
 #[test]
 fn orphaned_lock_entry_is_drift_and_apply_removes_it() {
     let tree = Tree::example();
-    tree.edit(MANIFEST, |m| without_item(m, "dracut-apt-snapshot"));
+    tree.edit(MANIFEST, |m| without_item(m, "kernel"));
     tree.run(&["check"])
         .code(2)
-        .stdout_has("orphan dracut-apt-snapshot: lock entry without a manifest item");
+        .stdout_has("orphan kernel: lock entry without a manifest item");
     let doc = json(&tree.run(&["check", "--format", "json"]).code(2).stdout);
     assert!(
         doc["findings"]
             .as_array()
             .expect("findings")
             .iter()
-            .any(|f| f["kind"] == "orphan" && f["item"] == "dracut-apt-snapshot"),
+            .any(|f| f["kind"] == "orphan" && f["item"] == "kernel"),
         "{doc}"
     );
     tree.run(&["plan"])
         .code(0)
-        .stdout_has("dracut-apt-snapshot 20240301T000000Z → (removed)")
+        .stdout_has("kernel 6.8.0-45-generic → (removed)")
         .stdout_has("- lock: remove");
 
     // A manifest of pin-only items: `apply` (everything) can run offline.
     let tree = Tree::example();
     tree.edit(MANIFEST, |m| {
-        let mut m = without_item(m, "dracut-apt-snapshot");
+        let mut m = without_item(m, "kernel");
         for item in DOWNLOADING {
             m = without_item(&m, item);
         }
@@ -1001,7 +1021,7 @@ fn orphaned_lock_entry_is_drift_and_apply_removes_it() {
         .stdout_has("Applied: 0 pin rewrites in 0 files, 1 lock change.");
     assert_eq!(
         locked_ids(&tree),
-        BTreeSet::from(["kernel".to_owned()]),
+        BTreeSet::from(["dracut-apt-snapshot".to_owned()]),
         "{}",
         tree.read(LOCK)
     );
@@ -1016,14 +1036,14 @@ fn orphaned_lock_entry_is_drift_and_apply_removes_it() {
 #[test]
 fn orphan_beside_download_items_is_not_removed_by_apply() {
     let tree = Tree::example();
-    tree.edit(MANIFEST, |m| without_item(m, "dracut-apt-snapshot"));
+    tree.edit(MANIFEST, |m| without_item(m, "kernel"));
     let out = &all_fail_leaving_tree_alone(&tree, &[&["apply"]])[0];
     assert!(
         DOWNLOADING.iter().any(|item| out.stderr.contains(item)),
         "{}",
         out.stderr
     );
-    assert!(locked_ids(&tree).contains("dracut-apt-snapshot"));
+    assert!(locked_ids(&tree).contains("kernel"));
 }
 
 // ---------------------------------------------------------------------------

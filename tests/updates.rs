@@ -269,10 +269,58 @@ fn run(tree: &Tree, up: &Upstream, args: &[&str]) -> Output {
 // Tree helpers
 // ---------------------------------------------------------------------------
 
-/// A copy of the example with every item applied at its current version.
-fn applied(up: &Upstream) -> Tree {
+/// The newest GA kernel of the example's newest snapshot.
+const NEWEST_GA_KERNEL: &str = "6.8.0-51-generic";
+
+/// A copy of the example with its APT items at the newest its snapshot
+/// mirror has (the latest snapshot and its newest GA kernel), so that only
+/// the GitHub items can be outdated.
+fn example_current() -> Tree {
     let tree = Tree::example();
+    tree.run(&["bump", "dracut-apt-snapshot", "latest"]).code(0);
+    tree.run(&["bump", "kernel", NEWEST_GA_KERNEL]).code(0);
+    tree.run(&["apply", "dracut-apt-snapshot", "kernel"])
+        .code(0);
+    tree
+}
+
+/// [`example_current`] with every item applied at its current version.
+fn applied(up: &Upstream) -> Tree {
+    let tree = example_current();
     run(&tree, up, &["apply"]).code(0);
+    tree
+}
+
+/// A tree whose items have no upstream to ask: a `manual` kernel pin, and
+/// an APT snapshot given by its URL alone (not verified).
+fn manual_tree() -> Tree {
+    let tree = Tree::new();
+    tree.write(
+        MANIFEST,
+        "version: 1
+items:
+  dracut-apt-snapshot:
+    version: 20240301T000000Z
+    source:
+      type: apt-snapshot
+      url: https://apt-snapshot.powernode.internal/ubuntu
+    versioning: date
+    pins:
+      - {file: build.yaml, yaml: env.APT_SNAPSHOT}
+  kernel:
+    version: 6.8.0-45-generic
+    source: {type: manual}
+    versioning: loose
+    pins:
+      - {file: build.yaml, yaml: env.KERNEL_VERSION}
+    policy: {sign_off: release-engineering}
+",
+    );
+    tree.write(
+        WORKFLOW,
+        "env:\n  APT_SNAPSHOT: '20240301T000000Z'\n  KERNEL_VERSION: \"6.8.0-45-generic\"\n",
+    );
+    tree.edit(MANIFEST, |m| m.replace("build.yaml", WORKFLOW));
     tree
 }
 
@@ -492,7 +540,7 @@ fn everything_up_to_date_exits_0() {
     // Other tags that are not versions of the template are ignored.
     up.fake.tag(FIRMWARE_REPO, "stable", &commit_of("stable"));
     up.fake.tag(TRAEFIK_REPO, "latest", &commit_of("latest"));
-    let tree = Tree::example();
+    let tree = example_current();
     let out = run(&tree, &up, &["outdated"]);
     out.code(0);
     insta::assert_snapshot!("outdated_up_to_date", out.stdout);
@@ -514,9 +562,11 @@ fn everything_up_to_date_exits_0() {
         ],
         "rows in manifest order"
     );
-    for id in ["traefik", "rpi4-firmware", "k3s"] {
+    for id in ["traefik", "rpi4-firmware", "dracut-apt-snapshot", "k3s"] {
         assert_eq!(row(&doc, id)["status"], "up-to-date", "{doc:#}");
     }
+    // The HWE line is newer, but outside the kernel's constraint.
+    assert_eq!(row(&doc, "kernel")["status"], "held", "{doc:#}");
 }
 
 #[test]
@@ -607,7 +657,8 @@ fn firmware_date_like_tags_come_from_the_tags_api() {
 #[test]
 fn manual_and_apt_snapshot_items_are_reported_as_manual_without_requests() {
     let up = Upstream::new();
-    let tree = Tree::example();
+    let tree = manual_tree();
+    run(&tree, &up, &["apply", "kernel"]).code(0);
     let out = run(&tree, &up, &["outdated", "kernel", "dracut-apt-snapshot"]);
     out.code(0);
     assert_eq!(
@@ -963,15 +1014,22 @@ fn bump_of_a_quoted_version_keeps_the_quotes_and_the_comment() {
 }
 
 #[test]
-fn bump_of_the_kernel_needs_no_network_and_notes_the_sign_off() {
+fn bump_of_the_kernel_checks_its_snapshot_and_notes_the_sign_off() {
     let up = Upstream::new();
     let tree = Tree::example();
     let original = tree.read(MANIFEST);
-    let out = run(
+    // The package is looked up in the pinned snapshot: never offline
+    // unless it was before on this machine.
+    let before = tree.hashes();
+    run(
         &tree,
         &up,
         &["--offline", "bump", "kernel", "6.8.0-47-generic"],
-    );
+    )
+    .code(1)
+    .stderr_has("kernel 6.8.0-47-generic was never resolved on this machine");
+    tree.assert_unchanged(&before);
+    let out = run(&tree, &up, &["bump", "kernel", "6.8.0-47-generic"]);
     out.code(0)
         .stderr_has("kernel: 6.8.0-45-generic → 6.8.0-47-generic")
         .stderr_has(
@@ -995,7 +1053,7 @@ fn bump_of_the_kernel_needs_no_network_and_notes_the_sign_off() {
 }
 
 #[test]
-fn bump_of_an_apt_snapshot_checks_the_snapshot_service() {
+fn bump_of_an_unverified_apt_snapshot_checks_the_snapshot_service() {
     let up = Upstream::new();
     up.fake
         .file("/snapshot/ubuntu/20240401T000000Z/", "<html>index</html>");
@@ -1003,7 +1061,7 @@ fn bump_of_an_apt_snapshot_checks_the_snapshot_service() {
         "https://apt-snapshot.powernode.internal/={}/snapshot/",
         up.fake.url()
     );
-    let tree = Tree::example();
+    let tree = manual_tree();
     let original = tree.read(MANIFEST);
     let bump = |version: &str| {
         vendor(&tree, &up, &["bump", "dracut-apt-snapshot", version])
@@ -1222,11 +1280,11 @@ fn update_with_nothing_outdated_says_so_and_exits_0() {
     ] {
         let out = run(&tree, &up, args);
         out.code(0);
-        // The example's kernel and APT snapshot have manual sources: they
-        // are named as not checked rather than called up to date.
+        // The example's kernel and APT snapshot are checked against its
+        // snapshot mirror too: nothing is left unchecked.
         assert_eq!(
             out.stdout,
-            "No updates found; not checked (manual sources): dracut-apt-snapshot, kernel.\n",
+            "Everything is up to date.\n",
             "{}",
             out.streams()
         );

@@ -189,6 +189,9 @@ pub struct Suite {
 pub struct Snapshot {
     pub name: String,
     pub root: String,
+    /// The architectures the build installs for: a required package must
+    /// be there for each (or be `all`).
+    pub architectures: Vec<String>,
     pub suites: Vec<Suite>,
 }
 
@@ -232,18 +235,43 @@ impl Snapshot {
         names
     }
 
-    /// `name` as the snapshot has it, or an error with the nearest names.
+    /// `name` as the snapshot has it for every architecture of the build,
+    /// or an error with the nearest names.
     pub fn require(&self, id: &str, name: &str) -> Result<Vec<LockedPackage>> {
         let found = self.newest(name);
-        if !found.is_empty() {
-            return Ok(found);
-        }
-        let names = self.names();
         let suites: Vec<&str> = self
             .suites
             .iter()
             .map(|s| s.locked.suite.as_str())
             .collect();
+        if !found.is_empty() {
+            let missing: Vec<&str> = self
+                .architectures
+                .iter()
+                .filter(|a| {
+                    !found
+                        .iter()
+                        .any(|p| &p.architecture == *a || p.architecture == "all")
+                })
+                .map(String::as_str)
+                .collect();
+            if missing.is_empty() {
+                return Ok(found);
+            }
+            let has: Vec<&str> = found.iter().map(|p| p.architecture.as_str()).collect();
+            return Err(miette!(
+                code = "vendor::apt::package-missing",
+                help = "a build on that architecture could not install it; drop the \
+                        architecture from the snapshot's `architectures`, or pick a \
+                        version built for all of them",
+                "{id}: snapshot {} has `{name}` for {} but not for {} (suites {})",
+                self.name,
+                has.join(", "),
+                missing.join(", "),
+                suites.join(", ")
+            ));
+        }
+        let names = self.names();
         let help = match crate::diag::suggest(name, names.iter()) {
             Some(n) => format!("did you mean `{n}`?"),
             None => "`vendor outdated` lists what the snapshot offers".to_owned(),
@@ -284,6 +312,7 @@ pub async fn open(client: &Client, root: &Path, spec: &Spec<'_>) -> Result<Snaps
     Ok(Snapshot {
         name: spec.name.clone(),
         root: spec.root.clone(),
+        architectures: spec.architectures.to_vec(),
         suites: suites.into_iter().collect::<Result<Vec<_>>>()?,
     })
 }
@@ -692,7 +721,14 @@ pub async fn resolve_package_debs(
     let name = package_name(package, id, &item.version)?;
     let opened = open(client, root, &source.at(snapshot, &snap_item.version)).await?;
     let found = opened.require(id, &name).map_err(|e| {
-        let candidates = candidates(&opened, package, id, &item.version);
+        if !opened.newest(&name).is_empty() {
+            return e; // there, but not for every architecture
+        }
+        // A typo in the flavour matches no flavour: then any is nearer than none.
+        let mut candidates = candidates(&opened, package, id, &item.version);
+        if candidates.is_empty() {
+            candidates = versions_of(&opened, package, id, |_| true);
+        }
         let nearest = crate::version::nearest(&item.version, &candidates, 3);
         match nearest.first() {
             Some(best) => miette!(
@@ -779,19 +815,28 @@ fn debs(
 /// names matching the template, in the same flavour as `current` (the
 /// text after its leading numbers, e.g. `-generic`).
 pub fn candidates(snapshot: &Snapshot, template: &str, id: &str, current: &str) -> Vec<String> {
+    let flavour = flavour(current);
+    versions_of(snapshot, template, id, |v| flavour_of(v) == flavour)
+}
+
+/// The versions the package names of the snapshot give the template
+/// (those starting with a digit), kept by `keep`.
+fn versions_of(
+    snapshot: &Snapshot,
+    template: &str,
+    id: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<String> {
     let Ok(probe) = package_name(template, id, "\u{1}") else {
         return Vec::new();
     };
     let (prefix, suffix) = probe.split_once('\u{1}').unwrap_or((&probe, ""));
-    let flavour = flavour(current);
     snapshot
         .names()
         .into_iter()
         .filter_map(|n| {
             let v = n.strip_prefix(prefix)?.strip_suffix(suffix)?;
-            (!v.is_empty()
-                && v.starts_with(|c: char| c.is_ascii_digit())
-                && flavour_of(v) == flavour)
+            (!v.is_empty() && v.starts_with(|c: char| c.is_ascii_digit()) && keep(v))
                 .then(|| v.to_owned())
         })
         .collect()

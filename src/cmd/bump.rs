@@ -111,6 +111,8 @@ pub fn bump_all(
             notes.push(format!("{id} is already at {version}"));
             continue;
         }
+        // A version that cannot be written is refused before upstream is asked.
+        let next_text = updates::set_version(&text, id, version)?;
         let mut wanted = item.clone();
         wanted.version = version.clone();
         let typed_tag = as_tag.is_some();
@@ -134,7 +136,7 @@ pub fn bump_all(
                 resolved.insert(dep, resolution);
             }
         }
-        text = updates::set_version(&text, id, version)?;
+        text = next_text;
         notes.push(format!(
             "{id}: {} → {version} in {}",
             item.version,

@@ -4,9 +4,7 @@
 //! --clearsign` and `Release.gpg` by `gpg --detach-sign`, with a key the
 //! test makes. The archive is laid out as a snapshot service lays out its
 //! snapshots (`{root}/ubuntu/{timestamp}/dists/…`, `…/pool/…`) and served
-//! from `127.0.0.1:0` by [`Server`]: a timestamp URL serves the newest
-//! snapshot at or before that time, `latest` the newest of all, as the
-//! snapshot services do.
+//! from `127.0.0.1:0` by [`Server`].
 //!
 //! Include it with `#[path = "support/apt_repo.rs"] mod apt_repo;` beside
 //! `#[path = "support/keys.rs"] mod keys;`.
@@ -15,13 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-
 use super::keys::Keys;
+pub use super::support::snapshot_server::Server;
 
 /// Runs a tool in `dir`; panics with its output if it fails.
 fn run(dir: &Path, program: &str, args: &[&str], package: &str) -> Vec<u8> {
@@ -63,6 +56,12 @@ impl Pkg {
         }
     }
 
+    /// This package built for `arch` instead.
+    pub fn on(mut self, arch: &str) -> Pkg {
+        self.arch = arch.to_owned();
+        self
+    }
+
     /// This package with its data member compressed by `compression`.
     pub fn compressed(mut self, compression: &'static str) -> Pkg {
         self.compression = compression;
@@ -89,6 +88,13 @@ pub struct AptRepo {
     /// Packages built so far, by file name: a pool file is the same
     /// bytes in every snapshot that has it, as in a real archive.
     built: std::cell::RefCell<std::collections::HashMap<String, Vec<u8>>>,
+    /// The architectures every suite has an index for.
+    archs: Vec<String>,
+    /// Whether releases are dated and signed at their snapshot's time
+    /// (else: now).
+    dated: bool,
+    /// The releases' `Origin`.
+    origin: String,
 }
 
 impl AptRepo {
@@ -102,6 +108,39 @@ impl AptRepo {
             keys,
             fpr,
             built: Default::default(),
+            archs: vec!["amd64".to_owned()],
+            dated: false,
+            origin: "Test".to_owned(),
+        }
+    }
+
+    /// This archive with indexes for `archs` instead.
+    pub fn for_archs(mut self, archs: &[&str]) -> AptRepo {
+        self.archs = archs.iter().map(|a| (*a).to_owned()).collect();
+        self
+    }
+
+    /// An empty archive of `origin` for `archs` whose key `uid` was made
+    /// at `key_time` (`YYYYMMDDTHHMMSS`), and whose releases carry their
+    /// snapshot's timestamp as `Date` and are signed at that time, as a
+    /// snapshot service's are.
+    pub fn dated(origin: &str, uid: &str, key_time: &str, archs: &[&str]) -> AptRepo {
+        let keys = Keys::new();
+        keys.gpg_at(
+            key_time,
+            &["--quick-gen-key", uid, "ed25519", "sign", "never"],
+        );
+        let fpr = keys.fingerprints(uid).remove(0);
+        let public = keys.gpg(&["--armor", "--export", &fpr]);
+        keys.write("archive.asc", &public);
+        AptRepo {
+            dir: tempfile::tempdir().expect("archive dir"),
+            keys,
+            fpr,
+            built: Default::default(),
+            archs: archs.iter().map(|a| (*a).to_owned()).collect(),
+            dated: true,
+            origin: origin.to_owned(),
         }
     }
 
@@ -121,9 +160,10 @@ impl AptRepo {
     }
 
     /// Builds snapshot `ts` holding `suites` (name, packages), component
-    /// `main`, architecture `amd64`: each suite's Packages (plain, .gz, and
-    /// .xz as two concatenated xz streams), Release (by-hash), InRelease
-    /// and Release.gpg. Cross-checks InRelease with `gpgv`.
+    /// `main`, for the archive's architectures: each suite's Packages per
+    /// architecture (plain, .gz, and .xz as two concatenated xz streams),
+    /// Release (by-hash), InRelease and Release.gpg. Cross-checks
+    /// InRelease with `gpgv`.
     pub fn snapshot(&self, ts: &str, suites: &[(&str, Vec<Pkg>)]) {
         let root = self.snapshot_dir(ts);
         for (suite, pkgs) in suites {
@@ -132,61 +172,87 @@ impl AptRepo {
             for p in pkgs {
                 self.build_deb(p, &pool);
             }
-            let dir = root.join("dists").join(suite).join("main/binary-amd64");
-            std::fs::create_dir_all(&dir).unwrap();
-            let packages = run(
-                &root,
-                "apt-ftparchive",
-                &["packages", &format!("pool/{suite}")],
-                "apt-utils",
-            );
-            std::fs::write(dir.join("Packages"), &packages).unwrap();
-            run(&dir, "gzip", &["-9", "-k", "-n", "Packages"], "gzip");
-            // Two xz streams, as some archives publish.
-            let half = packages.len() / 2;
-            let mut xz = Vec::new();
-            for part in [&packages[..half], &packages[half..]] {
-                std::fs::write(dir.join("part"), part).unwrap();
-                xz.extend(run(&dir, "xz", &["-c", "part"], "xz-utils"));
+            for arch in &self.archs {
+                let dir = root
+                    .join("dists")
+                    .join(suite)
+                    .join(format!("main/binary-{arch}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                let packages = run(
+                    &root,
+                    "apt-ftparchive",
+                    &["--arch", arch, "packages", &format!("pool/{suite}")],
+                    "apt-utils",
+                );
+                std::fs::write(dir.join("Packages"), &packages).unwrap();
+                run(&dir, "gzip", &["-9", "-k", "-n", "Packages"], "gzip");
+                // Two xz streams, as some archives publish.
+                let half = packages.len() / 2;
+                let mut xz = Vec::new();
+                for part in [&packages[..half], &packages[half..]] {
+                    std::fs::write(dir.join("part"), part).unwrap();
+                    xz.extend(run(&dir, "xz", &["-c", "part"], "xz-utils"));
+                }
+                std::fs::remove_file(dir.join("part")).unwrap();
+                std::fs::write(dir.join("Packages.xz"), xz).unwrap();
             }
-            std::fs::remove_file(dir.join("part")).unwrap();
-            std::fs::write(dir.join("Packages.xz"), xz).unwrap();
             let dists = root.join("dists").join(suite);
-            let release = run(
-                &root,
-                "apt-ftparchive",
-                &[
-                    "-o",
-                    "APT::FTPArchive::DoByHash=1",
-                    "-o",
-                    &format!("APT::FTPArchive::Release::Suite={suite}"),
-                    "-o",
-                    &format!("APT::FTPArchive::Release::Codename={suite}"),
-                    "-o",
-                    "APT::FTPArchive::Release::Origin=Test",
-                    "-o",
-                    "APT::FTPArchive::Release::Architectures=amd64",
-                    "-o",
-                    "APT::FTPArchive::Release::Components=main",
-                    "release",
-                    &format!("dists/{suite}"),
-                ],
-                "apt-utils",
+            let archs = format!(
+                "APT::FTPArchive::Release::Architectures={}",
+                self.archs.join(" ")
             );
+            let mut args = vec![
+                "-o".to_owned(),
+                "APT::FTPArchive::DoByHash=1".to_owned(),
+                "-o".to_owned(),
+                format!("APT::FTPArchive::Release::Suite={suite}"),
+                "-o".to_owned(),
+                format!("APT::FTPArchive::Release::Codename={suite}"),
+                "-o".to_owned(),
+                format!("APT::FTPArchive::Release::Origin={}", self.origin),
+                "-o".to_owned(),
+                archs,
+                "-o".to_owned(),
+                "APT::FTPArchive::Release::Components=main".to_owned(),
+            ];
+            if self.dated {
+                args.push("-o".to_owned());
+                args.push(format!(
+                    "APT::FTPArchive::Release::Date={}",
+                    release_date(ts)
+                ));
+            }
+            args.push("release".to_owned());
+            args.push(format!("dists/{suite}"));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let release = run(&root, "apt-ftparchive", &args, "apt-utils");
             std::fs::write(dists.join("Release"), &release).unwrap();
-            self.sign(&dists);
+            if self.dated {
+                self.sign_at(&dists, Some(ts.trim_end_matches('Z')));
+            } else {
+                self.sign(&dists);
+            }
         }
     }
 
     /// (Re)signs `dists/SUITE/Release` into InRelease and Release.gpg with
     /// the archive key, and checks InRelease with gpgv.
     pub fn sign(&self, dists: &Path) {
+        self.sign_at(dists, None);
+    }
+
+    /// [`AptRepo::sign`] with gpg's clock at `time` (`YYYYMMDDTHHMMSS`).
+    fn sign_at(&self, dists: &Path, time: Option<&str>) {
+        let gpg = |args: &[&str]| match time {
+            Some(t) => self.keys.gpg_at(t, args),
+            None => self.keys.gpg(args),
+        };
         let release = dists.join("Release");
         let r = release.to_string_lossy().into_owned();
         let inrelease = dists.join("InRelease").to_string_lossy().into_owned();
-        let gpg = dists.join("Release.gpg").to_string_lossy().into_owned();
+        let detached = dists.join("Release.gpg").to_string_lossy().into_owned();
         let exact = format!("{}!", self.fpr);
-        self.keys.gpg(&[
+        gpg(&[
             "--local-user",
             &exact,
             "--clearsign",
@@ -194,13 +260,13 @@ impl AptRepo {
             &inrelease,
             &r,
         ]);
-        self.keys.gpg(&[
+        gpg(&[
             "--local-user",
             &exact,
             "--armor",
             "--detach-sign",
             "--output",
-            &gpg,
+            &detached,
             &r,
         ]);
         self.gpgv(&dists.join("InRelease"));
@@ -267,101 +333,24 @@ impl AptRepo {
     }
 }
 
-/// The HTTP server of an archive; stops when dropped.
-pub struct Server {
-    url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    /// Serves `base` (the directory of snapshot timestamps) at
-    /// `{url}/ubuntu/`.
-    pub fn start(base: PathBuf) -> Server {
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let app = Router::new()
-            .fallback(serve)
-            .with_state(std::sync::Arc::new(base));
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("archive server runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind 127.0.0.1:0");
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                tokio::select! {
-                    _ = axum::serve(listener, app) => {}
-                    _ = shutdown_rx => {}
-                }
-            });
-        });
-        let addr = addr_rx.recv().expect("archive server started");
-        Server {
-            url: format!("http://{addr}"),
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
-        }
-    }
-
-    /// `http://127.0.0.1:PORT/ubuntu`.
-    pub fn base_url(&self) -> String {
-        format!("{}/ubuntu", self.url)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn not_found() -> Response {
-    Response::builder()
-        .status(StatusCode::NOT_FOUND)
-        .body(Body::from("not found"))
-        .unwrap()
-}
-
-/// `/ubuntu/{ts|latest}/{path}`: the file of the newest snapshot at or
-/// before `ts` (or of the newest).
-async fn serve(State(base): State<std::sync::Arc<PathBuf>>, req: Request) -> Response {
-    let path = req.uri().path().to_owned();
-    let Some(rest) = path.strip_prefix("/ubuntu/") else {
-        return not_found();
-    };
-    let (when, file) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut snapshots: Vec<String> = std::fs::read_dir(&*base)
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    snapshots.sort();
-    let chosen = if when == "latest" {
-        snapshots.last()
-    } else {
-        snapshots.iter().rev().find(|s| s.as_str() <= when)
-    };
-    let Some(chosen) = chosen else {
-        return not_found();
-    };
-    if file.split('/').any(|s| s == ".." || s.is_empty()) {
-        return not_found();
-    }
-    match std::fs::read(base.join(chosen).join(file)) {
-        Ok(bytes) if !bytes.is_empty() || !file.ends_with('/') => Response::builder()
-            .status(StatusCode::OK)
-            .body(Body::from(bytes))
-            .unwrap(),
-        _ => not_found(),
-    }
+/// A snapshot timestamp (`YYYYMMDDTHHMMSSZ`) as a release's `Date`
+/// (`Fri, 01 Mar 2024 00:00:00 UTC`), by GNU `date`.
+fn release_date(ts: &str) -> String {
+    let t = ts.trim_end_matches('Z');
+    let when = format!(
+        "{}-{}-{} {}:{}:{}",
+        &t[0..4],
+        &t[4..6],
+        &t[6..8],
+        &t[9..11],
+        &t[11..13],
+        &t[13..15]
+    );
+    let out = run(
+        Path::new("/"),
+        "date",
+        &["-u", "-d", &when, "+%a, %d %b %Y %H:%M:%S UTC"],
+        "coreutils",
+    );
+    String::from_utf8(out).unwrap().trim().to_owned()
 }

@@ -303,10 +303,15 @@ impl Run<'_> {
             .env("COLUMNS", "100")
             .env("VENDOR_CACHE_DIR", self.tree.cache())
             .env("GITHUB_API_URL", NOWHERE)
-            // The example's APT snapshot service, kept off the network.
+            // The example's APT snapshot mirror, played by its committed
+            // archive on loopback.
             .env(
                 "VENDOR_MIRRORS",
-                format!("https://apt-snapshot.powernode.internal/={NOWHERE}/snapshot/"),
+                format!(
+                    "{}={}/",
+                    super::EXAMPLE_MIRROR,
+                    super::example_archive_url()
+                ),
             );
         for (key, value) in &self.env {
             match value {
