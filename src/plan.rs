@@ -309,7 +309,19 @@ impl Tree {
                 Some(text) => {
                     let parsed = pin::Parsed::new(text);
                     jobs.into_iter()
-                        .map(|(id, i, loc)| ((id.to_owned(), i), Some(pin::find_in(&parsed, &loc))))
+                        .map(|(id, i, loc)| {
+                            let found = pin::find_in(&parsed, &loc).and_then(|m| {
+                                match (&loc, cx.manifest.items.get(id)) {
+                                    (Locator::AptSources(base), Some(item)) => {
+                                        crate::apt::sources::check_item(item, base, text)
+                                            .map_err(pin::PinError::Parse)?;
+                                        Ok(m)
+                                    }
+                                    _ => Ok(m),
+                                }
+                            });
+                            ((id.to_owned(), i), Some(found))
+                        })
                         .collect()
                 }
             };

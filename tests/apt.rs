@@ -620,6 +620,73 @@ fn check_upstream_reports_a_snapshot_changed_under_its_timestamp() {
 }
 
 #[test]
+fn apt_source_lists_are_pinned_and_must_install_only_what_is_verified() {
+    let f = fixture();
+    let base = f.server.base_url();
+    f.tree.edit("vendor.yaml", |m| {
+        m.replacen(
+            "        yaml: env.APT_SNAPSHOT\n",
+            &format!(
+                "        yaml: env.APT_SNAPSHOT\n      \
+                 - file: apt/build.list\n        apt_sources: {base}\n        count: 3\n      \
+                 - file: apt/build.sources\n        apt_sources: {base}/\n"
+            ),
+            1,
+        )
+    });
+    // One suite per one-line entry; several in a deb822 stanza. Source
+    // entries follow the snapshot too; the other mirror is not a pin.
+    let list = format!(
+        "# build host\n\
+         deb [arch=amd64 signed-by=/etc/apt/keyrings/archive.asc] {base}/{A} noble main\n\
+         deb {base}/{A}/ noble-updates main\n\
+         deb-src {base}/{A} noble main\n\
+         deb http://other.example/debian bookworm main\n"
+    );
+    let stanza = format!(
+        "Types: deb\nURIs: {base}/{A}\nSuites: noble\n  noble-updates\nComponents: main\n\
+         Architectures: amd64\nSigned-By: /etc/apt/keyrings/archive.asc\n"
+    );
+    f.tree.write("apt/build.list", &list);
+    f.tree.write("apt/build.sources", &stanza);
+    f.tree.run(&["apply"]).code(0);
+    f.tree.run(&["check"]).code(0);
+    // A bump rewrites the timestamp in every URI, and nothing else.
+    f.tree
+        .run(&["bump", "dracut-apt-snapshot", B, "--apply"])
+        .code(0);
+    assert_eq!(f.tree.read("apt/build.list"), list.replace(A, B));
+    assert_eq!(f.tree.read("apt/build.sources"), stanza.replace(A, B));
+    f.tree.run(&["check"]).code(0);
+    // A list that drifted from the lock.
+    f.tree.replace_once(
+        "apt/build.list",
+        &format!("{B}/ noble-updates"),
+        &format!("{A}/ noble-updates"),
+    );
+    f.tree
+        .run(&["check"])
+        .code(2)
+        .stdout_has(&format!("apt/build.list:3 apt_sources {base}"));
+    f.tree.run(&["apply"]).code(0);
+    assert_eq!(f.tree.read("apt/build.list"), list.replace(A, B));
+    // A suite the item does not verify: an error, and nothing is written.
+    f.tree.replace_once(
+        "apt/build.sources",
+        "  noble-updates\n",
+        "  noble-updates noble-backports\n",
+    );
+    let before = f.tree.hashes();
+    for args in [&["check"][..], &["plan"], &["apply"]] {
+        f.tree
+            .run(args)
+            .code(1)
+            .stderr_mentions("apt/build.sources: line 1: the entry installs from suite noble-backports, which the item does not verify");
+    }
+    f.tree.assert_unchanged(&before);
+}
+
+#[test]
 fn the_kernel_must_exist_for_every_build_architecture() {
     let repo = AptRepo::new().for_archs(&["amd64", "arm64"]);
     let k47 = Pkg::kernel("6.8.0-47-generic", "6.8.0-47.47");
@@ -844,6 +911,9 @@ fn regenerate_the_example_archive() {
         std::fs::remove_dir_all(&out).unwrap();
     }
     copy_dir(&repo.base(), &out);
+    // `latest` for a plain static server too (the test server knows it).
+    let newest = example_snapshots().last().unwrap().0;
+    std::os::unix::fs::symlink(newest, out.join("latest")).unwrap();
     std::fs::write(crate_root.join(EXAMPLE_KEYRING), repo.keyring()).unwrap();
 }
 

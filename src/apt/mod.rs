@@ -23,6 +23,7 @@ pub mod debver;
 pub mod diff;
 pub mod packages;
 pub mod release;
+pub mod sources;
 pub mod updates;
 
 use std::path::Path;

@@ -372,8 +372,9 @@ pub enum ArchiveFormat {
 }
 
 /// A place in the tree that holds the item's version. Exactly one locator
-/// key (`make`, `yaml`, `json`, `toml`, `regex`) is given; `regex` may be
-/// combined with `yaml` to search only inside that key's value.
+/// key (`make`, `yaml`, `json`, `toml`, `regex`, `apt_sources`) is given;
+/// `regex` may be combined with `yaml` to search only inside that key's
+/// value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pin {
@@ -395,6 +396,12 @@ pub struct Pin {
     /// Regular expression with a named group `version` whose match is the pin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regex: Option<String>,
+    /// An APT source list (one-line `sources.list` or deb822 `.sources`):
+    /// the snapshot base URL whose timestamp, in every URI under it, is
+    /// the pin (`{base}/{timestamp}`). The list must install only from
+    /// suites, components and architectures the item verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apt_sources: Option<String>,
     /// How the version is written at this place; default `{version}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -598,6 +605,9 @@ impl Pin {
         }
         if self.regex.is_some() {
             keys.push("regex");
+        }
+        if self.apt_sources.is_some() {
+            keys.push("apt_sources");
         }
         keys
     }

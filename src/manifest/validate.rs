@@ -950,7 +950,7 @@ impl Checker<'_> {
             Locator::Yaml { path, .. } => ("yaml", path.clone()),
             Locator::Json(path) => ("json", path.clone()),
             Locator::Toml(path) => ("toml", path.clone()),
-            Locator::Make(_) | Locator::Regex(_) => return,
+            Locator::Make(_) | Locator::Regex(_) | Locator::AptSources(_) => return,
         };
         self.key_path_pins.push(KeyPathPin {
             node: path.key(key),
@@ -1048,6 +1048,7 @@ impl Checker<'_> {
                 yaml: pin.yaml.as_ref().map(|_| "a".to_owned()),
                 json: pin.json.as_ref().map(|_| "a".to_owned()),
                 toml: pin.toml.as_ref().map(|_| "a".to_owned()),
+                apt_sources: pin.apt_sources.as_ref().map(|_| "https://a".to_owned()),
                 ..pin.clone()
             };
             Locator::from_pin(&probe).map(|_| ())
@@ -1059,7 +1060,7 @@ impl Checker<'_> {
             [] => self
                 .at(codes::PIN_LOCATOR, message, path, Part::Key)
                 .label("no locator")
-                .help("say where the version is: `make: VAR`, `yaml: a.b`, `json: a.b`, `toml: a.b` or `regex: '...(?P<version>...)...'`"),
+                .help("say where the version is: `make: VAR`, `yaml: a.b`, `json: a.b`, `toml: a.b`, `regex: '...(?P<version>...)...'` or `apt_sources: SNAPSHOT-BASE-URL`"),
             [first, second, ..] => self
                 .at(codes::PIN_LOCATOR, message, &path.key(*second), Part::Key)
                 .label("second locator")

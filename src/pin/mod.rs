@@ -7,7 +7,8 @@
 //! endings and other YAML documents stay as they were.
 //!
 //! Each format has its own module (`make`, `yaml`, `json`, `toml`, and
-//! `pattern` for plain regexes). They report every match with the encoding
+//! `pattern` for plain regexes; APT source lists are read by
+//! [`crate::apt::sources`]). They report every match with the encoding
 //! of its place (plain, quoted, number token, ...); [`rewrite`] encodes the
 //! new value for that place, refuses values that would read back
 //! differently, and checks the result by running the locator again.
@@ -34,6 +35,9 @@ pub enum Locator {
     Toml(Vec<String>),
     /// A regex with a named group `version`, anywhere in the file.
     Regex(regex::Regex),
+    /// The snapshot timestamp in the URIs under a base URL of an APT
+    /// source list ([`crate::apt::sources`]).
+    AptSources(String),
 }
 
 /// One place a locator found.
@@ -93,9 +97,22 @@ impl Locator {
                 pin.toml.as_deref().unwrap_or_default(),
             )?)),
             (["regex"], Some(re)) => Ok(Locator::Regex(re)),
-            ([], _) => {
-                Err("a pin needs a locator: one of `make`, `yaml`, `json`, `toml`, `regex`".into())
+            (["apt_sources"], None) => {
+                let base = pin.apt_sources.as_deref().unwrap_or_default();
+                let base = base.trim_end_matches('/');
+                if !(base.starts_with("https://") || base.starts_with("http://")) {
+                    return Err(format!(
+                        "`apt_sources` is the snapshot base URL the list's URIs start with, \
+                         not `{base}`"
+                    ));
+                }
+                Ok(Locator::AptSources(base.to_owned()))
             }
+            ([], _) => Err(
+                "a pin needs a locator: one of `make`, `yaml`, `json`, `toml`, `regex`, \
+                 `apt_sources`"
+                    .into(),
+            ),
             (keys, _) => Err(format!(
                 "a pin takes one locator (or `yaml` with `regex`), found {}",
                 keys.join(", ")
@@ -112,7 +129,7 @@ impl Locator {
             }),
             Locator::Json(_) => Some(Locator::Json(keys)),
             Locator::Toml(_) => Some(Locator::Toml(keys)),
-            Locator::Make(_) | Locator::Regex(_) => None,
+            Locator::Make(_) | Locator::Regex(_) | Locator::AptSources(_) => None,
         }
     }
 
@@ -130,6 +147,7 @@ impl Locator {
             Locator::Json(path) => format!("json {}", join_path(path)),
             Locator::Toml(path) => format!("toml {}", join_path(path)),
             Locator::Regex(re) => format!("regex {}", re.as_str()),
+            Locator::AptSources(base) => format!("apt_sources {base}"),
         }
     }
 }
@@ -362,6 +380,16 @@ fn found_at(parsed: &Parsed<'_>, locator: &Locator) -> Result<Vec<Found>, PinErr
             toml::find_in(doc, path, text, index)?
         }
         Locator::Regex(re) => pattern::find(re, text, index),
+        Locator::AptSources(base) => {
+            let entries = crate::apt::sources::parse(text).map_err(PinError::Parse)?;
+            crate::apt::sources::snapshot_places(&entries, base)
+                .into_iter()
+                .map(|(range, line, value)| Found {
+                    m: Match { range, line, value },
+                    enc: Enc::Raw,
+                })
+                .collect()
+        }
     };
     found.sort_by_key(|f| f.m.range.start);
     Ok(found)
@@ -435,7 +463,7 @@ pub fn miss(parsed: &Parsed<'_>, locator: &Locator) -> Option<Miss> {
                 .ok()?;
             toml::miss(doc, path)
         }
-        Locator::Make(_) | Locator::Regex(_) => None,
+        Locator::Make(_) | Locator::Regex(_) | Locator::AptSources(_) => None,
     }
 }
 
