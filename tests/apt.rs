@@ -886,6 +886,97 @@ fn the_example_snapshot_bump_is_verified_and_reviewable() {
     tree.run(&args).code(0);
 }
 
+/// An independent client agrees: `apt-get update` in a scratch root
+/// accepts the example's mirror with the example's keyring (signatures,
+/// index hashes), and `apt-cache` picks the versions the lock records.
+#[test]
+fn apt_get_accepts_the_example_mirror_and_agrees_with_the_lock() {
+    let crate_root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = tempfile::tempdir().unwrap();
+    let dir = |rel: &str| {
+        let p = root.path().join(rel);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    };
+    for rel in [
+        "etc/apt/preferences.d",
+        "etc/apt/apt.conf.d",
+        "var/lib/apt/lists/partial",
+        "var/cache/apt/archives/partial",
+    ] {
+        dir(rel);
+    }
+    let status = dir("var/lib/dpkg").join("status");
+    std::fs::write(&status, "").unwrap();
+    let parts = dir("etc/apt/sources.list.d");
+    std::fs::write(
+        parts.join("mirror.sources"),
+        format!(
+            "Types: deb\nURIs: {}/ubuntu/{A}\nSuites: noble noble-updates noble-security\n\
+             Components: main\nArchitectures: amd64 arm64\nSigned-By: {}\n",
+            support::example_archive_url(),
+            crate_root.join(EXAMPLE_KEYRING).display()
+        ),
+    )
+    .unwrap();
+    let options = [
+        format!("Dir={}", root.path().display()),
+        format!("Dir::State::status={}", status.display()),
+        "Dir::Etc::SourceList=/dev/null".to_owned(),
+        format!("Dir::Etc::SourceParts={}", parts.display()),
+        "APT::Architecture=amd64".to_owned(),
+        "APT::Architectures::=amd64".to_owned(),
+        "APT::Architectures::=arm64".to_owned(),
+        "Debug::NoLocking=1".to_owned(),
+        "APT::Sandbox::User=root".to_owned(),
+    ];
+    let apt = |program: &str, args: &[&str]| {
+        let mut cmd = std::process::Command::new(program);
+        for o in &options {
+            cmd.arg("-o").arg(o);
+        }
+        let out = cmd.args(args).output().unwrap_or_else(|e| {
+            panic!("cannot run {program} ({e}); install the Debian package apt")
+        });
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{program} {args:?}:\n{text}");
+        text
+    };
+    let update = apt("apt-get", &["update"]);
+    assert!(
+        !update
+            .lines()
+            .any(|l| l.starts_with("E:") || l.starts_with("W:")),
+        "{update}"
+    );
+    let lock: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(crate_root.join("vendor.lock.yaml")).unwrap(),
+    )
+    .unwrap();
+    let mut checked = 0;
+    for item in EXAMPLE_APT {
+        let packages = lock["items"][item]["resolved"]["apt"]["packages"]
+            .as_sequence()
+            .unwrap();
+        for p in packages {
+            let name = p["name"].as_str().unwrap();
+            let arch = p["architecture"].as_str().unwrap();
+            let policy = apt("apt-cache", &["policy", &format!("{name}:{arch}")]);
+            let candidate = format!("Candidate: {}", p["version"].as_str().unwrap());
+            assert!(policy.contains(&candidate), "{name}:{arch}:\n{policy}");
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked, 8,
+        "dracut-core, zstd, jq and the kernel, on two architectures"
+    );
+}
+
 /// Where the example's manifest finds the mirror's signing key.
 const EXAMPLE_KEYRING: &str = "examples/powernode/initramfs/keys/apt-snapshot-mirror.asc";
 

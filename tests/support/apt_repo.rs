@@ -95,6 +95,9 @@ pub struct AptRepo {
     dated: bool,
     /// The releases' `Origin`.
     origin: String,
+    /// Whether `Packages.xz` is two concatenated xz streams, as some
+    /// archives publish (APT itself reads only the first).
+    split_xz: bool,
 }
 
 impl AptRepo {
@@ -111,6 +114,7 @@ impl AptRepo {
             archs: vec!["amd64".to_owned()],
             dated: false,
             origin: "Test".to_owned(),
+            split_xz: true,
         }
     }
 
@@ -141,6 +145,7 @@ impl AptRepo {
             archs: archs.iter().map(|a| (*a).to_owned()).collect(),
             dated: true,
             origin: origin.to_owned(),
+            split_xz: false,
         }
     }
 
@@ -188,8 +193,13 @@ impl AptRepo {
                 run(&dir, "gzip", &["-9", "-k", "-n", "Packages"], "gzip");
                 // Two xz streams, as some archives publish.
                 let half = packages.len() / 2;
+                let parts: Vec<&[u8]> = if self.split_xz {
+                    vec![&packages[..half], &packages[half..]]
+                } else {
+                    vec![&packages[..]]
+                };
                 let mut xz = Vec::new();
-                for part in [&packages[..half], &packages[half..]] {
+                for part in parts {
                     std::fs::write(dir.join("part"), part).unwrap();
                     xz.extend(run(&dir, "xz", &["-c", "part"], "xz-utils"));
                 }
