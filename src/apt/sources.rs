@@ -75,7 +75,6 @@ fn parse_one_line(text: &str) -> Result<Vec<Entry>, String> {
             continue;
         }
         let bad = |why: &str| format!("line {n}: {why}");
-        let lead = line.len() - line.trim_start().len();
         let (kind, mut rest) = body.split_at(
             body.find(|c: char| c.is_whitespace() || c == '[')
                 .unwrap_or(body.len()),
@@ -105,8 +104,8 @@ fn parse_one_line(text: &str) -> Result<Vec<Entry>, String> {
         let (Some(uri), Some(suite)) = (words.next(), words.next()) else {
             return Err(bad("an entry needs a URI and a suite"));
         };
-        // `body` is a slice of `line`, which is a slice of `text`.
-        let at = start + lead + (uri.as_ptr() as usize - body.as_ptr() as usize);
+        // `uri` is a slice of `line`, which starts at `start`.
+        let at = start + (uri.as_ptr() as usize - line.as_ptr() as usize);
         out.push(Entry {
             line: n,
             binary,
