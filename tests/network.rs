@@ -444,3 +444,36 @@ fn checksum_files_do_not_wait_behind_the_api_cap() {
         log.iter().map(|r| &r.path).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn an_items_downloads_start_before_every_item_is_resolved() {
+    // tool-01's release is slow to answer; tool-00's archives are asked
+    // for meanwhile, before tool-01's checksum file (which needs its
+    // release), not after every item is resolved.
+    let s = Setup::new(2);
+    s.fake.fail(
+        "/api/v3/repos/acme/tool-01/releases/tags/v1.0.0",
+        Fault::Slow(Duration::from_millis(1000)),
+    );
+    s.fake.clear_requests();
+    s.vendor(&["apply"]).output().code(0);
+    let log = s.fake.requests();
+    let download = first(
+        &log,
+        "/dl/acme/tool-00/releases/download/v1.0.0/tool_v1.0.0_linux_",
+    );
+    let resolved = first(
+        &log,
+        "/dl/acme/tool-01/releases/download/v1.0.0/tool_v1.0.0_checksums.txt",
+    );
+    assert!(
+        download < resolved,
+        "tool-00's downloads waited for tool-01's resolution: {:#?}",
+        log.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    for n in 0..s.items {
+        for arch in ["amd64", "arm64"] {
+            assert!(s.tree.exists(&format!("bin/tool-{n:02}-{arch}")));
+        }
+    }
+}
