@@ -73,6 +73,12 @@ const MAX_LINK_HOPS: u32 = 40;
 /// Copy buffer size.
 const BUF_SIZE: usize = 256 << 10;
 
+/// An extracted file's data is flushed to disk each time this much more
+/// was written: the commit must flush every installed file before it is
+/// renamed into the tree, and flushing as the bytes arrive overlaps that
+/// disk work with the download instead of adding it after the last byte.
+const FLUSH_EVERY: u64 = 8 << 20;
+
 /// Default [`Limits::max_size`]: single tools ship in archives of tens to
 /// a few hundred MiB; an asset that expands further must say so in
 /// `extract.max_size`.
@@ -965,6 +971,7 @@ impl<'l> Session<'l> {
         }
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
+        let mut unflushed: u64 = 0;
         loop {
             let n = match src.read(&mut self.buf) {
                 Ok(0) => break,
@@ -978,6 +985,12 @@ impl<'l> Session<'l> {
             hasher.update(&self.buf[..n]);
             io::Write::write_all(&mut file, &self.buf[..n])
                 .map_err(|e| io_error("write", &out.path, e))?;
+            unflushed += n as u64;
+            if unflushed >= FLUSH_EVERY {
+                file.sync_data()
+                    .map_err(|e| io_error("flush", &out.path, e))?;
+                unflushed = 0;
+            }
         }
         set_staged_mode(&file, out.mode).map_err(|e| io_error("set the mode of", &out.path, e))?;
         Ok(Extracted {
