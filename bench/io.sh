@@ -10,8 +10,9 @@
 #          `curl | sha256sum` of the same bytes (receive and hash only).
 #          Rounds alternate the commands (APPLY_ROUNDS, default 5) and
 #          the medians are compared; peak RSS from /usr/bin/time. With
-#          VENDOR_BASELINE=/path/to/an/older/vendor, that binary is run in
-#          the same rounds (before/after on the same files). VENDOR_BIN
+#          VENDOR_BASELINE=/path/to/an/older/vendor (several: separated by
+#          `:`), each binary is run in the same rounds (before/after on the
+#          same files). VENDOR_BIN
 #          benchmarks that binary instead of building one.
 #
 #   verify `vendor apply` of the same 8 archives with a minisign and with
@@ -282,14 +283,16 @@ JSON
   }
   baseline_apply() {
     rm -rf "$VENDOR_CACHE_DIR" "$tree/dist" "$tree/vendor.lock.yaml" "$tree/.vendor"
-    "$VENDOR_BASELINE" -C "$tree" -q apply
+    "$1" -C "$tree" -q apply
   }
   export -f vendor_apply baseline_apply curl_peer dotslash_peer limit_peer sha256sum_peer
 
   # One round runs every command once, so a busy machine slows all alike.
   local rounds=${APPLY_ROUNDS:-5} peers=(vendor_apply curl_peer limit_peer sha256sum_peer) p
   command -v dotslash >/dev/null && peers+=(dotslash_peer)
-  [ -n "${VENDOR_BASELINE:-}" ] && peers+=(baseline_apply)
+  local baselines=() b
+  [ -n "${VENDOR_BASELINE:-}" ] && IFS=: read -ra baselines <<< "$VENDOR_BASELINE"
+  for b in "${baselines[@]}"; do peers+=("baseline_apply $b"); done
   declare -A times
   local server="python3 http.server" load0
   if [ "${IO_SERVER:-nginx}" = nginx ] && [ -x "$nginx" ]; then
@@ -302,7 +305,7 @@ JSON
     done
   done
   median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" $1; }
-  local v c l s b d="" rss
+  local v c l s d="" rss
   v=$(median "${times[vendor_apply]}")
   c=$(median "${times[curl_peer]}")
   l=$(median "${times[limit_peer]}")
@@ -317,10 +320,11 @@ JSON
     d=$(median "${times[dotslash_peer]}")
     echo "| 8 × dotslash -- fetch, parallel | ${d} s | $(ratio "$v" "$d") | ${times[dotslash_peer]}|"
   fi
-  if [ -n "${VENDOR_BASELINE:-}" ]; then
-    b=$(median "${times[baseline_apply]}")
-    echo "| vendor apply, baseline binary | ${b} s | $(ratio "$v" "$b") | ${times[baseline_apply]}|"
-  fi
+  for b in "${baselines[@]}"; do
+    local t
+    t=$(median "${times[baseline_apply $b]}")
+    echo "| vendor apply, baseline $b | ${t} s | $(ratio "$v" "$t") | ${times[baseline_apply $b]}|"
+  done
   s=$(median "${times[sha256sum_peer]}")
   echo "| 8 × (curl \| sha256sum), parallel | ${s} s | $(ratio "$v" "$s") | ${times[sha256sum_peer]}|"
   echo "| limit: 8 × (curl \| openssl dgst -sha256), parallel | ${l} s | $(ratio "$v" "$l") | ${times[limit_peer]}|"
