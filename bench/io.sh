@@ -221,13 +221,21 @@ apply_section() {
     done
   } > "$tree/vendor.yaml"
 
-  # Each run starts cold: empty cache, nothing installed, no lock.
+  # Each run starts cold: empty caches, nothing installed, no lock. The
+  # previous run's output is removed, and everything written so far is
+  # flushed, before the clock starts (`reset`): deleting a run's output
+  # is not part of the next one, and no earlier run's writes are flushed
+  # during it.
+  reset() {
+    rm -rf "$VENDOR_CACHE_DIR" "$tree/dist" "$tree/vendor.lock.yaml" "$tree/.vendor" \
+      "$work/curl" "$work/ds-cache"
+    mkdir -p "$work/curl"
+    sync
+  }
   vendor_apply() {
-    rm -rf "$VENDOR_CACHE_DIR" "$tree/dist" "$tree/vendor.lock.yaml" "$tree/.vendor"
     "$vendor" -C "$tree" -q apply
   }
   curl_peer() {
-    rm -rf "$work/curl" && mkdir -p "$work/curl"
     for i in $(seq 1 8); do
       (cd "$work/curl" && curl -sf -o "p$i.tar.gz" "http://127.0.0.1:$port/p$i.tar.gz" \
         && sha256sum "p$i.tar.gz" > /dev/null && tar xzf "p$i.tar.gz") &
@@ -257,7 +265,6 @@ apply_section() {
 JSON
   done
   dotslash_peer() {
-    rm -rf "$work/ds-cache"
     for i in $(seq 1 8); do
       DOTSLASH_CACHE="$work/ds-cache" dotslash -- fetch "$work/ds-$i" >/dev/null &
     done
@@ -282,10 +289,9 @@ JSON
     wait
   }
   baseline_apply() {
-    rm -rf "$VENDOR_CACHE_DIR" "$tree/dist" "$tree/vendor.lock.yaml" "$tree/.vendor"
     "$1" -C "$tree" -q apply
   }
-  export -f vendor_apply baseline_apply curl_peer dotslash_peer limit_peer sha256sum_peer
+  export -f reset vendor_apply baseline_apply curl_peer dotslash_peer limit_peer sha256sum_peer
 
   # One round runs every command once, so a busy machine slows all alike.
   local rounds=${APPLY_ROUNDS:-5} peers=(vendor_apply curl_peer limit_peer sha256sum_peer) p
@@ -301,6 +307,7 @@ JSON
   load0=$(cut -d' ' -f1 /proc/loadavg)
   for _ in $(seq "$rounds"); do
     for p in "${peers[@]}"; do
+      reset
       times[$p]+="$(best_of 1 bash -c "$p") "
     done
   done
@@ -309,6 +316,7 @@ JSON
   v=$(median "${times[vendor_apply]}")
   c=$(median "${times[curl_peer]}")
   l=$(median "${times[limit_peer]}")
+  reset
   rss=$( { /usr/bin/time -f '%M' bash -c vendor_apply >/dev/null; } 2>&1 | tail -1)
   echo "Server: $server. Load average (1 min) before the rounds: $load0."
   echo
