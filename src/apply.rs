@@ -711,11 +711,12 @@ pub fn write_lock(path: &Path, lock: &Lock) -> Result<()> {
 }
 
 /// Records each staged item's resolution in the cache, so bumping back
-/// to it later works offline.
+/// to it later works offline. Each record is flushed to disk, which
+/// mostly waits on the device: they are written many at a time.
 pub fn remember(cache: &Cache, staged: &[StagedItem]) {
-    for item in staged {
+    crate::par::map_on(crate::par::IO_THREADS, staged, |item| {
         if let Some(r) = &item.resolution {
             let _ = cache.save_resolution(&item.entry.fingerprint, r);
         }
-    }
+    });
 }
