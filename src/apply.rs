@@ -222,6 +222,9 @@ enum Stop {
 /// resolution, and the warning if it stays unresolved.
 type Fresh = (usize, crate::plan::Resolution, Option<String>);
 
+/// What [`StageCx::fetch_item`] gives for item `n`.
+type ItemOutcome<'a> = (usize, Option<Fresh>, Result<Option<Fetched<'a>>, Stop>);
+
 impl StageCx<'_> {
     async fn run(&self) -> (Vec<Fresh>, Result<Vec<StagedItem>>) {
         // Downloads of all items share one bound, as when they ran in one
@@ -229,7 +232,7 @@ impl StageCx<'_> {
         // a slow item never holds up the start of the next.
         let slots = tokio::sync::Semaphore::new(crate::jobs::limit());
         let slots = &slots;
-        let mut results: Vec<(usize, Option<Fresh>, Result<Option<Fetched<'_>>, Stop>)> =
+        let mut results: Vec<ItemOutcome<'_>> =
             futures_util::stream::iter(0..self.planned.plan.items.len())
                 .map(|n| async move {
                     let (fresh, result) = self.fetch_item(n, slots).await;
