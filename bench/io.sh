@@ -10,8 +10,10 @@
 #          `curl | sha256sum` of the same bytes (receive and hash only).
 #          Rounds alternate the commands (APPLY_ROUNDS, default 5) and
 #          the medians are compared; peak RSS from /usr/bin/time. With
-#          VENDOR_BASELINE=/path/to/an/older/vendor, that binary is run in
-#          the same rounds (before/after on the same files).
+#          VENDOR_BASELINE=/path/to/an/older/vendor (several: separated by
+#          `:`), each binary is run in the same rounds (before/after on the
+#          same files). VENDOR_BIN
+#          benchmarks that binary instead of building one.
 #
 #   verify `vendor apply` of the same 8 archives with a minisign and with
 #          an OpenPGP signature over each asset, against the apply without
@@ -19,8 +21,9 @@
 #
 #   bash bench/io.sh [hash|apply|verify]...      (default: all)
 #
-# Needs python3 (the loopback server), openssl, curl and GNU time; installs
-# the missing ones with apt-get when run as root.
+# Needs python3, nginx (the loopback server; IO_SERVER=python uses
+# python3's http.server instead), openssl, curl and GNU time; installs the
+# missing ones with apt-get when run as root.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 sections=("$@")
@@ -32,6 +35,8 @@ command -v curl >/dev/null || need+=(curl)
 command -v minisign >/dev/null || need+=(minisign)
 command -v gpg >/dev/null || need+=(gnupg)
 [ -x /usr/bin/time ] || need+=(time)
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$nginx" ] || [ "${IO_SERVER:-nginx}" != nginx ] || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -41,8 +46,12 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-(cd "$repo" && cargo build --release -q)
-vendor="$repo/target/release/vendor"
+if [ -n "${VENDOR_BIN:-}" ]; then
+  vendor=$VENDOR_BIN
+else
+  (cd "$repo" && cargo build --release --locked -q)
+  vendor="${CARGO_TARGET_DIR:-$repo/target}/release/vendor"
+fi
 work=$(mktemp -d /var/tmp/vendor-io.XXXXXX)
 cleanup() {
   stop_server
@@ -68,10 +77,50 @@ best_of() {
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Serves $1 on a loopback port and prints the port. nginx (sendfile, one
+# worker per core) when installed, so the server is never what a run
+# waits for; else python3's http.server, which on two cores is slower than
+# the clients it serves (BENCHMARKS.md). IO_SERVER=python forces it.
 serve() {
   local dir=$1 port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >/dev/null 2>&1 &
+  port=$(free_port)
+  if [ "${IO_SERVER:-nginx}" = nginx ] && [ -x "$nginx" ]; then
+    local conf="$work/nginx-$port"
+    mkdir -p "$conf"
+    cat > "$conf/nginx.conf" <<NGINX
+# When started as root, workers would drop to nobody, who cannot read
+# the mode-700 work directory.
+$( [ "$(id -u)" = 0 ] && echo "user root root;" )
+worker_processes auto;
+daemon off;
+pid $conf/nginx.pid;
+error_log $conf/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_timeout 30;
+  client_body_temp_path $conf/body;
+  proxy_temp_path $conf/proxy;
+  fastcgi_temp_path $conf/fastcgi;
+  uwsgi_temp_path $conf/uwsgi;
+  scgi_temp_path $conf/scgi;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$port;
+    root $dir;
+  }
+}
+NGINX
+    "$nginx" -e "$conf/error.log" -p "$conf" -c "$conf/nginx.conf" >/dev/null 2>&1 &
+  else
+    python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >/dev/null 2>&1 &
+  fi
   # `serve` runs in a command substitution: the pid goes through a file.
   echo $! > "$work/server.pid"
   for _ in $(seq 100); do
@@ -172,13 +221,21 @@ apply_section() {
     done
   } > "$tree/vendor.yaml"
 
-  # Each run starts cold: empty cache, nothing installed, no lock.
+  # Each run starts cold: empty caches, nothing installed, no lock. The
+  # previous run's output is removed, and everything written so far is
+  # flushed, before the clock starts (`reset`): deleting a run's output
+  # is not part of the next one, and no earlier run's writes are flushed
+  # during it.
+  reset() {
+    rm -rf "$VENDOR_CACHE_DIR" "$tree/dist" "$tree/vendor.lock.yaml" "$tree/.vendor" \
+      "$work/curl" "$work/ds-cache"
+    mkdir -p "$work/curl"
+    sync
+  }
   vendor_apply() {
-    rm -rf "$VENDOR_CACHE_DIR" "$tree/dist" "$tree/vendor.lock.yaml" "$tree/.vendor"
     "$vendor" -C "$tree" -q apply
   }
   curl_peer() {
-    rm -rf "$work/curl" && mkdir -p "$work/curl"
     for i in $(seq 1 8); do
       (cd "$work/curl" && curl -sf -o "p$i.tar.gz" "http://127.0.0.1:$port/p$i.tar.gz" \
         && sha256sum "p$i.tar.gz" > /dev/null && tar xzf "p$i.tar.gz") &
@@ -208,7 +265,6 @@ apply_section() {
 JSON
   done
   dotslash_peer() {
-    rm -rf "$work/ds-cache"
     for i in $(seq 1 8); do
       DOTSLASH_CACHE="$work/ds-cache" dotslash -- fetch "$work/ds-$i" >/dev/null &
     done
@@ -217,34 +273,53 @@ JSON
   export vendor tree work port VENDOR_BASELINE
 
   # The physical limit: the same bytes received and hashed, nothing else.
+  # openssl uses the CPU's SHA instructions, as vendor does; coreutils'
+  # sha256sum does not (about 5x slower here), so its row is a peer, not
+  # the limit.
   limit_peer() {
+    for i in $(seq 1 8); do
+      curl -sf "http://127.0.0.1:$port/p$i.tar.gz" | openssl dgst -sha256 > /dev/null &
+    done
+    wait
+  }
+  sha256sum_peer() {
     for i in $(seq 1 8); do
       curl -sf "http://127.0.0.1:$port/p$i.tar.gz" | sha256sum > /dev/null &
     done
     wait
   }
   baseline_apply() {
-    rm -rf "$VENDOR_CACHE_DIR" "$tree/dist" "$tree/vendor.lock.yaml" "$tree/.vendor"
-    "$VENDOR_BASELINE" -C "$tree" -q apply
+    "$1" -C "$tree" -q apply
   }
-  export -f vendor_apply baseline_apply curl_peer dotslash_peer limit_peer
+  export -f reset vendor_apply baseline_apply curl_peer dotslash_peer limit_peer sha256sum_peer
 
   # One round runs every command once, so a busy machine slows all alike.
-  local rounds=${APPLY_ROUNDS:-5} peers=(vendor_apply curl_peer limit_peer) p
+  local rounds=${APPLY_ROUNDS:-5} peers=(vendor_apply curl_peer limit_peer sha256sum_peer) p
   command -v dotslash >/dev/null && peers+=(dotslash_peer)
-  [ -n "${VENDOR_BASELINE:-}" ] && peers+=(baseline_apply)
+  local baselines=() b
+  [ -n "${VENDOR_BASELINE:-}" ] && IFS=: read -ra baselines <<< "$VENDOR_BASELINE"
+  for b in "${baselines[@]}"; do peers+=("baseline_apply $b"); done
   declare -A times
+  local server="python3 http.server" load0
+  if [ "${IO_SERVER:-nginx}" = nginx ] && [ -x "$nginx" ]; then
+    server="nginx $("$nginx" -v 2>&1 | cut -d/ -f2), sendfile"
+  fi
+  load0=$(cut -d' ' -f1 /proc/loadavg)
   for _ in $(seq "$rounds"); do
     for p in "${peers[@]}"; do
+      reset
       times[$p]+="$(best_of 1 bash -c "$p") "
     done
   done
   median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" $1; }
-  local v c l b d="" rss
+  local v c l s d="" rss
   v=$(median "${times[vendor_apply]}")
   c=$(median "${times[curl_peer]}")
   l=$(median "${times[limit_peer]}")
+  reset
   rss=$( { /usr/bin/time -f '%M' bash -c vendor_apply >/dev/null; } 2>&1 | tail -1)
+  echo "Server: $server. Load average (1 min) before the rounds: $load0."
+  echo
   echo "| tool | wall (median of $rounds) | vendor / tool | runs (s) |"
   echo "|---|---|---|---|"
   echo "| vendor apply | ${v} s | 1.00 | ${times[vendor_apply]}|"
@@ -253,11 +328,14 @@ JSON
     d=$(median "${times[dotslash_peer]}")
     echo "| 8 × dotslash -- fetch, parallel | ${d} s | $(ratio "$v" "$d") | ${times[dotslash_peer]}|"
   fi
-  if [ -n "${VENDOR_BASELINE:-}" ]; then
-    b=$(median "${times[baseline_apply]}")
-    echo "| vendor apply, baseline binary | ${b} s | $(ratio "$v" "$b") | ${times[baseline_apply]}|"
-  fi
-  echo "| limit: 8 × (curl \| sha256sum), parallel | ${l} s | $(ratio "$v" "$l") | ${times[limit_peer]}|"
+  for b in "${baselines[@]}"; do
+    local t
+    t=$(median "${times[baseline_apply $b]}")
+    echo "| vendor apply, baseline $b | ${t} s | $(ratio "$v" "$t") | ${times[baseline_apply $b]}|"
+  done
+  s=$(median "${times[sha256sum_peer]}")
+  echo "| 8 × (curl \| sha256sum), parallel | ${s} s | $(ratio "$v" "$s") | ${times[sha256sum_peer]}|"
+  echo "| limit: 8 × (curl \| openssl dgst -sha256), parallel | ${l} s | $(ratio "$v" "$l") | ${times[limit_peer]}|"
   echo
   echo "Peak RSS of vendor apply: $((rss / 1024)) MiB"
   echo

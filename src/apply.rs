@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use futures_util::StreamExt as _;
 use miette::{IntoDiagnostic, Result, WrapErr};
 
 use crate::cache::{Cache, CachedResolution};
@@ -129,31 +130,212 @@ pub async fn stage(
     old_lock: &Lock,
     stage_dir: &Path,
 ) -> Result<Vec<StagedItem>> {
-    let mut work: Vec<(&ItemPlan, LockedItem, Vec<Pending>)> = Vec::new();
-    for item_plan in &planned.plan.items {
-        let Some(entry) = planned
+    let cx = StageCx {
+        client,
+        root,
+        cache,
+        manifest,
+        planned,
+        old_lock,
+        stage_dir,
+        resolve: false,
+    };
+    cx.run().await.1
+}
+
+/// [`resolve_plan`] and [`stage`] with no barrier between them: each
+/// item's downloads, and the extractions reading them, start as soon as
+/// that item is resolved, while other items still wait for their answers.
+/// Nothing else changes: every download passes the gate once all are in,
+/// before anything is staged from it, and nothing enters the tree here.
+/// Fills the resolutions into `planned` as [`resolve_plan`] does and
+/// returns its warnings, whatever the outcome of staging.
+pub async fn resolve_and_stage(
+    client: Option<&Client>,
+    root: &Path,
+    cache: &Cache,
+    manifest: &Manifest,
+    planned: &mut Planned,
+    old_lock: &Lock,
+    stage_dir: &Path,
+) -> (Vec<String>, Result<Vec<StagedItem>>) {
+    if client.is_none() {
+        // Offline: resolutions come from the cache, with no waiting.
+        let warnings = match resolve_plan(None, root, cache, manifest, old_lock, planned).await {
+            Ok(warnings) => warnings,
+            Err(e) => return (Vec::new(), Err(e)),
+        };
+        let staged = stage(None, root, cache, manifest, planned, old_lock, stage_dir).await;
+        return (warnings, staged);
+    }
+    let cx = StageCx {
+        client,
+        root,
+        cache,
+        manifest,
+        planned,
+        old_lock,
+        stage_dir,
+        resolve: true,
+    };
+    let (fresh, staged) = cx.run().await;
+    let mut warnings = Vec::new();
+    for (n, resolution, warning) in fresh {
+        planned.plan.items[n].resolve = Some(resolution);
+        warnings.extend(warning);
+    }
+    (warnings, staged)
+}
+
+/// What staging works with; `resolve` says whether items with a
+/// resolution are resolved now (else their resolution is the plan's).
+struct StageCx<'a> {
+    client: Option<&'a Client>,
+    root: &'a Path,
+    cache: &'a Cache,
+    manifest: &'a Manifest,
+    planned: &'a Planned,
+    old_lock: &'a Lock,
+    stage_dir: &'a Path,
+    resolve: bool,
+}
+
+/// One item's share of staging, up to its downloads (not yet admitted).
+struct Fetched<'a> {
+    n: usize,
+    item_plan: &'a ItemPlan,
+    entry: LockedItem,
+    resolution: Option<crate::plan::Resolution>,
+    pending: Vec<Pending>,
+    downloads: Vec<crate::gate::Download>,
+    streams: install::Streams,
+}
+
+/// Why an item stopped. A failed resolution is reported before any other
+/// failure, as when every item was resolved before staging began.
+enum Stop {
+    Resolve(miette::Report),
+    Stage(miette::Report),
+}
+
+/// A resolution made during staging, for the plan: the item's index, its
+/// resolution, and the warning if it stays unresolved.
+type Fresh = (usize, crate::plan::Resolution, Option<String>);
+
+/// What [`StageCx::fetch_item`] gives for item `n`.
+type ItemOutcome<'a> = (usize, Option<Fresh>, Result<Option<Fetched<'a>>, Stop>);
+
+impl StageCx<'_> {
+    async fn run(&self) -> (Vec<Fresh>, Result<Vec<StagedItem>>) {
+        // Downloads of all items share one bound, as when they ran in one
+        // batch; items are handled `jobs::limit` at a time, unordered, so
+        // a slow item never holds up the start of the next.
+        let slots = tokio::sync::Semaphore::new(crate::jobs::limit());
+        let slots = &slots;
+        let mut results: Vec<ItemOutcome<'_>> =
+            futures_util::stream::iter(0..self.planned.plan.items.len())
+                .map(|n| async move {
+                    let (fresh, result) = self.fetch_item(n, slots).await;
+                    (n, fresh, result)
+                })
+                .buffer_unordered(crate::jobs::limit())
+                .collect()
+                .await;
+        results.sort_by_key(|(n, ..)| *n);
+        let mut fresh = Vec::new();
+        let mut fetched = Vec::new();
+        let mut resolve_failure = None;
+        let mut stage_failure = None;
+        for (_, f, result) in results {
+            fresh.extend(f);
+            match result {
+                Ok(Some(item)) => fetched.push(item),
+                Ok(None) => {}
+                Err(Stop::Resolve(e)) => {
+                    resolve_failure.get_or_insert(e);
+                }
+                Err(Stop::Stage(e)) => {
+                    stage_failure.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = resolve_failure.or(stage_failure) {
+            return (fresh, Err(e));
+        }
+        (fresh, self.finish(fetched).await)
+    }
+
+    /// Resolves item `n` if asked to, then starts its extractions and
+    /// downloads its artifacts; `None` when it installs nothing.
+    async fn fetch_item(
+        &self,
+        n: usize,
+        slots: &tokio::sync::Semaphore,
+    ) -> (Option<Fresh>, Result<Option<Fetched<'_>>, Stop>) {
+        let item_plan = &self.planned.plan.items[n];
+        let id = item_plan.id.as_str();
+        let item = self.manifest.items.get(id);
+        let mut resolution = item_plan.resolve.clone();
+        let mut fresh = None;
+        if self.resolve
+            && let (Some(client), Some(r), Some(item)) = (self.client, &mut resolution, item)
+        {
+            let previous = self.old_lock.items.get(id);
+            match resolve::resolve_in(client, self.root, Some(self.manifest), id, item, previous)
+                .await
+            {
+                Ok(got) => {
+                    r.resolved = got.resolved;
+                    r.artifacts = got.artifacts;
+                    fresh = Some((n, r.clone(), None));
+                }
+                Err(e) if unreachable(&e) => {
+                    r.unknown = Some("upstream unreachable".into());
+                    let warning = format!("{id}: upstream unreachable: {e}");
+                    fresh = Some((n, r.clone(), Some(warning)));
+                }
+                Err(e) => {
+                    return (
+                        None,
+                        Err(Stop::Resolve(e.wrap_err(format!("cannot resolve {id}")))),
+                    );
+                }
+            }
+        }
+        let result = self.fetch_resolved(n, item_plan, resolution, slots).await;
+        (fresh, result.map_err(Stop::Stage))
+    }
+
+    async fn fetch_resolved<'p>(
+        &self,
+        n: usize,
+        item_plan: &'p ItemPlan,
+        resolution: Option<crate::plan::Resolution>,
+        slots: &tokio::sync::Semaphore,
+    ) -> Result<Option<Fetched<'p>>> {
+        let id = item_plan.id.as_str();
+        let item = self.manifest.items.get(id);
+        let Some(entry) = self
+            .planned
             .lock
             .items
-            .get(&item_plan.id)
-            .or_else(|| old_lock.items.get(&item_plan.id))
+            .get(id)
+            .or_else(|| self.old_lock.items.get(id))
         else {
-            continue;
+            return Ok(None);
         };
         let mut entry = entry.clone();
-        let pending = match &item_plan.resolve {
+        let mut pending = match &resolution {
             Some(r) => {
                 // An APT item is locked only once its signed chain verified.
                 if !r.is_resolved()
-                    && manifest
-                        .items
-                        .get(&item_plan.id)
-                        .is_some_and(|i| !i.assets.is_empty() || crate::apt::is_verified(i))
+                    && item.is_some_and(|i| !i.assets.is_empty() || crate::apt::is_verified(i))
                 {
                     return Err(miette::miette!(
                         code = "vendor::apply::unresolved",
                         help = "run online, or `vendor fetch` first while online",
                         "{} cannot be applied: {}",
-                        item_plan.id,
+                        id,
                         r.unknown.as_deref().unwrap_or("not resolved")
                     ));
                 }
@@ -161,107 +343,121 @@ pub async fn stage(
                 r.artifacts.clone()
             }
             None if !item_plan.reinstall.is_empty() => {
-                let allow_http = manifest
-                    .items
-                    .get(&item_plan.id)
-                    .is_some_and(|i| i.source.allows_http());
+                let allow_http = item.is_some_and(|i| i.source.allows_http());
                 entry
                     .artifacts
                     .iter()
                     .map(|a| Pending::from_locked(a, allow_http))
                     .collect()
             }
-            None => continue,
+            None => return Ok(None),
         };
-        work.push((item_plan, entry, pending));
-    }
-
-    for (item_plan, _, pending) in &mut work {
-        if item_plan.resolve.is_none()
-            && let Some(item) = manifest.items.get(&item_plan.id)
+        if resolution.is_none()
+            && let Some(item) = item
         {
-            complete_evidence(client, root, cache, &item_plan.id, item, old_lock, pending).await?;
+            complete_evidence(
+                self.client,
+                self.root,
+                self.cache,
+                id,
+                item,
+                self.old_lock,
+                &mut pending,
+            )
+            .await?;
         }
-    }
-    let items: Vec<(&str, Vec<Pending>)> = work
-        .iter()
-        .map(|(p, _, pending)| (p.id.as_str(), pending.clone()))
-        .collect();
-    // Re-resolved items extract their archives while they download;
-    // repairs from the lock take the ordinary path.
-    let to_stream: Vec<install::ToStream<'_>> = work
-        .iter()
-        .enumerate()
-        .filter_map(|(n, (item_plan, _, pending))| {
-            Some(install::ToStream {
-                id: &item_plan.id,
-                item: manifest.items.get(&item_plan.id)?,
-                pending: if item_plan.resolve.is_some() {
-                    pending
-                } else {
-                    &[]
-                },
-                dir: stage_dir.join(format!("{n}")),
+        // Re-resolved items extract their archives while they download;
+        // repairs from the lock take the ordinary path.
+        let to_stream: Vec<install::ToStream<'_>> = item
+            .filter(|_| resolution.is_some())
+            .map(|item| install::ToStream {
+                key: n,
+                id,
+                item,
+                pending: &pending,
+                dir: self.stage_dir.join(format!("{n}")),
             })
-        })
-        .collect();
-    let mut streams = install::start_streams(&to_stream);
-    let mut feeds = std::mem::take(&mut streams.feeds).into_iter();
-    let feeds: Vec<Vec<Option<crate::feed::Feed>>> = work
-        .iter()
-        .map(|(item_plan, _, pending)| {
-            let mine = if manifest.items.contains_key(&item_plan.id) {
-                feeds.next().unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            let mut mine = mine.into_iter();
-            pending.iter().map(|_| mine.next().flatten()).collect()
-        })
-        .collect();
-    let verified = fetch_verified_fed(client, root, cache, manifest, &items, feeds).await?;
-    let streamed = streams.finish();
-
-    let to_stage: Vec<install::ToStage<'_>> = work
-        .iter()
-        .zip(&verified)
-        .enumerate()
-        .filter_map(|(n, ((item_plan, ..), mine))| {
-            Some(install::ToStage {
-                id: &item_plan.id,
-                item: manifest.items.get(&item_plan.id)?,
-                fetched: mine,
-                dir: stage_dir.join(format!("{n}")),
-            })
-        })
-        .collect();
-    let mut all_files = install::stage_items(&to_stage, streamed)?.into_iter();
-    let mut staged = Vec::new();
-    for ((item_plan, mut entry, _), mine) in work.into_iter().zip(verified) {
-        if !manifest.items.contains_key(&item_plan.id) {
-            continue;
-        }
-        let mut files = all_files.next().unwrap_or_default();
-        if item_plan.resolve.is_none() {
-            // A repair from the lock: the entry stays as locked, and only
-            // the files that drifted or went missing are replaced.
-            verify_reinstall(&item_plan.id, &entry, &files)?;
-            files.retain(|f| item_plan.reinstall.contains(&f.record.path));
-        } else {
-            entry.artifacts = mine.iter().map(|f| f.artifact().clone()).collect();
-            entry.files = files.iter().map(|f| f.record.clone()).collect();
-        }
-        staged.push(StagedItem {
-            id: item_plan.id.clone(),
+            .into_iter()
+            .collect();
+        let mut streams = install::start_streams(&to_stream);
+        let mut mine = std::mem::take(&mut streams.feeds)
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+            .into_iter();
+        let feeds = pending.iter().map(|_| mine.next().flatten()).collect();
+        let downloads =
+            install::fetch_all_in(self.client, self.cache, &pending, feeds, slots).await?;
+        Ok(Some(Fetched {
+            n,
+            item_plan,
             entry,
-            resolution: item_plan
-                .resolve
-                .as_ref()
-                .map(|r| CachedResolution::verified(r.resolved.clone(), &r.artifacts, &mine)),
-            files,
-        });
+            resolution,
+            pending,
+            downloads,
+            streams,
+        }))
     }
-    Ok(staged)
+
+    /// Admits every download through the gate, then stages each item.
+    async fn finish(&self, fetched: Vec<Fetched<'_>>) -> Result<Vec<StagedItem>> {
+        let items: Vec<(&str, Vec<Pending>)> = fetched
+            .iter()
+            .map(|f| (f.item_plan.id.as_str(), f.pending.clone()))
+            .collect();
+        let downloads: Vec<crate::gate::Download> = fetched
+            .iter()
+            .flat_map(|f| f.downloads.iter().cloned())
+            .collect();
+        let verified = admit_all(self.root, self.cache, self.manifest, &items, downloads).await?;
+        let mut fetched = fetched;
+        let streamed: Vec<install::Provisional> = fetched
+            .iter_mut()
+            .flat_map(|f| std::mem::take(&mut f.streams).finish())
+            .collect();
+        let to_stage: Vec<install::ToStage<'_>> = fetched
+            .iter()
+            .zip(&verified)
+            .filter_map(|(f, mine)| {
+                Some(install::ToStage {
+                    key: f.n,
+                    id: &f.item_plan.id,
+                    item: self.manifest.items.get(&f.item_plan.id)?,
+                    fetched: mine,
+                    dir: self.stage_dir.join(format!("{}", f.n)),
+                })
+            })
+            .collect();
+        let mut all_files = install::stage_items(&to_stage, streamed)?.into_iter();
+        let mut staged = Vec::new();
+        for (f, mine) in fetched.into_iter().zip(verified) {
+            let item_plan = f.item_plan;
+            let mut entry = f.entry;
+            if !self.manifest.items.contains_key(&item_plan.id) {
+                continue;
+            }
+            let mut files = all_files.next().unwrap_or_default();
+            if f.resolution.is_none() {
+                // A repair from the lock: the entry stays as locked, and
+                // only the files that drifted or went missing are replaced.
+                verify_reinstall(&item_plan.id, &entry, &files)?;
+                files.retain(|f| item_plan.reinstall.contains(&f.record.path));
+            } else {
+                entry.artifacts = mine.iter().map(|f| f.artifact().clone()).collect();
+                entry.files = files.iter().map(|f| f.record.clone()).collect();
+            }
+            staged.push(StagedItem {
+                id: item_plan.id.clone(),
+                entry,
+                resolution: f
+                    .resolution
+                    .as_ref()
+                    .map(|r| CachedResolution::verified(r.resolved.clone(), &r.artifacts, &mine)),
+                files,
+            });
+        }
+        Ok(staged)
+    }
 }
 
 /// Downloads every item's artifacts (all at once, so downloads run
@@ -275,22 +471,21 @@ pub async fn fetch_verified(
     manifest: &Manifest,
     items: &[(&str, Vec<Pending>)],
 ) -> Result<Vec<Vec<Verified>>> {
-    fetch_verified_fed(client, root, cache, manifest, items, Vec::new()).await
+    let all: Vec<Pending> = items.iter().flat_map(|(_, p)| p.iter().cloned()).collect();
+    let downloads = install::fetch_all(client, cache, &all, Vec::new()).await?;
+    admit_all(root, cache, manifest, items, downloads).await
 }
 
-/// [`fetch_verified`], handing each artifact's bytes to its feed
-/// (`feeds[item][artifact]`, [`install::start_streams`]) as they arrive.
-async fn fetch_verified_fed(
-    client: Option<&Client>,
+/// Passes `downloads` (every item's artifacts, in order) through the
+/// gate, on all cores, keeps the verified evidence in the cache and fills
+/// the remote cache. Returns each item's verified artifacts, in order.
+async fn admit_all(
     root: &Path,
     cache: &Cache,
     manifest: &Manifest,
     items: &[(&str, Vec<Pending>)],
-    feeds: Vec<Vec<Option<crate::feed::Feed>>>,
+    downloads: Vec<crate::gate::Download>,
 ) -> Result<Vec<Vec<Verified>>> {
-    let all: Vec<Pending> = items.iter().flat_map(|(_, p)| p.iter().cloned()).collect();
-    let feeds: Vec<Option<crate::feed::Feed>> = feeds.into_iter().flatten().collect();
-    let downloads = install::fetch_all(client, cache, &all, feeds).await?;
     let mut jobs = Vec::new();
     let mut downloads = downloads.into_iter();
     for (id, pending) in items {
@@ -519,11 +714,12 @@ pub fn write_lock(path: &Path, lock: &Lock) -> Result<()> {
 }
 
 /// Records each staged item's resolution in the cache, so bumping back
-/// to it later works offline.
+/// to it later works offline. Each record is flushed to disk, which
+/// mostly waits on the device: they are written many at a time.
 pub fn remember(cache: &Cache, staged: &[StagedItem]) {
-    for item in staged {
+    crate::par::map_on(crate::par::IO_THREADS, staged, |item| {
         if let Some(r) = &item.resolution {
             let _ = cache.save_resolution(&item.entry.fingerprint, r);
         }
-    }
+    });
 }

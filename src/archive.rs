@@ -73,6 +73,62 @@ const MAX_LINK_HOPS: u32 = 40;
 /// Copy buffer size.
 const BUF_SIZE: usize = 256 << 10;
 
+/// An extracted file's data is flushed to disk each time this much more
+/// was written: the commit must flush every installed file before it is
+/// renamed into the tree, and flushing as the bytes arrive overlaps that
+/// disk work with the download instead of adding it after the last byte.
+const FLUSH_EVERY: u64 = 8 << 20;
+
+/// Flushes a file being written on a thread of its own, so the writer
+/// never waits on the disk: [`Flusher::request`] asks for a flush of what
+/// was written so far (coalesced while one is running). Errors are left
+/// to the commit's own flush, which is what makes a file durable.
+struct Flusher {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Flusher {
+    fn new(file: &File) -> Flusher {
+        let Ok(file) = file.try_clone() else {
+            return Flusher {
+                wake: None,
+                thread: None,
+            };
+        };
+        let (wake, asked) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("flush".into())
+            .spawn(move || {
+                while asked.recv().is_ok() {
+                    let _ = file.sync_data();
+                }
+            })
+            .ok();
+        Flusher {
+            wake: thread.as_ref().map(|_| wake),
+            thread,
+        }
+    }
+
+    fn request(&self) {
+        if let Some(wake) = &self.wake {
+            // Full: a flush is already asked for, and will cover this.
+            let _ = wake.try_send(());
+        }
+    }
+}
+
+impl Drop for Flusher {
+    /// Waits for a flush in progress, so no thread outlives the file.
+    fn drop(&mut self) {
+        self.wake = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Default [`Limits::max_size`]: single tools ship in archives of tens to
 /// a few hundred MiB; an asset that expands further must say so in
 /// `extract.max_size`.
@@ -965,6 +1021,8 @@ impl<'l> Session<'l> {
         }
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
+        let mut unflushed: u64 = 0;
+        let mut flusher: Option<Flusher> = None;
         loop {
             let n = match src.read(&mut self.buf) {
                 Ok(0) => break,
@@ -978,7 +1036,13 @@ impl<'l> Session<'l> {
             hasher.update(&self.buf[..n]);
             io::Write::write_all(&mut file, &self.buf[..n])
                 .map_err(|e| io_error("write", &out.path, e))?;
+            unflushed += n as u64;
+            if unflushed >= FLUSH_EVERY {
+                flusher.get_or_insert_with(|| Flusher::new(&file)).request();
+                unflushed = 0;
+            }
         }
+        drop(flusher);
         set_staged_mode(&file, out.mode).map_err(|e| io_error("set the mode of", &out.path, e))?;
         Ok(Extracted {
             member: out.member,

@@ -947,14 +947,23 @@ struct Inner {
     api: Option<Origin>,
     bars: Option<MultiProgress>,
     cache: Option<HttpCache>,
-    /// API requests and small files in flight at once, whatever the
-    /// number of items resolved together ([`MAX_IN_FLIGHT`]).
+    /// API requests in flight at once, whatever the number of items
+    /// resolved together ([`MAX_IN_FLIGHT`]).
     in_flight: tokio::sync::Semaphore,
+    /// Small files (checksum files, signatures) and queries to other
+    /// services in flight at once ([`MAX_FILES_IN_FLIGHT`]): a bound of
+    /// their own, so they never wait behind API requests.
+    files_in_flight: tokio::sync::Semaphore,
 }
 
-/// Most API requests and small-file requests open at once: GitHub asks
-/// clients to stay well below 100 concurrent requests.
+/// Most API requests open at once: GitHub asks clients to stay well below
+/// 100 concurrent requests to its API.
 pub const MAX_IN_FLIGHT: usize = 64;
+
+/// Most small-file requests (and requests to services other than the
+/// API) open at once. GitHub's concurrency guidance is for its API;
+/// release assets are served from elsewhere.
+pub const MAX_FILES_IN_FLIGHT: usize = 64;
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -992,6 +1001,7 @@ impl Client {
                 bars,
                 cache,
                 in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+                files_in_flight: tokio::sync::Semaphore::new(MAX_FILES_IN_FLIGHT),
             }),
         })
     }
@@ -1134,7 +1144,7 @@ impl Client {
         let target = self.target(url, false)?;
         let payload = serde_json::to_vec(body).unwrap_or_default();
         self.retrying(|| async {
-            let _slot = self.inner.in_flight.acquire().await.ok();
+            let _slot = self.inner.files_in_flight.acquire().await.ok();
             self.within_deadline(&target, async {
                 record(|t| t.requests += 1);
                 let response = self
@@ -1209,7 +1219,9 @@ impl Client {
     }
 
     /// GETs a small body such as a checksum file, at most `limit` bytes.
-    /// Never sends the token.
+    /// Never sends the token. Held to [`MAX_FILES_IN_FLIGHT`], or to
+    /// [`MAX_IN_FLIGHT`] when the file is on the API (as
+    /// [`Client::download_file`] tells them apart).
     pub async fn get_small(
         &self,
         url: &str,
@@ -1217,8 +1229,13 @@ impl Client {
         allow_http: bool,
     ) -> Result<Vec<u8>, FetchError> {
         let target = self.target(url, allow_http)?;
+        let slots = if url.starts_with(&self.inner.config.api_url) {
+            &self.inner.in_flight
+        } else {
+            &self.inner.files_in_flight
+        };
         self.retrying(|| async {
-            let _slot = self.inner.in_flight.acquire().await.ok();
+            let _slot = slots.acquire().await.ok();
             self.within_deadline(&target, async {
                 let response = self.send(&target, "*/*", false, None).await?;
                 let body = read_limited(response, &target, limit, &self.inner.config).await?;

@@ -53,6 +53,20 @@ pub async fn fetch_all(
     pending: &[Pending],
     feeds: Vec<Option<Feed>>,
 ) -> Result<Vec<Download>> {
+    let slots = tokio::sync::Semaphore::new(crate::jobs::limit());
+    fetch_all_in(client, cache, pending, feeds, &slots).await
+}
+
+/// [`fetch_all`], each artifact holding one of `slots` while it is
+/// fetched: several calls sharing `slots` (one per item, as items are
+/// resolved) stay within one bound together.
+pub async fn fetch_all_in(
+    client: Option<&Client>,
+    cache: &Cache,
+    pending: &[Pending],
+    feeds: Vec<Option<Feed>>,
+    slots: &tokio::sync::Semaphore,
+) -> Result<Vec<Download>> {
     let mut feeds = feeds.into_iter();
     let work: Vec<(usize, &Pending, Option<Feed>)> = pending
         .iter()
@@ -60,7 +74,10 @@ pub async fn fetch_all(
         .map(|(i, p)| (i, p, feeds.next().flatten()))
         .collect();
     let results: Vec<(usize, Result<Download>)> = futures_util::stream::iter(work)
-        .map(|(i, p, feed)| async move { (i, fetch_one(client, cache, p, feed).await) })
+        .map(|(i, p, feed)| async move {
+            let _slot = slots.acquire().await.ok();
+            (i, fetch_one(client, cache, p, feed).await)
+        })
         .buffer_unordered(crate::jobs::limit())
         .collect()
         .await;
@@ -177,8 +194,10 @@ pub struct StagedFile {
 
 /// What one item brings to [`stage_items`]: its id, its manifest entry,
 /// its artifacts (each through the verification gate) and a staging
-/// directory of its own.
+/// directory of its own. `key` is the item's [`ToStream::key`], unique
+/// among the items staged together.
 pub struct ToStage<'a> {
+    pub key: usize,
     pub id: &'a str,
     pub item: &'a Item,
     pub fetched: &'a [Verified],
@@ -208,6 +227,7 @@ pub fn stage_items(
         .map(|(t, v)| asset_instances(v, t.item))
         .collect();
     for (k, (t, insts)) in items.iter().zip(&instances).enumerate() {
+        let key = t.key;
         for (n, inst) in insts.iter().enumerate() {
             let name = instance_name(t.item, inst).unwrap_or_default();
             let platform = inst.platform.map(str::to_owned);
@@ -225,16 +245,16 @@ pub fn stage_items(
                     platform.map(|p| format!(" for {p}")).unwrap_or_default()
                 ));
             };
-            jobs.push((k, n, inst, f));
+            jobs.push((k, key, n, inst, f));
         }
     }
     let mut streamed: Vec<Option<Provisional>> = streamed.into_iter().map(Some).collect();
     let jobs: Vec<_> = jobs
         .into_iter()
-        .map(|(k, n, inst, f)| {
+        .map(|(k, key, n, inst, f)| {
             let early = streamed
                 .iter_mut()
-                .find(|p| p.as_ref().is_some_and(|p| p.key == (k, n)))
+                .find(|p| p.as_ref().is_some_and(|p| p.key == (key, n)))
                 .and_then(Option::take);
             (k, n, inst, f, std::sync::Mutex::new(early))
         })
@@ -487,6 +507,7 @@ impl Recipe {
 
 /// Extractions started before the downloads ([`start_streams`]): a feed
 /// for each artifact that streams, and the threads reading them.
+#[derive(Default)]
 pub struct Streams {
     /// Per item, per pending artifact.
     pub feeds: Vec<Vec<Option<Feed>>>,
@@ -567,6 +588,8 @@ impl Drop for Provisional {
 /// What [`start_streams`] needs of an item: as [`ToStage`], with the
 /// artifacts still to download.
 pub struct ToStream<'a> {
+    /// Names the item's extractions; the same as its [`ToStage::key`].
+    pub key: usize,
     pub id: &'a str,
     pub item: &'a Item,
     pub pending: &'a [Pending],
@@ -581,7 +604,8 @@ pub struct ToStream<'a> {
 pub fn start_streams(items: &[ToStream<'_>]) -> Streams {
     let mut feeds = Vec::new();
     let mut running = Vec::new();
-    for (k, t) in items.iter().enumerate() {
+    for t in items {
+        let k = t.key;
         let vars = item_vars(t.id, t.item);
         let instances = asset_instances(&vars, t.item);
         let users = |p: &Pending| -> Vec<usize> {

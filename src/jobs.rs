@@ -12,9 +12,10 @@ use std::future::Future;
 use futures_util::StreamExt as _;
 
 /// Items handled at once when `VENDOR_JOBS` does not say. Requests in
-/// flight are capped separately by the client
-/// ([`crate::fetch::MAX_IN_FLIGHT`]), so many items cost round trips, not
-/// a flood of connections.
+/// flight are capped separately by the client (API requests at
+/// [`crate::fetch::MAX_IN_FLIGHT`], small files at
+/// [`crate::fetch::MAX_FILES_IN_FLIGHT`]), so many items cost round trips,
+/// not a flood of connections.
 pub const DEFAULT_JOBS: usize = 64;
 
 /// `VENDOR_JOBS` (a positive number), else [`DEFAULT_JOBS`].

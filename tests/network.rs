@@ -405,3 +405,75 @@ fn one_failing_item_among_many_is_named_and_nothing_is_written() {
     }
     s.tree.assert_unchanged(&before);
 }
+
+/// Where the first request whose path contains `part` is in `log`.
+fn first(log: &[Logged], part: &str) -> usize {
+    log.iter()
+        .position(|r| r.path.contains(part))
+        .unwrap_or_else(|| panic!("no request for {part}: {log:#?}"))
+}
+
+#[test]
+fn checksum_files_do_not_wait_behind_the_api_cap() {
+    // 34 items; the API answers of tool-01…tool-33 (66 requests, more
+    // than the client keeps open to the API) are slow, tool-00's are not.
+    // tool-00's checksum file is no API request: it is asked for while
+    // the API slots are all taken, so before the requests of tool-33,
+    // which wait for an API slot to free up.
+    let s = Setup::new(34);
+    for n in 1..s.items {
+        for what in ["releases/tags/v1.0.0", "commits/v1.0.0"] {
+            s.fake.fail(
+                &format!("/api/v3/repos/{}/{what}", repo(n)),
+                Fault::Slow(Duration::from_millis(1000)),
+            );
+        }
+    }
+    s.fake.clear_requests();
+    s.vendor(&["plan"]).output().code(0);
+    // The log is in the order requests reached the server.
+    let log = s.fake.requests();
+    let checksums = first(
+        &log,
+        "/dl/acme/tool-00/releases/download/v1.0.0/tool_v1.0.0_checksums.txt",
+    );
+    let waiting = first(&log, "/api/v3/repos/acme/tool-33/");
+    assert!(
+        checksums < waiting,
+        "tool-00's checksum file waited behind the API requests: {:#?}",
+        log.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn an_items_downloads_start_before_every_item_is_resolved() {
+    // tool-01's release is slow to answer; tool-00's archives are asked
+    // for meanwhile, before tool-01's checksum file (which needs its
+    // release), not after every item is resolved.
+    let s = Setup::new(2);
+    s.fake.fail(
+        "/api/v3/repos/acme/tool-01/releases/tags/v1.0.0",
+        Fault::Slow(Duration::from_millis(1000)),
+    );
+    s.fake.clear_requests();
+    s.vendor(&["apply"]).output().code(0);
+    let log = s.fake.requests();
+    let download = first(
+        &log,
+        "/dl/acme/tool-00/releases/download/v1.0.0/tool_v1.0.0_linux_",
+    );
+    let resolved = first(
+        &log,
+        "/dl/acme/tool-01/releases/download/v1.0.0/tool_v1.0.0_checksums.txt",
+    );
+    assert!(
+        download < resolved,
+        "tool-00's downloads waited for tool-01's resolution: {:#?}",
+        log.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    for n in 0..s.items {
+        for arch in ["amd64", "arm64"] {
+            assert!(s.tree.exists(&format!("bin/tool-{n:02}-{arch}")));
+        }
+    }
+}

@@ -30,13 +30,16 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
             state
         }
         None => {
-            let mut state = super::plan::compute(ws, &args.targets)?;
+            let state = super::plan::compute(ws, &args.targets)?;
             // --locked never re-resolves: refuse before asking upstream.
             refuse_lock_change(cli, &state.planned.plan)?;
-            super::plan::resolve(cli, io, &mut state)?;
             state
         }
     };
+    // Items are resolved while staging (below), so that an item's
+    // downloads start as soon as it is resolved.
+    let resolve = saved.is_none();
+    let mut state = state;
     // Whatever a killed run left, before anything else (see crate::tidy).
     let cache = super::cache(cli, &state.loaded.manifest)?;
     crate::tidy::tidy(&ws.root, &state.loaded.manifest, &state.lock, &cache);
@@ -64,20 +67,42 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
     // before it unwinds (see crate::interrupt).
     let _abort_guard = crate::interrupt::remove_on_abort(stage_dir.path());
     let runtime = super::runtime()?;
-    let staged = runtime.block_on(async {
+    let (manifest, old_lock, planned) = (&state.loaded.manifest, &state.lock, &mut state.planned);
+    let (warnings, staged) = runtime.block_on(async {
+        let staging = async {
+            if resolve {
+                apply::resolve_and_stage(
+                    client.as_ref(),
+                    &ws.root,
+                    &cache,
+                    manifest,
+                    planned,
+                    old_lock,
+                    stage_dir.path(),
+                )
+                .await
+            } else {
+                let staged = apply::stage(
+                    client.as_ref(),
+                    &ws.root,
+                    &cache,
+                    manifest,
+                    planned,
+                    old_lock,
+                    stage_dir.path(),
+                )
+                .await;
+                (Vec::new(), staged)
+            }
+        };
         tokio::select! {
-            staged = apply::stage(
-                client.as_ref(),
-                &ws.root,
-                &cache,
-                &state.loaded.manifest,
-                &state.planned,
-                &state.lock,
-                stage_dir.path(),
-            ) => staged,
-            stop = crate::interrupt::interrupted() => Err(stop.into()),
+            staged = staging => staged,
+            stop = crate::interrupt::interrupted() => (Vec::new(), Err(stop.into())),
         }
     });
+    for warning in warnings {
+        io.note(&format!("warning: {warning}"));
+    }
     super::remote_notes(cli, io, &cache);
     let staged = staged?;
     crate::interrupt::check()?;
