@@ -121,36 +121,18 @@ pub struct StagedItem {
 /// Downloads and stages every item that installs files: re-resolved items
 /// from their resolution, reinstalls from the lock. `stage_dir` is a
 /// directory beside the tree that the caller drops afterwards.
+///
+/// With `resolve`, the plan's items are resolved here too, with no barrier
+/// between resolution and downloads: each item's downloads, and the
+/// extractions reading them, start as soon as that item is resolved, while
+/// other items still wait for their answers. Nothing else changes: every
+/// download passes the gate once all are in, before anything is staged
+/// from it, and nothing enters the tree here. The resolutions are filled
+/// into `planned` as [`resolve_plan`] does, and its warnings returned,
+/// whatever the outcome of staging. Without `resolve` (a saved plan), the
+/// plan's resolutions are used as they are.
+#[allow(clippy::too_many_arguments)]
 pub async fn stage(
-    client: Option<&Client>,
-    root: &Path,
-    cache: &Cache,
-    manifest: &Manifest,
-    planned: &Planned,
-    old_lock: &Lock,
-    stage_dir: &Path,
-) -> Result<Vec<StagedItem>> {
-    let cx = StageCx {
-        client,
-        root,
-        cache,
-        manifest,
-        planned,
-        old_lock,
-        stage_dir,
-        resolve: false,
-    };
-    cx.run().await.1
-}
-
-/// [`resolve_plan`] and [`stage`] with no barrier between them: each
-/// item's downloads, and the extractions reading them, start as soon as
-/// that item is resolved, while other items still wait for their answers.
-/// Nothing else changes: every download passes the gate once all are in,
-/// before anything is staged from it, and nothing enters the tree here.
-/// Fills the resolutions into `planned` as [`resolve_plan`] does and
-/// returns its warnings, whatever the outcome of staging.
-pub async fn resolve_and_stage(
     client: Option<&Client>,
     root: &Path,
     cache: &Cache,
@@ -158,15 +140,15 @@ pub async fn resolve_and_stage(
     planned: &mut Planned,
     old_lock: &Lock,
     stage_dir: &Path,
+    resolve: bool,
 ) -> (Vec<String>, Result<Vec<StagedItem>>) {
-    if client.is_none() {
+    let mut warnings = Vec::new();
+    if resolve && client.is_none() {
         // Offline: resolutions come from the cache, with no waiting.
-        let warnings = match resolve_plan(None, root, cache, manifest, old_lock, planned).await {
-            Ok(warnings) => warnings,
-            Err(e) => return (Vec::new(), Err(e)),
-        };
-        let staged = stage(None, root, cache, manifest, planned, old_lock, stage_dir).await;
-        return (warnings, staged);
+        match resolve_plan(None, root, cache, manifest, old_lock, planned).await {
+            Ok(w) => warnings = w,
+            Err(e) => return (warnings, Err(e)),
+        }
     }
     let cx = StageCx {
         client,
@@ -176,10 +158,9 @@ pub async fn resolve_and_stage(
         planned,
         old_lock,
         stage_dir,
-        resolve: true,
+        resolve: resolve && client.is_some(),
     };
     let (fresh, staged) = cx.run().await;
-    let mut warnings = Vec::new();
     for (n, resolution, warning) in fresh {
         planned.plan.items[n].resolve = Some(resolution);
         warnings.extend(warning);

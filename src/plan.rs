@@ -313,8 +313,12 @@ impl Tree {
                             let found = pin::find_in(&parsed, &loc).and_then(|m| {
                                 match (&loc, cx.manifest.items.get(id)) {
                                     (Locator::AptSources(base), Some(item)) => {
-                                        crate::apt::sources::check_item(item, base, text)
-                                            .map_err(pin::PinError::Parse)?;
+                                        crate::apt::sources::check_item(
+                                            item,
+                                            base,
+                                            parsed.apt_sources()?,
+                                        )
+                                        .map_err(pin::PinError::Parse)?;
                                         Ok(m)
                                     }
                                     _ => Ok(m),

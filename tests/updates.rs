@@ -297,7 +297,8 @@ fn manual_tree() -> Tree {
     let tree = Tree::new();
     tree.write(
         MANIFEST,
-        "version: 1
+        format!(
+            "version: 1
 items:
   dracut-apt-snapshot:
     version: 20240301T000000Z
@@ -306,21 +307,21 @@ items:
       url: https://apt-snapshot.powernode.internal/ubuntu
     versioning: date
     pins:
-      - {file: build.yaml, yaml: env.APT_SNAPSHOT}
+      - {{file: {WORKFLOW}, yaml: env.APT_SNAPSHOT}}
   kernel:
     version: 6.8.0-45-generic
-    source: {type: manual}
+    source: {{type: manual}}
     versioning: loose
     pins:
-      - {file: build.yaml, yaml: env.KERNEL_VERSION}
-    policy: {sign_off: release-engineering}
-",
+      - {{file: {WORKFLOW}, yaml: env.KERNEL_VERSION}}
+    policy: {{sign_off: release-engineering}}
+"
+        ),
     );
     tree.write(
         WORKFLOW,
         "env:\n  APT_SNAPSHOT: '20240301T000000Z'\n  KERNEL_VERSION: \"6.8.0-45-generic\"\n",
     );
-    tree.edit(MANIFEST, |m| m.replace("build.yaml", WORKFLOW));
     tree
 }
 

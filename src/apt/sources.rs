@@ -294,19 +294,18 @@ pub fn uncovered(entries: &[Entry], base: &str, verified: &Verified<'_>) -> Opti
 pub fn check_item(
     item: &crate::manifest::model::Item,
     base: &str,
-    text: &str,
+    entries: &[Entry],
 ) -> Result<(), String> {
     let Some(source) = super::SnapshotSource::of(item) else {
         return Ok(());
     };
     let spec = source.at("", &item.version);
-    let entries = parse(text)?;
     let verified = Verified {
         suites: spec.suites,
         components: &spec.components,
         architectures: spec.architectures,
     };
-    match uncovered(&entries, base, &verified) {
+    match uncovered(entries, base, &verified) {
         None => Ok(()),
         Some(why) => Err(format!(
             "{why}, which the item does not verify (it verifies suites {}, components {}, \

@@ -69,32 +69,16 @@ pub fn run(cli: &Cli, args: &ApplyArgs, ws: &Workspace, io: &mut Io<'_>) -> Resu
     let runtime = super::runtime()?;
     let (manifest, old_lock, planned) = (&state.loaded.manifest, &state.lock, &mut state.planned);
     let (warnings, staged) = runtime.block_on(async {
-        let staging = async {
-            if resolve {
-                apply::resolve_and_stage(
-                    client.as_ref(),
-                    &ws.root,
-                    &cache,
-                    manifest,
-                    planned,
-                    old_lock,
-                    stage_dir.path(),
-                )
-                .await
-            } else {
-                let staged = apply::stage(
-                    client.as_ref(),
-                    &ws.root,
-                    &cache,
-                    manifest,
-                    planned,
-                    old_lock,
-                    stage_dir.path(),
-                )
-                .await;
-                (Vec::new(), staged)
-            }
-        };
+        let staging = apply::stage(
+            client.as_ref(),
+            &ws.root,
+            &cache,
+            manifest,
+            planned,
+            old_lock,
+            stage_dir.path(),
+            resolve,
+        );
         tokio::select! {
             staged = staging => staged,
             stop = crate::interrupt::interrupted() => (Vec::new(), Err(stop.into())),

@@ -318,6 +318,7 @@ pub struct Parsed<'t> {
     yaml: OnceCell<Result<Vec<crate::yaml::Node>, PinError>>,
     json: OnceCell<Result<json::Value, PinError>>,
     toml: OnceCell<Result<toml_edit::Document<&'t str>, PinError>>,
+    apt_sources: OnceCell<Result<Vec<crate::apt::sources::Entry>, PinError>>,
 }
 
 impl<'t> Parsed<'t> {
@@ -328,6 +329,7 @@ impl<'t> Parsed<'t> {
             yaml: OnceCell::new(),
             json: OnceCell::new(),
             toml: OnceCell::new(),
+            apt_sources: OnceCell::new(),
         }
     }
 
@@ -337,6 +339,14 @@ impl<'t> Parsed<'t> {
 
     fn lines(&self) -> &Lines {
         self.lines.get_or_init(|| Lines::new(self.text))
+    }
+
+    /// The text read as an APT source list.
+    pub fn apt_sources(&self) -> Result<&[crate::apt::sources::Entry], PinError> {
+        self.apt_sources
+            .get_or_init(|| crate::apt::sources::parse(self.text).map_err(PinError::Parse))
+            .as_deref()
+            .map_err(Clone::clone)
     }
 }
 
@@ -381,8 +391,7 @@ fn found_at(parsed: &Parsed<'_>, locator: &Locator) -> Result<Vec<Found>, PinErr
         }
         Locator::Regex(re) => pattern::find(re, text, index),
         Locator::AptSources(base) => {
-            let entries = crate::apt::sources::parse(text).map_err(PinError::Parse)?;
-            crate::apt::sources::snapshot_places(&entries, base)
+            crate::apt::sources::snapshot_places(parsed.apt_sources()?, base)
                 .into_iter()
                 .map(|(range, line, value)| Found {
                     m: Match { range, line, value },
