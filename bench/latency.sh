@@ -28,9 +28,12 @@
 #   BENCH_SEQ_MAX       largest N given the VENDOR_JOBS=1 baseline (default 50)
 #   BENCH_JOBS          VENDOR_JOBS for the concurrent runs (default: unset,
 #                       vendor's default)
+#   BENCH_SERVER        rust (default: the test fake, built with cargo) or
+#                       python (bench/fake_github.py)
 #   BENCH_TMP=dir BENCH_KEEP=1   where trees go, and keep them
 #
-# Needs bash, python3 (stdlib) and coreutils; no network beyond loopback.
+# Needs bash, python3 (stdlib), coreutils and cargo; no network beyond
+# loopback.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,19 +62,48 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The fake GitHub: this crate's own test fake (tests/network.rs,
+# `serve_the_latency_benchmark`), multi-threaded, so the client is what
+# is measured. BENCH_SERVER=python uses bench/fake_github.py instead, a
+# thread per request under one interpreter lock: on two cores it spends
+# about 1 ms of CPU per request, which at 100 requests is a round trip of
+# its own.
 rm -f "$TMP/port"
-python3 "$ROOT/bench/fake_github.py" --delay "$DELAY" --port-file "$TMP/port" &
-SERVER_PID=$!
-for _ in $(seq 100); do [[ -s "$TMP/port" ]] && break; sleep 0.05; done
-[[ -s "$TMP/port" ]] || die "the fake GitHub did not start"
-BASE="http://127.0.0.1:$(cat "$TMP/port")"
+largest=0
+for n in "${SIZES[@]}"; do (( n > largest )) && largest=$n; done
+if [[ "${BENCH_SERVER:-rust}" == python ]]; then
+    python3 "$ROOT/bench/fake_github.py" --delay "$DELAY" --port-file "$TMP/port.py" &
+    SERVER_PID=$!
+    for _ in $(seq 100); do [[ -s "$TMP/port.py" ]] && break; sleep 0.05; done
+    [[ -s "$TMP/port.py" ]] || die "the fake GitHub did not start"
+    url="http://127.0.0.1:$(cat "$TMP/port.py")"
+    echo "$url $url" > "$TMP/port"
+else
+    log "cargo test --release --test network --no-run (the fake GitHub)"
+    server_bin=$(cd "$ROOT" && cargo test --release --locked --quiet --test network --no-run \
+        --message-format=json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "network":
+        print(m["executable"])')
+    [[ -x "$server_bin" ]] || die "no fake GitHub binary"
+    BENCH_PORT_FILE="$TMP/port.rs" BENCH_ITEMS="$largest" \
+        BENCH_DELAY_MS=$(python3 -c "print(round($DELAY * 1000))") \
+        "$server_bin" --ignored --exact serve_the_latency_benchmark >/dev/null 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 600); do [[ -s "$TMP/port.rs" ]] && break; sleep 0.05; done
+    [[ -s "$TMP/port.rs" ]] || die "the fake GitHub did not start"
+    cp "$TMP/port.rs" "$TMP/port"
+fi
+read -r BASE CONTROL < "$TMP/port"
 
-stats_reset() { python3 - "$BASE" <<'PY'
+stats_reset() { python3 - "$CONTROL" <<'PY'
 import sys, urllib.request
 urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/_reset", data=b"", method="POST")).read()
 PY
 }
-stats() { python3 - "$BASE" <<'PY'
+stats() { python3 - "$CONTROL" <<'PY'
 import sys, urllib.request
 print(urllib.request.urlopen(sys.argv[1] + "/_stats").read().decode())
 PY

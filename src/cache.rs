@@ -22,7 +22,9 @@
 //!
 //! An entry is written only after its hash was verified, by rename, so a
 //! reader never sees a partial file; a cached file is hashed again before
-//! use, so a corrupted cache is caught rather than installed.
+//! use, so a corrupted cache is caught rather than installed. Entries are
+//! not flushed to disk ([`crate::fsx::write_atomic_unsynced`]): one a
+//! crash left empty or cut short reads as absent or fails that check.
 
 use std::fs;
 use std::io;
@@ -154,7 +156,7 @@ impl Cache {
     pub fn save_resolution(&self, fingerprint: &str, entry: &CachedResolution) -> io::Result<()> {
         let path = self.resolution_path(fingerprint);
         let json = serde_json::to_string_pretty(entry).map_err(io::Error::other)?;
-        crate::fsx::write_atomic(&path, crate::secret::redact(&json).as_bytes(), None)
+        crate::fsx::write_atomic_unsynced(&path, crate::secret::redact(&json).as_bytes())
     }
 
     /// What a fingerprint resolved to before, if this cache saw it.
@@ -170,11 +172,7 @@ impl Cache {
             return Ok(());
         }
         let json = serde_json::to_vec(evidence).map_err(io::Error::other)?;
-        crate::fsx::write_atomic(
-            &self.evidence_path(&verified.artifact().sha256),
-            &json,
-            None,
-        )
+        crate::fsx::write_atomic_unsynced(&self.evidence_path(&verified.artifact().sha256), &json)
     }
 
     /// The evidence kept for the artifact with this sha256. It is checked

@@ -1095,7 +1095,11 @@ impl Client {
         });
         let cached = match &store {
             Some((cache, key)) if !self.inner.config.refresh => {
-                cache.get(key).filter(|e| e.body.len() as u64 <= limit)
+                cache_io(cache, key, move |c, k| {
+                    c.get(k).filter(|e| e.body.len() as u64 <= limit)
+                })
+                .await
+                .flatten()
             }
             _ => None,
         };
@@ -1124,7 +1128,8 @@ impl Client {
                 {
                     // Best effort: a cache that cannot be written costs
                     // requests, never correctness.
-                    let _ = cache.put(key, &entry);
+                    let stored = entry.clone();
+                    let _ = cache_io(cache, key, move |c, k| c.put(k, &stored)).await;
                 }
                 Ok((entry.body, entry.next))
             }
@@ -1888,6 +1893,21 @@ fn deadline_after(d: Duration) -> tokio::time::Instant {
     let now = tokio::time::Instant::now();
     now.checked_add(d)
         .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30))
+}
+
+/// Runs a file operation on the HTTP cache on a blocking thread: creating
+/// and reading its files must not hold up the two async workers, which
+/// meanwhile send the next requests and read the next answers. `None`
+/// when the thread could not run it.
+async fn cache_io<T: Send + 'static>(
+    cache: &HttpCache,
+    key: &Key,
+    op: impl FnOnce(&HttpCache, &Key) -> T + Send + 'static,
+) -> Option<T> {
+    let (cache, key) = (cache.clone(), key.clone());
+    tokio::task::spawn_blocking(move || op(&cache, &key))
+        .await
+        .ok()
 }
 
 /// What one streamed download asks for.

@@ -12,19 +12,34 @@ use std::path::{Path, PathBuf};
 /// `mode` when given, or 0644 for a new file) and renamed over `path`.
 /// Readers see the old file or the new one, never a mix.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> io::Result<()> {
+    replace(path, contents, mode, true)
+}
+
+/// [`write_atomic`] without flushing to disk: for cache entries, which are
+/// checked when read. A crash may leave such an entry empty or cut short
+/// (it then reads as absent or fails its check), never one file's bytes
+/// under another's name; a flush per entry would cost a disk round trip
+/// per item for nothing.
+pub fn write_atomic_unsynced(path: &Path, contents: &[u8]) -> io::Result<()> {
+    replace(path, contents, None, false)
+}
+
+fn replace(path: &Path, contents: &[u8], mode: Option<u32>, durable: bool) -> io::Result<()> {
     let dir = parent_dir(path);
     fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .tempfile_in(dir)?;
     tmp.write_all(contents)?;
-    tmp.as_file().sync_all()?;
+    if durable {
+        tmp.as_file().sync_all()?;
+    }
     set_mode(
         tmp.path(),
         mode.or_else(|| existing_mode(path)).unwrap_or(0o644),
     )?;
     tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    if durable { sync_dir(dir) } else { Ok(()) }
 }
 
 /// Flushes a directory's entries (a rename or a new file in it) to disk.

@@ -477,3 +477,70 @@ fn an_items_downloads_start_before_every_item_is_resolved() {
         }
     }
 }
+
+/// The fake GitHub of `bench/latency.sh`, which runs this test with
+/// `--ignored` and these variables: `BENCH_PORT_FILE` (where the server's
+/// and the control endpoint's URLs are written, in that order, on one
+/// line), `BENCH_ITEMS` (repositories `bench/tool-000` on, default 200)
+/// and `BENCH_DELAY_MS` (each answer's delay, default 100). It serves
+/// until it is killed. The control endpoint answers `GET /_stats` (the
+/// request counts since the last `POST /_reset`) and `POST /_reset`.
+///
+/// The server is this crate's test fake, multi-threaded: a benchmark
+/// against it measures the client, not a server that cannot keep up.
+#[test]
+#[ignore = "the server of bench/latency.sh, which starts it"]
+fn serve_the_latency_benchmark() {
+    use std::io::{BufRead, BufReader, Write};
+    let Ok(port_file) = std::env::var("BENCH_PORT_FILE") else {
+        return;
+    };
+    let number = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    let items = number("BENCH_ITEMS", 200) as usize;
+    let fake = FakeGithub::start();
+    fake.latency(Duration::from_millis(number("BENCH_DELAY_MS", 100)));
+    for n in 0..items {
+        let repo = format!("bench/tool-{n:03}");
+        fake.release(&repo, release(n, 0));
+        fake.tag(&repo, "v1.0.0", &commit(n, 0));
+    }
+    let control = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let line = format!("{} http://{}\n", fake.url(), control.local_addr().unwrap());
+    std::fs::write(&port_file, line).unwrap();
+    for stream in control.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let mut request = String::new();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let _ = reader.read_line(&mut request);
+        // The rest of the head; no request here has a body.
+        let mut header = String::new();
+        while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+            header.clear();
+        }
+        let body = if request.starts_with("POST /_reset") {
+            fake.clear_requests();
+            fake.reset_max_in_flight();
+            "{}".to_owned()
+        } else {
+            let log = fake.requests();
+            let api: Vec<&Logged> = log.iter().filter(|r| r.api()).collect();
+            serde_json::json!({
+                "requests": log.len(),
+                "api": api.len(),
+                "api_304": api.iter().filter(|r| r.status == 304).count(),
+                "max_in_flight": fake.max_in_flight(),
+            })
+            .to_string()
+        };
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+}
