@@ -11,6 +11,7 @@ on first request (deterministic bytes):
   GET /api/v3/repos/{owner}/{repo}/releases               list (one page)
   GET /api/v3/repos/{owner}/{repo}/commits/{ref}          sha (vnd.github.sha)
   GET /dl/{owner}/{repo}/releases/download/{tag}/{name}   asset bytes
+  POST /{owner}/{repo}.git/git-upload-pack                git's ls-refs (v2)
 
 Like GitHub, API answers carry an ETag and x-ratelimit-* headers, and an
 If-None-Match that still holds is answered 304 Not Modified (not counted
@@ -122,8 +123,31 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_reset":
             self.state.reset()
             self.send(200, b"{}", "application/json")
+        elif self.path.endswith(".git/git-upload-pack"):
+            self.git_ls_refs()
         else:
             self.send(404, b"{}", "application/json")
+
+    def git_ls_refs(self):
+        """git's protocol v2 `ls-refs`, for the one tag v1.0.0."""
+        st = self.state
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with st.lock:
+            st.stats["requests"] += 1
+            st.in_flight += 1
+            st.stats["max_in_flight"] = max(st.stats["max_in_flight"], st.in_flight)
+        try:
+            time.sleep(st.delay)
+            parts = urlsplit(self.path).path.strip("/").split("/")
+            repo = f"{parts[0]}/{parts[1].removesuffix('.git')}"
+            out = b""
+            if b"ref-prefix refs/tags/v1.0.0\n" in body:
+                line = f"{commit_of(repo)} refs/tags/v1.0.0\n".encode()
+                out += b"%04x" % (len(line) + 4) + line
+            self.send(200, out + b"0000", "application/x-git-upload-pack-result")
+        finally:
+            with st.lock:
+                st.in_flight -= 1
 
     def do_GET(self):
         if self.path == "/_stats":

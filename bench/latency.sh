@@ -15,7 +15,8 @@
 #   plan            2  (release + tag commit together, then the checksum file)
 #   apply           3  (the same two, then the downloads)
 #   outdated        1  (the release list)
-#   check --upstream 1 (release + tag commit together; digests need no download)
+#   check --upstream 1 (release, and the tag commit from git, together;
+#                      digests need no download)
 #
 # The same cold runs with VENDOR_JOBS=1 are the sequential baseline (one
 # item at a time, as before items were resolved concurrently), for N up

@@ -1146,18 +1146,40 @@ impl Client {
         body: &serde_json::Value,
         limit: u64,
     ) -> Result<Vec<u8>, FetchError> {
-        let target = self.target(url, false)?;
         let payload = serde_json::to_vec(body).unwrap_or_default();
+        let json = "application/json";
+        self.post(url, json, json, &[], payload, limit).await
+    }
+
+    /// POSTs `payload` (of `content_type`, with `headers` besides) to a
+    /// server that is no API, and returns the answer (at most `limit`
+    /// bytes): a query, safe to repeat, so retried like every request.
+    /// Never sends the token, is not cached, and takes a slot of the
+    /// small-file bound, not the API's.
+    pub async fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        accept: &str,
+        headers: &[(&str, &str)],
+        payload: Vec<u8>,
+        limit: u64,
+    ) -> Result<Vec<u8>, FetchError> {
+        let target = self.target(url, false)?;
         self.retrying(|| async {
             let _slot = self.inner.files_in_flight.acquire().await.ok();
             self.within_deadline(&target, async {
                 record(|t| t.requests += 1);
-                let response = self
+                let mut request = self
                     .inner
                     .http
                     .post(target.url.clone())
-                    .header(ACCEPT, "application/json")
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(ACCEPT, accept)
+                    .header(reqwest::header::CONTENT_TYPE, content_type);
+                for (name, value) in headers {
+                    request = request.header(*name, *value);
+                }
+                let response = request
                     .body(payload.clone())
                     .send()
                     .await

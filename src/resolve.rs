@@ -115,7 +115,7 @@ pub async fn resolve_in(
             // Independent requests: both at once.
             let (release, commit) = tokio::join!(
                 github::release_by_tag(client, repo, &tag),
-                github::commit_for_ref(client, repo, &tag)
+                github::tag_commit(client, repo, &tag)
             );
             let (release, commit) = (release?, commit?);
             let mut out = Vec::new();

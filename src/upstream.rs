@@ -179,8 +179,8 @@ async fn attestations_gone(
     Ok(out)
 }
 
-/// A tag or ref (`what`) that points to another commit than `locked`,
-/// or no longer exists.
+/// A tag or ref (`what`: a release's `tag`, or a files item's `ref`) that
+/// points to another commit than `locked`, or no longer exists.
 async fn ref_moved(
     client: &Client,
     repo: &str,
@@ -189,7 +189,12 @@ async fn ref_moved(
     locked: Option<&str>,
 ) -> Result<Option<Drift>> {
     let expected = locked.map_or_else(|| format!("the locked {what}"), |c| format!("commit {c}"));
-    match github::commit_for_ref(client, repo, name).await {
+    let now = if what == "tag" {
+        github::tag_commit(client, repo, name).await
+    } else {
+        github::commit_for_ref(client, repo, name).await
+    };
+    match now {
         Ok(now) if locked.is_some_and(|l| l != now) => Ok(Some(drift(
             UpstreamChange::Retagged,
             &format!("{name} of {repo}"),

@@ -297,13 +297,13 @@ fn a_newer_version_supersedes_the_old_pull_request() {
     w.assert_back_on_main();
 }
 
-/// The upstream check passes (the first request for the commit), then
+/// The upstream check passes (the first request for the release), then
 /// `vendor apply` on the bump's branch fails (every later one).
 #[test]
 fn a_failing_apply_pushes_nothing_and_names_the_item() {
     let w = World::new();
     w.gh.fail_after(
-        "/api/v3/repos/traefik/traefik/commits/v3.3.5",
+        "/api/v3/repos/traefik/traefik/releases/tags/v3.3.5",
         Fault::Status(500),
         1,
     );
@@ -327,7 +327,7 @@ fn a_failing_re_run_keeps_the_pushed_branch() {
     let pushed = w.remote_git(&["rev-parse", "vendor/traefik-3.3.5"]);
     let local = w.local_git(&["rev-parse", "vendor/traefik-3.3.5"]);
     w.gh.fail_after(
-        "/api/v3/repos/traefik/traefik/commits/v3.3.5",
+        "/api/v3/repos/traefik/traefik/releases/tags/v3.3.5",
         Fault::Status(500),
         1,
     );

@@ -6,7 +6,9 @@
 //! token, mirror, retry and rate-limit rules and the HTTP cache. Releases,
 //! release lists, tags and refs are mutable upstream (a re-tag, a replaced
 //! asset), so their answers are always revalidated; only a commit named
-//! by its full sha is reused without asking ([`commit_for_ref`]). This module turns GitHub's
+//! by its full sha is reused without asking ([`commit_for_ref`]). A release
+//! tag's commit is asked of git's own protocol first ([`tag_commit`],
+//! [`super::git`]), which costs no API request. This module turns GitHub's
 //! JSON into small types and GitHub's 404s into errors that say what
 //! exists instead ("did you mean `v3.3.5`?").
 
@@ -330,6 +332,35 @@ pub async fn tags(client: &Client, repo: &str) -> Result<Vec<Tag>, GithubError> 
             commit_sha: t.commit.sha,
         })
         .collect())
+}
+
+/// The commit the tag `tag` points to: asked of the repository's git
+/// endpoint ([`super::git`]: no API request), else of the API
+/// ([`commit_for_ref`]), which also says what exists when the tag does
+/// not. The git answer is taken only when it lists the tag; anything else
+/// (a refusal, a private repository, a malformed answer, no such tag)
+/// leaves the question to the API.
+pub async fn tag_commit(client: &Client, repo: &str, tag: &str) -> Result<String, GithubError> {
+    if let Some(git) = git_url(client, repo)?
+        && let Ok(Some(commit)) = super::git::tag_commit(client, &git, tag).await
+    {
+        return Ok(commit);
+    }
+    commit_for_ref(client, repo, tag).await
+}
+
+/// The repository's git URL (`https://github.com/OWNER/NAME.git`), from
+/// the API's: GitHub's own API host, or GitHub Enterprise's `/api/v3`.
+/// `None` for an API elsewhere, whose git host is unknown.
+fn git_url(client: &Client, repo: &str) -> Result<Option<String>, GithubError> {
+    repo_url(client, repo)?;
+    let api = client.config().api_url.trim_end_matches('/');
+    let web = if api == crate::fetch::DEFAULT_API_URL {
+        Some("https://github.com")
+    } else {
+        api.strip_suffix("/api/v3")
+    };
+    Ok(web.map(|web| format!("{web}/{repo}.git")))
 }
 
 /// The commit sha `git_ref` (tag, branch or sha) points to. Asks for the

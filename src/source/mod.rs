@@ -2,4 +2,5 @@
 //! module and [`crate::fetch`] touch the network; both are async and leave
 //! the runtime to the caller.
 
+pub mod git;
 pub mod github;

@@ -12,6 +12,8 @@
 //!   (JSON with base64, or bytes with `Accept: application/vnd.github.raw`);
 //! - asset downloads at `/dl/{owner}/{repo}/releases/download/{tag}/{name}`
 //!   (github.com's layout under `/dl`);
+//! - git's `ls-refs` (protocol v2 over smart HTTP) for a repository's tags,
+//!   at `/{owner}/{repo}.git/git-upload-pack` and under `/dl/`;
 //! - raw files at `/raw/{owner}/{repo}/{ref}/{path}`
 //!   (raw.githubusercontent.com's layout under `/raw`);
 //! - any other file registered with [`FakeGithub::file`];
@@ -855,7 +857,9 @@ async fn handle(State(state): State<Shared>, request: Request) -> Response {
     let (reply, fault) = {
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
         let fault = state.take_fault(&raw_path, &decoded);
-        if method != "GET" && method != "HEAD" {
+        // git's `ls-refs` is POSTed, but only reads.
+        let reads = decoded.ends_with(".git/git-upload-pack");
+        if method != "GET" && method != "HEAD" && !reads {
             state.writes.push(Written {
                 method: method.clone(),
                 path: decoded.clone(),
@@ -871,6 +875,8 @@ async fn handle(State(state): State<Shared>, request: Request) -> Response {
         };
         let reply = if let Some(reply) = pulls {
             reply
+        } else if method == "POST" && decoded.ends_with(".git/git-upload-pack") {
+            git_route(&state, &decoded, &body, &headers)
         } else if method == "GET" || method == "HEAD" {
             route(&state, &raw_path, query.as_deref(), &headers)
         } else {
@@ -1714,6 +1720,63 @@ fn find_asset<'a>(
                 .find(|a| a.name == name)
                 .map(|a| (r, a))
         })
+}
+
+/// git's smart HTTP `git-upload-pack` at `/{owner}/{repo}.git/` (and
+/// under `/dl/`, where github.com is mirrored), protocol v2 only, and of
+/// its commands only `ls-refs`: one line per tag under a `ref-prefix`
+/// (every tag without one), as `{sha} refs/tags/{name}`; the fake's tags
+/// are lightweight, so there is no `peeled:`.
+fn git_route(state: &ServerState, path: &str, body: &[u8], headers: &HeaderMap) -> Reply {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (owner, name) = match parts.as_slice() {
+        ["dl", owner, name, "git-upload-pack"] | [owner, name, "git-upload-pack"] => {
+            (*owner, name.trim_end_matches(".git"))
+        }
+        _ => return Reply::not_found(),
+    };
+    let Some(repo) = state.repo(owner, name) else {
+        return Reply::bytes("text/plain", &b"Repository not found."[..]).status(404);
+    };
+    if header_text(headers, header::HeaderName::from_static("git-protocol")).as_deref()
+        != Some("version=2")
+    {
+        return Reply::bytes("text/plain", &b"protocol v2 only"[..]).status(400);
+    }
+    // The request's pkt-lines, up to the flush.
+    let mut lines = Vec::new();
+    let mut rest = body;
+    while rest.len() >= 4 {
+        let len = std::str::from_utf8(&rest[..4])
+            .ok()
+            .and_then(|h| usize::from_str_radix(h, 16).ok());
+        match len {
+            Some(0) => break,
+            Some(1) => rest = &rest[4..],
+            Some(len) if len > 4 && len <= rest.len() => {
+                lines.push(String::from_utf8_lossy(&rest[4..len]).trim_end().to_owned());
+                rest = &rest[len..];
+            }
+            _ => return Reply::bytes("text/plain", &b"bad pkt-line"[..]).status(400),
+        }
+    }
+    if lines.first().map(String::as_str) != Some("command=ls-refs") {
+        return Reply::bytes("text/plain", &b"ls-refs only"[..]).status(400);
+    }
+    let prefixes: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("ref-prefix "))
+        .collect();
+    let mut out = String::new();
+    for (tag, sha) in &repo.tags {
+        let refname = format!("refs/tags/{tag}");
+        if prefixes.is_empty() || prefixes.iter().any(|p| refname.starts_with(p)) {
+            let line = format!("{sha} {refname}\n");
+            let _ = write!(out, "{:04x}{line}", line.len() + 4);
+        }
+    }
+    out.push_str("0000");
+    Reply::bytes("application/x-git-upload-pack-result", out.into_bytes())
 }
 
 /// The commit a tag, branch or known sha names.
