@@ -6,7 +6,8 @@
 #   apply  `vendor apply` of 8 × 64 MiB tar.gz assets from a loopback
 #          server (download, sha256, extract, install), against 8 parallel
 #          `curl` + `sha256sum` + `tar xzf`, 8 parallel `dotslash -- fetch`
-#          when dotslash is on PATH, and the physical limit: 8 parallel
+#          when dotslash is on PATH (and the same followed by `sync -f`:
+#          DotSlash never flushes, vendor must), and the physical limit: 8 parallel
 #          `curl | sha256sum` of the same bytes (receive and hash only).
 #          Rounds alternate the commands (APPLY_ROUNDS, default 5) and
 #          the medians are compared; peak RSS from /usr/bin/time. With
@@ -270,6 +271,13 @@ JSON
     done
     wait
   }
+  # DotSlash does not flush what it installs (no fsync or fdatasync
+  # call); vendor must (DESIGN §7: the commit is durable). The same run
+  # followed by a flush of the file system is the durable equivalent.
+  dotslash_durable_peer() {
+    dotslash_peer
+    sync -f "$work/ds-cache"
+  }
   export vendor tree work port VENDOR_BASELINE
 
   # The physical limit: the same bytes received and hashed, nothing else.
@@ -291,11 +299,12 @@ JSON
   baseline_apply() {
     "$1" -C "$tree" -q apply
   }
-  export -f reset vendor_apply baseline_apply curl_peer dotslash_peer limit_peer sha256sum_peer
+  export -f reset vendor_apply baseline_apply curl_peer dotslash_peer dotslash_durable_peer \
+    limit_peer sha256sum_peer
 
   # One round runs every command once, so a busy machine slows all alike.
   local rounds=${APPLY_ROUNDS:-5} peers=(vendor_apply curl_peer limit_peer sha256sum_peer) p
-  command -v dotslash >/dev/null && peers+=(dotslash_peer)
+  command -v dotslash >/dev/null && peers+=(dotslash_peer dotslash_durable_peer)
   local baselines=() b
   [ -n "${VENDOR_BASELINE:-}" ] && IFS=: read -ra baselines <<< "$VENDOR_BASELINE"
   for b in "${baselines[@]}"; do peers+=("baseline_apply $b"); done
@@ -327,6 +336,8 @@ JSON
   if command -v dotslash >/dev/null; then
     d=$(median "${times[dotslash_peer]}")
     echo "| 8 × dotslash -- fetch, parallel | ${d} s | $(ratio "$v" "$d") | ${times[dotslash_peer]}|"
+    d=$(median "${times[dotslash_durable_peer]}")
+    echo "| the same, then \`sync -f\` (durable, as vendor) | ${d} s | $(ratio "$v" "$d") | ${times[dotslash_durable_peer]}|"
   fi
   for b in "${baselines[@]}"; do
     local t
