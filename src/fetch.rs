@@ -954,11 +954,18 @@ struct Inner {
     /// services in flight at once ([`MAX_FILES_IN_FLIGHT`]): a bound of
     /// their own, so they never wait behind API requests.
     files_in_flight: tokio::sync::Semaphore,
+    /// Origins an optional request ([`Client::post_optional`]) could not
+    /// reach in this run; later optional requests to them are not sent.
+    unreachable: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Most API requests open at once: GitHub asks clients to stay well below
 /// 100 concurrent requests to its API.
 pub const MAX_IN_FLIGHT: usize = 64;
+
+/// How long an optional request ([`Client::post_optional`]) may take,
+/// connecting included.
+const OPTIONAL_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Most small-file requests (and requests to services other than the
 /// API) open at once. GitHub's concurrency guidance is for its API;
@@ -1002,6 +1009,7 @@ impl Client {
                 cache,
                 in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
                 files_in_flight: tokio::sync::Semaphore::new(MAX_FILES_IN_FLIGHT),
+                unreachable: Mutex::default(),
             }),
         })
     }
@@ -1166,34 +1174,121 @@ impl Client {
         limit: u64,
     ) -> Result<Vec<u8>, FetchError> {
         let target = self.target(url, false)?;
+        let request = Post {
+            target: &target,
+            content_type,
+            accept,
+            headers,
+            payload: &payload,
+            limit,
+        };
         self.retrying(|| async {
             let _slot = self.inner.files_in_flight.acquire().await.ok();
-            self.within_deadline(&target, async {
-                record(|t| t.requests += 1);
-                let mut request = self
-                    .inner
-                    .http
-                    .post(target.url.clone())
-                    .header(ACCEPT, accept)
-                    .header(reqwest::header::CONTENT_TYPE, content_type);
-                for (name, value) in headers {
-                    request = request.header(*name, *value);
-                }
-                let response = request
-                    .body(payload.clone())
-                    .send()
-                    .await
-                    .map_err(|e| transport_failure(e, &target, &self.inner.config))?;
-                if !response.status().is_success() {
-                    return Err(self.refusal(response, &target, false).await);
-                }
-                let body = read_limited(response, &target, limit, &self.inner.config).await?;
-                refuse_reflected(&target, &body)?;
-                Ok(body)
-            })
-            .await
+            self.within_deadline(&target, self.post_attempt(&request))
+                .await
         })
         .await
+    }
+
+    /// [`Client::post`] for a request the caller can do without (it has
+    /// another way to the answer): one attempt of at most
+    /// [`OPTIONAL_TIMEOUT`], not retried. When the server cannot be
+    /// reached at all (no connection, no answer in time), its origin is
+    /// remembered and later optional requests to it fail at once, so a
+    /// network that blocks it costs one timeout per run, not one per
+    /// request.
+    pub async fn post_optional(
+        &self,
+        url: &str,
+        content_type: &str,
+        accept: &str,
+        headers: &[(&str, &str)],
+        payload: Vec<u8>,
+        limit: u64,
+    ) -> Result<Vec<u8>, FetchError> {
+        let target = self.target(url, false)?;
+        let origin = target.url.origin().ascii_serialization();
+        let known_down = |inner: &Inner| {
+            inner
+                .unreachable
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&origin)
+        };
+        let unreached = || FetchError::Connect {
+            url: target.shown.clone(),
+            message: "not reached earlier in this run".to_owned(),
+        };
+        if known_down(&self.inner) {
+            return Err(unreached());
+        }
+        let _slot = self.inner.files_in_flight.acquire().await.ok();
+        if known_down(&self.inner) {
+            return Err(unreached());
+        }
+        let request = Post {
+            target: &target,
+            content_type,
+            accept,
+            headers,
+            payload: &payload,
+            limit,
+        };
+        let (result, reached) =
+            match tokio::time::timeout(OPTIONAL_TIMEOUT, self.post_attempt(&request)).await {
+                Ok(Ok(body)) => (Ok(body), true),
+                Ok(Err(failure)) => {
+                    // No connection, no answer in time, or no HTTP.
+                    let answered = !matches!(
+                        failure.error,
+                        FetchError::Connect { .. }
+                            | FetchError::Timeout { .. }
+                            | FetchError::Protocol { .. }
+                    );
+                    (Err(failure.error), answered)
+                }
+                Err(_) => (
+                    Err(FetchError::Timeout {
+                        url: target.shown.clone(),
+                        after: OPTIONAL_TIMEOUT,
+                    }),
+                    false,
+                ),
+            };
+        if !reached {
+            self.inner
+                .unreachable
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(origin);
+        }
+        result
+    }
+
+    /// One attempt of a [`Post`].
+    async fn post_attempt(&self, post: &Post<'_>) -> Result<Vec<u8>, Failure> {
+        let target = post.target;
+        record(|t| t.requests += 1);
+        let mut request = self
+            .inner
+            .http
+            .post(target.url.clone())
+            .header(ACCEPT, post.accept)
+            .header(reqwest::header::CONTENT_TYPE, post.content_type);
+        for (name, value) in post.headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
+            .body(post.payload.to_vec())
+            .send()
+            .await
+            .map_err(|e| transport_failure(e, target, &self.inner.config))?;
+        if !response.status().is_success() {
+            return Err(self.refusal(response, target, false).await);
+        }
+        let body = read_limited(response, target, post.limit, &self.inner.config).await?;
+        refuse_reflected(target, &body)?;
+        Ok(body)
     }
 
     /// Sends one GitHub API request that changes or must not be cached
@@ -1930,6 +2025,16 @@ async fn cache_io<T: Send + 'static>(
     tokio::task::spawn_blocking(move || op(&cache, &key))
         .await
         .ok()
+}
+
+/// A POST of [`Client::post`] or [`Client::post_optional`].
+struct Post<'a> {
+    target: &'a Target,
+    content_type: &'a str,
+    accept: &'a str,
+    headers: &'a [(&'a str, &'a str)],
+    payload: &'a [u8],
+    limit: u64,
 }
 
 /// What one streamed download asks for.

@@ -334,6 +334,55 @@ fn when_git_gives_no_answer_the_api_does() {
 }
 
 #[test]
+fn an_unreachable_git_host_is_tried_once_then_the_api_is_asked() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // The git endpoint is mirrored to a port that is no git host: it
+    // accepts connections and closes them unanswered, or holds them open
+    // and never answers (the lookup gives up after a few seconds).
+    for hold in [false, true] {
+        let s = Setup::new(3);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                if hold {
+                    held.push(stream);
+                }
+            }
+        });
+        s.fake.clear_requests();
+        s.vendor(&["apply"])
+            .env("VENDOR_JOBS", "1")
+            .env(
+                "VENDOR_MIRRORS",
+                format!("{}/acme/=http://{addr}/acme/", s.fake.url()),
+            )
+            .output()
+            .code(0);
+        // One item at a time: the first tries git, once; the others go
+        // straight to the API.
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "hold: {hold}");
+        let commits = s.fake.requests_to("/api/v3/repos/").into_iter();
+        assert_eq!(
+            commits
+                .filter(|r| r.path.ends_with("/commits/v1.0.0"))
+                .count(),
+            s.items,
+            "hold: {hold}"
+        );
+        let lock = s.tree.read("vendor.lock.yaml");
+        for n in 0..s.items {
+            assert!(lock.contains(&commit(n, 0)), "hold: {hold}: {lock}");
+        }
+    }
+}
+
+#[test]
 fn items_are_resolved_concurrently() {
     let s = Setup::new(6);
     s.fake.latency(Duration::from_millis(100));

@@ -10,6 +10,9 @@
 //! private repository's endpoint refuses, and the caller asks the API
 //! instead ([`crate::source::github::tag_commit`]), as it does for any
 //! answer that is not exactly one well-formed line for the ref asked for.
+//! The lookup is one attempt of a few seconds at most; a network that
+//! blocks the git host costs one such attempt per run
+//! ([`Client::post_optional`]), then the API is asked directly.
 //!
 //! The wire format (git's `gitprotocol-v2` and `gitprotocol-common`):
 //! pkt-lines, each a four-hex-digit length (counting itself) and data;
@@ -40,7 +43,7 @@ pub async fn tag_commit(
     let refname = format!("refs/tags/{tag}");
     let url = format!("{repo_git}/git-upload-pack");
     let body = client
-        .post(
+        .post_optional(
             &url,
             "application/x-git-upload-pack-request",
             "application/x-git-upload-pack-result",
