@@ -1154,37 +1154,25 @@ impl Client {
         body: &serde_json::Value,
         limit: u64,
     ) -> Result<Vec<u8>, FetchError> {
-        let payload = serde_json::to_vec(body).unwrap_or_default();
-        let json = "application/json";
-        self.post(url, json, json, &[], payload, limit).await
-    }
-
-    /// POSTs `payload` (of `content_type`, with `headers` besides) to a
-    /// server that is no API, and returns the answer (at most `limit`
-    /// bytes): a query, safe to repeat, so retried like every request.
-    /// Never sends the token, is not cached, and takes a slot of the
-    /// small-file bound, not the API's.
-    pub async fn post(
-        &self,
-        url: &str,
-        content_type: &str,
-        accept: &str,
-        headers: &[(&str, &str)],
-        payload: Vec<u8>,
-        limit: u64,
-    ) -> Result<Vec<u8>, FetchError> {
-        let target = self.target(url, false)?;
-        let request = Post {
-            target: &target,
-            content_type,
-            accept,
-            headers,
-            payload: &payload,
+        let body = PostBody {
+            content_type: "application/json",
+            accept: "application/json",
+            headers: &[],
+            payload: serde_json::to_vec(body).unwrap_or_default(),
             limit,
         };
+        self.post(url, &body).await
+    }
+
+    /// POSTs `body` to a server that is no API, and returns the answer
+    /// (at most `body.limit` bytes): a query, safe to repeat, so retried like every request.
+    /// Never sends the token, is not cached, and takes a slot of the
+    /// small-file bound, not the API's.
+    pub async fn post(&self, url: &str, body: &PostBody<'_>) -> Result<Vec<u8>, FetchError> {
+        let target = self.target(url, false)?;
         self.retrying(|| async {
             let _slot = self.inner.files_in_flight.acquire().await.ok();
-            self.within_deadline(&target, self.post_attempt(&request))
+            self.within_deadline(&target, self.post_attempt(&target, body))
                 .await
         })
         .await
@@ -1200,11 +1188,7 @@ impl Client {
     pub async fn post_optional(
         &self,
         url: &str,
-        content_type: &str,
-        accept: &str,
-        headers: &[(&str, &str)],
-        payload: Vec<u8>,
-        limit: u64,
+        body: &PostBody<'_>,
     ) -> Result<Vec<u8>, FetchError> {
         let target = self.target(url, false)?;
         let origin = target.url.origin().ascii_serialization();
@@ -1226,35 +1210,27 @@ impl Client {
         if known_down(&self.inner) {
             return Err(unreached());
         }
-        let request = Post {
-            target: &target,
-            content_type,
-            accept,
-            headers,
-            payload: &payload,
-            limit,
+        let attempt = self.post_attempt(&target, body);
+        let (result, reached) = match tokio::time::timeout(OPTIONAL_TIMEOUT, attempt).await {
+            Ok(Ok(body)) => (Ok(body), true),
+            Ok(Err(failure)) => {
+                // No connection, no answer in time, or no HTTP.
+                let answered = !matches!(
+                    failure.error,
+                    FetchError::Connect { .. }
+                        | FetchError::Timeout { .. }
+                        | FetchError::Protocol { .. }
+                );
+                (Err(failure.error), answered)
+            }
+            Err(_) => (
+                Err(FetchError::Timeout {
+                    url: target.shown.clone(),
+                    after: OPTIONAL_TIMEOUT,
+                }),
+                false,
+            ),
         };
-        let (result, reached) =
-            match tokio::time::timeout(OPTIONAL_TIMEOUT, self.post_attempt(&request)).await {
-                Ok(Ok(body)) => (Ok(body), true),
-                Ok(Err(failure)) => {
-                    // No connection, no answer in time, or no HTTP.
-                    let answered = !matches!(
-                        failure.error,
-                        FetchError::Connect { .. }
-                            | FetchError::Timeout { .. }
-                            | FetchError::Protocol { .. }
-                    );
-                    (Err(failure.error), answered)
-                }
-                Err(_) => (
-                    Err(FetchError::Timeout {
-                        url: target.shown.clone(),
-                        after: OPTIONAL_TIMEOUT,
-                    }),
-                    false,
-                ),
-            };
         if !reached {
             self.inner
                 .unreachable
@@ -1265,9 +1241,8 @@ impl Client {
         result
     }
 
-    /// One attempt of a [`Post`].
-    async fn post_attempt(&self, post: &Post<'_>) -> Result<Vec<u8>, Failure> {
-        let target = post.target;
+    /// One attempt of a POST.
+    async fn post_attempt(&self, target: &Target, post: &PostBody<'_>) -> Result<Vec<u8>, Failure> {
         record(|t| t.requests += 1);
         let mut request = self
             .inner
@@ -1279,7 +1254,7 @@ impl Client {
             request = request.header(*name, *value);
         }
         let response = request
-            .body(post.payload.to_vec())
+            .body(post.payload.clone())
             .send()
             .await
             .map_err(|e| transport_failure(e, target, &self.inner.config))?;
@@ -2027,14 +2002,16 @@ async fn cache_io<T: Send + 'static>(
         .ok()
 }
 
-/// A POST of [`Client::post`] or [`Client::post_optional`].
-struct Post<'a> {
-    target: &'a Target,
-    content_type: &'a str,
-    accept: &'a str,
-    headers: &'a [(&'a str, &'a str)],
-    payload: &'a [u8],
-    limit: u64,
+/// What [`Client::post`] and [`Client::post_optional`] send, and how
+/// much of the answer they read.
+pub struct PostBody<'a> {
+    pub content_type: &'a str,
+    pub accept: &'a str,
+    /// Headers besides `Content-Type` and `Accept`.
+    pub headers: &'a [(&'a str, &'a str)],
+    pub payload: Vec<u8>,
+    /// Bytes of the answer read at most.
+    pub limit: u64,
 }
 
 /// What one streamed download asks for.

@@ -23,7 +23,7 @@
 //! ref under the prefix, then a flush; the `peeled:` object of an
 //! annotated tag is the commit it tags.
 
-use crate::fetch::{Client, FetchError};
+use crate::fetch::{Client, FetchError, PostBody};
 
 /// The answer read at most: a few lines of under 200 bytes each, unless
 /// the prefix matches many tags (`v1` also matches `v1.2`), which ends
@@ -42,15 +42,15 @@ pub async fn tag_commit(
 ) -> Result<Option<String>, LookupError> {
     let refname = format!("refs/tags/{tag}");
     let url = format!("{repo_git}/git-upload-pack");
+    let body = PostBody {
+        content_type: "application/x-git-upload-pack-request",
+        accept: "application/x-git-upload-pack-result",
+        headers: &[("Git-Protocol", "version=2")],
+        payload: request(&refname),
+        limit: LIMIT,
+    };
     let body = client
-        .post_optional(
-            &url,
-            "application/x-git-upload-pack-request",
-            "application/x-git-upload-pack-result",
-            &[("Git-Protocol", "version=2")],
-            request(&refname),
-            LIMIT,
-        )
+        .post_optional(&url, &body)
         .await
         .map_err(LookupError::Fetch)?;
     parse(&body, &refname).map_err(LookupError::Malformed)
