@@ -1115,6 +1115,7 @@ impl Client {
             && still_true(&entry.body)
         {
             record(|t| t.reused += 1);
+            self.touch(store.as_ref()).await;
             return Ok((entry.body.clone(), entry.next.clone()));
         }
         let conditional = cached.as_ref().filter(|e| e.has_validator());
@@ -1124,6 +1125,7 @@ impl Client {
         match (answer, conditional) {
             (Answer::NotModified, Some(entry)) => {
                 record(|t| t.not_modified += 1);
+                self.touch(store.as_ref()).await;
                 Ok((entry.body.clone(), entry.next.clone()))
             }
             (Answer::NotModified, None) => Err(FetchError::InvalidResponse {
@@ -1141,6 +1143,14 @@ impl Client {
                 }
                 Ok((entry.body, entry.next))
             }
+        }
+    }
+
+    /// Marks a reused HTTP-cache entry as used (best effort: an entry
+    /// evicted too early costs a request, never correctness).
+    async fn touch(&self, store: Option<&(&HttpCache, Key)>) {
+        if let Some((cache, key)) = store {
+            let _ = cache_io(cache, key, |c, k| c.touch(k)).await;
         }
     }
 

@@ -43,7 +43,12 @@
 //!   answer overwrites it;
 //! - `--refresh` bypasses it: no conditional headers, no reuse, and every
 //!   answer overwrites its entry;
-//! - offline runs never reach it: the client refuses before any lookup.
+//! - offline runs never reach it: the client refuses before any lookup;
+//! - an entry is touched whenever it is reused (a 304, or a fact), so its
+//!   modification time says when it last served; entries unused for
+//!   [`UNUSED_AGE`] are removed by the next run that tidies the cache
+//!   ([`HttpCache::evict_unused`]). Eviction costs a full request, never
+//!   correctness.
 
 use std::fs;
 use std::io::{self, Read as _, Write as _};
@@ -56,6 +61,9 @@ use crate::hash::sha256_hex;
 /// Largest body stored (a page of 100 releases with long notes stays
 /// below; a larger answer is fetched every time).
 pub const MAX_BODY: u64 = 16 << 20;
+/// How long an entry may go unused before it is removed: a release no
+/// item pins any more stops being revalidated, and goes after this.
+pub const UNUSED_AGE: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
 /// Largest metadata line read.
 const MAX_META: u64 = 64 << 10;
 const MAGIC: &[u8] = b"vendor-http-cache 1\n";
@@ -167,6 +175,43 @@ impl HttpCache {
         decode(&bytes, key)
     }
 
+    /// Marks the entry for `key` as just used (its modification time), so
+    /// [`HttpCache::evict_unused`] keeps it.
+    pub fn touch(&self, key: &Key) -> io::Result<()> {
+        fs::File::open(self.path(key))?.set_modified(std::time::SystemTime::now())
+    }
+
+    /// Removes entries not used for `max_age` (by modification time: each
+    /// write and each [`HttpCache::touch`] sets it). Temporary files are
+    /// left to [`crate::tidy`]. Returns how many were removed.
+    pub fn evict_unused(&self, max_age: std::time::Duration) -> usize {
+        let Ok(shards) = fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for shard in shards.flatten() {
+            let Ok(entries) = fs::read_dir(shard.path()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let is_entry = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+                let unused = entry
+                    .metadata()
+                    .ok()
+                    .filter(fs::Metadata::is_file)
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age >= max_age);
+                if is_entry && unused && fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+
     /// Stores `entry` for `key`, replacing what was there. An entry too
     /// large, or with anything that carries a secret, is not stored (and
     /// an older entry for the key is removed, so it cannot be revalidated
@@ -263,6 +308,36 @@ mod tests {
             next: None,
             body: body.to_vec(),
         }
+    }
+
+    #[test]
+    fn entries_unused_for_the_age_are_evicted_and_a_touch_keeps_one() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let cache = HttpCache::at(dir.path());
+        let month = std::time::Duration::from_secs(31 * 86_400);
+        let (stale, touched, fresh) = (key("a", false), key("b", false), key("c", false));
+        for k in [&stale, &touched, &fresh] {
+            cache.put(k, &entry(b"x"))?;
+        }
+        let age = |k: &Key| -> io::Result<()> {
+            let then = std::time::SystemTime::now() - month;
+            fs::File::open(cache.path(k))?.set_modified(then)
+        };
+        age(&stale)?;
+        age(&touched)?;
+        cache.touch(&touched)?;
+        // A leftover temporary file is not an entry: tidy's rules apply.
+        let shard = cache.path(&stale).parent().map(Path::to_path_buf);
+        let leftover = shard.unwrap_or_default().join(format!("{TMP_PREFIX}x"));
+        fs::write(&leftover, b"partial")?;
+        fs::File::open(&leftover)?.set_modified(std::time::SystemTime::now() - month)?;
+
+        assert_eq!(cache.evict_unused(UNUSED_AGE), 1);
+        assert!(cache.get(&stale).is_none());
+        assert!(cache.get(&touched).is_some());
+        assert!(cache.get(&fresh).is_some());
+        assert!(leftover.exists());
+        Ok(())
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //!   that holds the tree lock, in every directory the manifest and the
 //!   lock name;
 //! - `.vendor/staging-*` (an apply's staging area): likewise;
+//! - in the shared cache, HTTP-cache entries unused for
+//!   [`crate::http_cache::UNUSED_AGE`] (not leftovers, but nothing else
+//!   removes them);
 //! - in the shared cache, `tmp/download-<pid>-*`: removed once process
 //!   `<pid>` is gone; those and `.vendor-tmp-*` under `resolved/`,
 //!   `evidence/` and `http/` also once untouched for [`CACHE_TMP_AGE`],
@@ -76,6 +79,7 @@ fn tidy_cache(cache: &Cache) {
             }
         }
     }
+    crate::http_cache::HttpCache::at(dir.join("http")).evict_unused(crate::http_cache::UNUSED_AGE);
 }
 
 /// Removes downloads whose process is gone: their names carry the id of

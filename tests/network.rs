@@ -186,6 +186,48 @@ fn repeated_outdated_and_check_upstream_revalidate_and_cost_nothing() {
 }
 
 #[test]
+fn http_cache_entries_in_use_stay_and_unused_ones_go() {
+    let s = Setup::applied(2);
+    let http = s.tree.cache().join("http");
+    let entries = || -> Vec<std::path::PathBuf> {
+        let mut all: Vec<_> = std::fs::read_dir(&http)
+            .unwrap()
+            .flat_map(|shard| std::fs::read_dir(shard.unwrap().path()).unwrap())
+            .map(|e| e.unwrap().path())
+            .collect();
+        all.sort();
+        all
+    };
+    let in_use = entries();
+    assert_eq!(in_use.len(), s.items, "{in_use:?}");
+    // The entries in use were last used 20 days ago; one more, which no
+    // item asks for any longer (a release bumped away from), 40 days ago.
+    let days_ago = |days: u64| std::time::SystemTime::now() - Duration::from_secs(days * 86_400);
+    let set = |path: &std::path::Path, when| {
+        std::fs::File::open(path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    };
+    let unused = in_use[0].parent().unwrap().join("f".repeat(64));
+    std::fs::copy(&in_use[0], &unused).unwrap();
+    set(&unused, days_ago(40));
+    for path in &in_use {
+        set(path, days_ago(20));
+    }
+    // The run tidies the cache, then revalidates: 304s, which touch the
+    // entries they reuse.
+    let (_, api) = s.logged(&["check", "--upstream"], 0);
+    assert_eq!(counts(&api), (s.items, s.items, 0));
+    assert!(!unused.exists());
+    assert_eq!(entries(), in_use);
+    for path in &in_use {
+        let used = std::fs::metadata(path).unwrap().modified().unwrap();
+        assert!(used > days_ago(1), "{path:?} was not touched");
+    }
+}
+
+#[test]
 fn apply_after_plan_resolves_with_304s() {
     let s = Setup::new(4);
     let (_, plan) = s.logged(&["plan"], 0);
