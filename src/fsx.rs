@@ -61,6 +61,17 @@ pub fn sync_file(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
 
+/// Whether `entry` is a regular file last modified at least `age` ago.
+pub fn untouched_for(entry: &fs::DirEntry, age: std::time::Duration) -> bool {
+    entry
+        .metadata()
+        .ok()
+        .filter(fs::Metadata::is_file)
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|elapsed| elapsed >= age)
+}
+
 /// Removes `.vendor-tmp-*` files that a killed run left in `dir`: the
 /// temporary files of [`write_atomic`] and [`copy_atomic`]. Call with the
 /// tree lock held. Returns how many were removed.

@@ -197,13 +197,7 @@ impl HttpCache {
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
                 let is_entry = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
-                let unused = entry
-                    .metadata()
-                    .ok()
-                    .filter(fs::Metadata::is_file)
-                    .and_then(|m| m.modified().ok())
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age >= max_age);
+                let unused = crate::fsx::untouched_for(&entry, max_age);
                 if is_entry && unused && fs::remove_file(entry.path()).is_ok() {
                     removed += 1;
                 }

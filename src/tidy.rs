@@ -130,14 +130,7 @@ fn remove_old(dir: &Path, prefix: &str) {
         if !entry.file_name().to_string_lossy().starts_with(prefix) {
             continue;
         }
-        let old = entry
-            .metadata()
-            .ok()
-            .filter(std::fs::Metadata::is_file)
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age >= CACHE_TMP_AGE);
-        if old {
+        if fsx::untouched_for(&entry, CACHE_TMP_AGE) {
             let _ = std::fs::remove_file(entry.path());
         }
     }

@@ -51,9 +51,9 @@ pub async fn recheck(
     match &item.source {
         Source::GithubRelease { repo, .. } => {
             // Independent questions: both at once (one round trip).
-            let (release, moved) = tokio::join!(
+            let (release, now) = tokio::join!(
                 github::release_by_tag(client, repo, &tag),
-                ref_moved(client, repo, "tag", &tag, commit)
+                github::tag_commit(client, repo, &tag)
             );
             let release = match release {
                 Ok(r) => r,
@@ -68,7 +68,7 @@ pub async fn recheck(
                 }
                 Err(e) => return Err(e.into()),
             };
-            out.extend(moved?);
+            out.extend(ref_moved(now, repo, "tag", &tag, commit)?);
             let was_immutable = locked.resolved.as_ref().and_then(|r| r.immutable);
             if was_immutable == Some(true) && release.immutable != Some(true) {
                 out.push(drift(
@@ -122,7 +122,8 @@ pub async fn recheck(
         Source::GithubFiles { repo, .. } => {
             // Files are locked at a commit, whose content cannot change;
             // only the ref can move.
-            out.extend(ref_moved(client, repo, "ref", &tag, commit).await?);
+            let now = github::commit_for_ref(client, repo, &tag).await;
+            out.extend(ref_moved(now, repo, "ref", &tag, commit)?);
             if let Some(commit) = commit {
                 let upstream = Upstream::Files { repo, commit };
                 out.extend(attestations_gone(client, &upstream, id, item, locked).await?);
@@ -179,21 +180,16 @@ async fn attestations_gone(
     Ok(out)
 }
 
-/// A tag or ref (`what`: a release's `tag`, or a files item's `ref`) that
-/// points to another commit than `locked`, or no longer exists.
-async fn ref_moved(
-    client: &Client,
+/// The drift, if any, of a tag or ref (`what`) whose commit upstream is
+/// `now`: it points to another commit than `locked`, or no longer exists.
+fn ref_moved(
+    now: Result<String, GithubError>,
     repo: &str,
     what: &str,
     name: &str,
     locked: Option<&str>,
 ) -> Result<Option<Drift>> {
     let expected = locked.map_or_else(|| format!("the locked {what}"), |c| format!("commit {c}"));
-    let now = if what == "tag" {
-        github::tag_commit(client, repo, name).await
-    } else {
-        github::commit_for_ref(client, repo, name).await
-    };
     match now {
         Ok(now) if locked.is_some_and(|l| l != now) => Ok(Some(drift(
             UpstreamChange::Retagged,

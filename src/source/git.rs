@@ -23,7 +23,7 @@
 //! ref under the prefix, then a flush; the `peeled:` object of an
 //! annotated tag is the commit it tags.
 
-use crate::fetch::{Client, FetchError, PostBody};
+use crate::fetch::{Client, PostBody};
 
 /// The answer read at most: a few lines of under 200 bytes each, unless
 /// the prefix matches many tags (`v1` also matches `v1.2`), which ends
@@ -34,12 +34,11 @@ const LIMIT: u64 = 64 << 10;
 const MAX_PKT: usize = 65520;
 
 /// The commit `tag` points to, as the git endpoint `repo_git` (the
-/// repository's `.git` URL) says: `Ok(None)` when it does not list the tag.
-pub async fn tag_commit(
-    client: &Client,
-    repo_git: &str,
-    tag: &str,
-) -> Result<Option<String>, LookupError> {
+/// repository's `.git` URL) says; `None` when it gives no such answer
+/// (it does not list the tag, refuses, cannot be reached, or answers
+/// something malformed): the caller then asks the API, whose errors are
+/// the ones worth showing.
+pub async fn tag_commit(client: &Client, repo_git: &str, tag: &str) -> Option<String> {
     let refname = format!("refs/tags/{tag}");
     let url = format!("{repo_git}/git-upload-pack");
     let body = PostBody {
@@ -49,18 +48,8 @@ pub async fn tag_commit(
         payload: request(&refname),
         limit: LIMIT,
     };
-    let body = client
-        .post_optional(&url, &body)
-        .await
-        .map_err(LookupError::Fetch)?;
-    parse(&body, &refname).map_err(LookupError::Malformed)
-}
-
-/// Why a lookup gave no answer; the caller asks the API instead.
-#[derive(Debug)]
-pub enum LookupError {
-    Fetch(FetchError),
-    Malformed(String),
+    let body = client.post_optional(&url, &body).await.ok()?;
+    parse(&body, &refname).ok().flatten()
 }
 
 /// The `ls-refs` request for the one ref `refname`.

@@ -342,7 +342,7 @@ pub async fn tags(client: &Client, repo: &str) -> Result<Vec<Tag>, GithubError> 
 /// leaves the question to the API.
 pub async fn tag_commit(client: &Client, repo: &str, tag: &str) -> Result<String, GithubError> {
     if let Some(git) = git_url(client, repo)?
-        && let Ok(Some(commit)) = super::git::tag_commit(client, &git, tag).await
+        && let Some(commit) = super::git::tag_commit(client, &git, tag).await
     {
         return Ok(commit);
     }
