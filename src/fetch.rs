@@ -1732,7 +1732,22 @@ impl Client {
                 source,
             })
         };
-        let file = tokio::fs::File::create(request.dest).await.map_err(io)?;
+        // Opened without truncating: ext4 writes back all the data of a
+        // file truncated to nothing as soon as it is closed (its
+        // `auto_da_alloc` rule), so each download's cache copy, which
+        // needs no flush, would take the disk from the installed files
+        // whose flush the commit waits for. Only a retry finds an earlier
+        // attempt's bytes to cut.
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(request.dest)
+            .await
+            .map_err(io)?;
+        if file.metadata().await.map_err(io)?.len() > 0 {
+            file.set_len(0).await.map_err(io)?;
+        }
         let feed = request
             .feed
             .and_then(|f| f.lock().ok().and_then(|mut f| f.take()));

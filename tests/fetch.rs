@@ -446,7 +446,9 @@ async fn truncated_bodies_are_retried_then_reported_with_the_url() {
     let dest = dir.path().join("t.tar.gz");
     let c = client_with(&fake, |c| c.retries = 2);
 
-    // Once: the retry starts the file over and succeeds.
+    // Once: the retry starts the file over and succeeds. The file held
+    // more bytes than the body before; none of them is left.
+    std::fs::write(&dest, payload(96 << 10)).unwrap();
     fake.fail_times(path, Fault::Truncated, 1);
     let done = c.download(&url, &dest, None, false, "t").await.unwrap();
     assert_eq!(done.sha256, sha256_hex(&bytes));
