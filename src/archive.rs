@@ -50,6 +50,7 @@ use std::rc::Rc;
 use globset::{GlobBuilder, GlobMatcher};
 use sha2::{Digest, Sha256};
 
+use crate::direct::DirectFile;
 use crate::hash;
 use crate::manifest::model::ArchiveFormat;
 
@@ -73,10 +74,12 @@ const MAX_LINK_HOPS: u32 = 40;
 /// Copy buffer size.
 const BUF_SIZE: usize = 256 << 10;
 
-/// An extracted file's data is flushed to disk each time this much more
-/// was written: the commit must flush every installed file before it is
-/// renamed into the tree, and flushing as the bytes arrive overlaps that
-/// disk work with the download instead of adding it after the last byte.
+/// An extracted file written through the page cache (where the file
+/// system refuses direct writes, [`crate::direct`]) is flushed to disk
+/// each time this much more was written: the commit must flush every
+/// installed file before it is renamed into the tree, and flushing as the
+/// bytes arrive overlaps that disk work with the download instead of
+/// adding it after the last byte.
 const FLUSH_EVERY: u64 = 8 << 20;
 
 /// Flushes a file being written on a thread of its own, so the writer
@@ -1012,37 +1015,49 @@ impl<'l> Session<'l> {
         Ok(())
     }
 
-    /// Streams `src` to `out.path`, hashing and counting bytes.
+    /// Streams `src` to `out.path`, hashing and counting bytes. The bytes
+    /// are read straight into the block [`DirectFile`] writes, hashed
+    /// there, and written past the page cache where the file system
+    /// allows; otherwise [`Flusher`] flushes them as they come.
     fn write(&mut self, out: Output, src: &mut dyn Read) -> Result<Extracted, ArchiveError> {
         self.make_parents(&out)?;
-        let mut file = self.create_file(&out)?;
-        if self.buf.is_empty() {
-            self.buf = vec![0; BUF_SIZE];
-        }
+        let file = self.create_file(&out)?;
+        let mut file = DirectFile::new(file, std::mem::take(&mut self.buf));
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut unflushed: u64 = 0;
         let mut flusher: Option<Flusher> = None;
         loop {
-            let n = match src.read(&mut self.buf) {
+            // Read in steps of BUF_SIZE, not the whole block: the
+            // expansion guard looks between reads.
+            let spare = file.spare();
+            let step = spare.len().min(BUF_SIZE);
+            let spare = &mut spare[..step];
+            let n = match src.read(spare) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.read_failure(e)),
             };
+            hasher.update(&spare[..n]);
             size += n as u64;
             self.written_bytes += n as u64;
             self.check_written(&out.member, size)?;
-            hasher.update(&self.buf[..n]);
-            io::Write::write_all(&mut file, &self.buf[..n])
+            file.filled(n)
                 .map_err(|e| io_error("write", &out.path, e))?;
-            unflushed += n as u64;
-            if unflushed >= FLUSH_EVERY {
-                flusher.get_or_insert_with(|| Flusher::new(&file)).request();
-                unflushed = 0;
+            if !file.is_direct() {
+                unflushed += n as u64;
+                if unflushed >= FLUSH_EVERY {
+                    flusher
+                        .get_or_insert_with(|| Flusher::new(file.file()))
+                        .request();
+                    unflushed = 0;
+                }
             }
         }
         drop(flusher);
+        let (file, buf) = file.finish().map_err(|e| io_error("write", &out.path, e))?;
+        self.buf = buf;
         set_staged_mode(&file, out.mode).map_err(|e| io_error("set the mode of", &out.path, e))?;
         Ok(Extracted {
             member: out.member,

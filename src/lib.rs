@@ -13,6 +13,7 @@ pub mod checksum;
 pub mod cli;
 pub mod cmd;
 pub mod diag;
+pub mod direct;
 pub mod feed;
 pub mod fetch;
 pub mod fsx;
