@@ -190,6 +190,8 @@ struct Fetched<'a> {
     pending: Vec<Pending>,
     downloads: Vec<crate::gate::Download>,
     streams: install::Streams,
+    /// Per download, the signature checks reading it as it arrived.
+    signatures: Vec<crate::gate::SignatureStreams>,
 }
 
 /// Why an item stopped. A failed resolution is reported before any other
@@ -366,7 +368,24 @@ impl StageCx<'_> {
             .next()
             .unwrap_or_default()
             .into_iter();
-        let feeds = pending.iter().map(|_| mine.next().flatten()).collect();
+        // Signatures over an artifact are checked on the same bytes.
+        let mut signatures = Vec::new();
+        let feeds = pending
+            .iter()
+            .map(|p| {
+                let extraction = mine.next().flatten();
+                let Some(item) = item else {
+                    signatures.push(Default::default());
+                    return extraction;
+                };
+                let (checks, running) = crate::gate::stream_signatures(self.root, id, item, p);
+                signatures.push(running);
+                match (extraction, checks) {
+                    (Some(a), Some(b)) => Some(a.and(b)),
+                    (a, b) => a.or(b),
+                }
+            })
+            .collect();
         let downloads =
             install::fetch_all_in(self.client, self.cache, &pending, feeds, slots).await?;
         Ok(Some(Fetched {
@@ -377,6 +396,7 @@ impl StageCx<'_> {
             pending,
             downloads,
             streams,
+            signatures,
         }))
     }
 
@@ -386,12 +406,18 @@ impl StageCx<'_> {
             .iter()
             .map(|f| (f.item_plan.id.as_str(), f.pending.clone()))
             .collect();
+        let mut fetched = fetched;
+        for f in &mut fetched {
+            let checks = std::mem::take(&mut f.signatures);
+            for (download, checks) in f.downloads.iter_mut().zip(checks) {
+                download.checked = checks.finish();
+            }
+        }
         let downloads: Vec<crate::gate::Download> = fetched
             .iter()
             .flat_map(|f| f.downloads.iter().cloned())
             .collect();
         let verified = admit_all(self.root, self.cache, self.manifest, &items, downloads).await?;
-        let mut fetched = fetched;
         let streamed: Vec<install::Provisional> = fetched
             .iter_mut()
             .flat_map(|f| std::mem::take(&mut f.streams).finish())

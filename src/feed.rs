@@ -3,7 +3,8 @@
 //! The download writer ([`crate::fetch`]) hashes each body chunk and writes
 //! it to the cache file; with a [`Feed`] it also hands the same chunk, in
 //! the same order, to a [`FeedReader`] on another thread (an extraction,
-//! [`crate::install`]). At the end of a complete attempt the writer sends
+//! [`crate::install`]; a signature check, [`crate::gate`]), or to several
+//! ([`Feed::and`]). At the end of a complete attempt the writer sends
 //! the sha256 and size of exactly the chunks it fed, so the reader learns
 //! which bytes it consumed without hashing them a second time: one pass
 //! over the bytes, not two.
@@ -12,7 +13,8 @@
 //! retried, the feed is dropped without an end, and the reader's next
 //! `read` fails: what it produced is never mistaken for the verified
 //! bytes. The channel is bounded, so a slow reader slows the download
-//! (back-pressure to the socket), and memory stays at [`DEPTH`] chunks.
+//! (back-pressure to the socket), and memory stays at [`DEPTH`] chunks per
+//! reader.
 
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -32,9 +34,10 @@ enum Piece {
     End { sha256: String, size: u64 },
 }
 
-/// The writer's end: one download attempt's bytes.
+/// The writer's end: one download attempt's bytes, for one reader or
+/// several ([`Feed::and`]).
 pub struct Feed {
-    tx: Option<SyncSender<Piece>>,
+    txs: Vec<SyncSender<Piece>>,
 }
 
 /// The reader's end: the bytes, then end of file once the attempt was
@@ -70,7 +73,7 @@ pub fn channel() -> (Feed, FeedReader, Cancel) {
     let (tx, rx) = std::sync::mpsc::sync_channel(DEPTH);
     let cancel = Cancel::default();
     (
-        Feed { tx: Some(tx) },
+        Feed { txs: vec![tx] },
         FeedReader {
             rx,
             cancel: cancel.clone(),
@@ -83,27 +86,33 @@ pub fn channel() -> (Feed, FeedReader, Cancel) {
 }
 
 impl Feed {
-    /// Hands `chunk` to the reader, waiting while its queue is full. A
+    /// One feed for the readers of both: each gets every chunk.
+    pub fn and(mut self, other: Feed) -> Feed {
+        self.txs.extend(other.txs);
+        self
+    }
+
+    /// Hands `chunk` to every reader, waiting while a queue is full. A
     /// reader that went away is dropped quietly: the download goes on.
     pub fn send(&mut self, chunk: &Chunk) {
-        if let Some(tx) = &self.tx {
+        self.txs.retain(|tx| {
             let piece = Piece::Data(Arc::clone(chunk));
-            let gone = match tx.try_send(piece) {
-                Ok(()) => false,
-                Err(TrySendError::Full(piece)) => tx.send(piece).is_err(),
-                Err(TrySendError::Disconnected(_)) => true,
-            };
-            if gone {
-                self.tx = None;
+            match tx.try_send(piece) {
+                Ok(()) => true,
+                Err(TrySendError::Full(piece)) => tx.send(piece).is_ok(),
+                Err(TrySendError::Disconnected(_)) => false,
             }
-        }
+        });
     }
 
     /// The attempt is complete: these are the sha256 and size of every
     /// chunk sent.
-    pub fn end(mut self, sha256: String, size: u64) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Piece::End { sha256, size });
+    pub fn end(self, sha256: String, size: u64) {
+        for tx in self.txs {
+            let _ = tx.send(Piece::End {
+                sha256: sha256.clone(),
+                size,
+            });
         }
     }
 }
@@ -204,6 +213,37 @@ mod tests {
         assert_eq!(got, b"partial");
         assert_eq!(reader.end(), None);
         assert_eq!(reader.drain(), None);
+    }
+
+    #[test]
+    fn joined_feeds_give_every_reader_every_byte() {
+        let (a, mut ra, _) = channel();
+        let (b, rb, _) = channel();
+        let (c, mut rc, _) = channel();
+        let mut feed = a.and(b).and(c);
+        drop(rb);
+        let writer = std::thread::spawn(move || {
+            for _ in 0..DEPTH * 4 {
+                feed.send(&chunk(b"ab"));
+            }
+            feed.end("h".into(), (DEPTH * 8) as u64);
+        });
+        let (mut got_a, mut got_c) = (Vec::new(), Vec::new());
+        let other = std::thread::spawn(move || {
+            rc.read_to_end(&mut got_c)
+                .map(|_| (got_c, rc.end().cloned()))
+        });
+        ra.read_to_end(&mut got_a).unwrap_or_else(|e| panic!("{e}"));
+        let (got_c, end_c) = other
+            .join()
+            .unwrap_or_else(|_| panic!("reader"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        writer.join().unwrap_or_else(|_| panic!("writer"));
+        assert_eq!(got_a, b"ab".repeat(DEPTH * 4));
+        assert_eq!(got_c, got_a);
+        let end = Some(("h".to_owned(), (DEPTH * 8) as u64));
+        assert_eq!(ra.end().cloned(), end);
+        assert_eq!(end_c, end);
     }
 
     #[test]

@@ -31,7 +31,7 @@ use miette::{Result, miette};
 use serde::{Deserialize, Serialize};
 
 use crate::lock::{Artifact, Trust, TrustKind};
-use crate::manifest::model::{Checksum, Item, Signature, SignedObject};
+use crate::manifest::model::{Checksum, Item, Signature, SignatureKind, SignedObject};
 use crate::resolve::{self, Pending};
 use crate::signature::{self, PublicKey, kind_name};
 
@@ -104,6 +104,159 @@ pub struct Download {
     pub path: PathBuf,
     pub sha256: String,
     pub size: u64,
+    /// Signatures that verified over these bytes while they downloaded
+    /// ([`stream_signatures`]); [`admit`] checks the others from the file.
+    pub checked: Vec<StreamedSignature>,
+}
+
+/// A signature over an artifact that verified on its download's bytes as
+/// they arrived ([`crate::feed`]), so [`admit`] need not read the file
+/// again. Only a success is kept, with all it depends on: the key and its
+/// fingerprints, the signature file and the sha256 and size of exactly
+/// the bytes read. [`admit`] takes it only when all of these are the ones
+/// it checks; anything else (a failure, a stream that could not answer,
+/// a retried download) is checked from the file as before, and reported
+/// from there. Only [`stream_signatures`] makes one.
+#[derive(Debug, Clone)]
+pub struct StreamedSignature {
+    kind: SignatureKind,
+    key: String,
+    fingerprints: Vec<String>,
+    signature: String,
+    sha256: String,
+    size: u64,
+    verified: signature::Verified,
+}
+
+impl StreamedSignature {
+    /// The signer, if this check is for `sig` with `key` and `file` over
+    /// the bytes of `download`.
+    fn answers(
+        &self,
+        sig: &Signature,
+        key: &PublicKey,
+        file: &SignatureFile,
+        download: &Download,
+    ) -> Option<&signature::Verified> {
+        let same = self.kind == sig.kind
+            && self.key == sig.key
+            && self.fingerprints == key.fingerprints()
+            && self.signature == file.signature
+            && self.sha256 == download.sha256
+            && self.size == download.size;
+        same.then_some(&self.verified)
+    }
+}
+
+/// Signatures over artifacts that read the bytes (minisign, OpenPGP; a
+/// cosign one is over the sha256) admitted so far: checked on the
+/// download stream, and read again from the file.
+static SIGNATURE_PASSES: [std::sync::atomic::AtomicU64; 2] = [
+    std::sync::atomic::AtomicU64::new(0),
+    std::sync::atomic::AtomicU64::new(0),
+];
+
+fn count_signature_pass(streamed: bool) {
+    SIGNATURE_PASSES[usize::from(!streamed)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The `-v` line on how signatures over artifacts were checked, or
+/// `None` when none was.
+pub fn signature_summary() -> Option<String> {
+    let [streamed, file] =
+        [0, 1].map(|i| SIGNATURE_PASSES[i].load(std::sync::atomic::Ordering::Relaxed));
+    (streamed + file > 0).then(|| {
+        format!(
+            "minisign and OpenPGP signatures over artifacts: {streamed} checked on the download \
+             as it arrived, {file} read again from the cached file"
+        )
+    })
+}
+
+/// Signature checks reading a download while it arrives, each on a thread
+/// of its own.
+#[derive(Default)]
+pub struct SignatureStreams {
+    running: Vec<(
+        std::thread::JoinHandle<Option<StreamedSignature>>,
+        crate::feed::Cancel,
+    )>,
+}
+
+impl SignatureStreams {
+    /// Waits for the checks (once the download is over); those that
+    /// verified.
+    pub fn finish(mut self) -> Vec<StreamedSignature> {
+        std::mem::take(&mut self.running)
+            .into_iter()
+            .filter_map(|(thread, _)| thread.join().ok().flatten())
+            .collect()
+    }
+}
+
+impl Drop for SignatureStreams {
+    /// Not finished (the download failed): the checks stop.
+    fn drop(&mut self) {
+        for (thread, cancel) in self.running.drain(..) {
+            cancel.cancel();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts a check of every signature over the artifact `pending` that
+/// `item` configures and whose evidence came with it (a minisign or
+/// OpenPGP signature: a cosign one is over the sha256 the download
+/// computes anyway). Returns the feed to give the download, if any check
+/// started.
+pub fn stream_signatures(
+    root: &Path,
+    id: &str,
+    item: &Item,
+    pending: &Pending,
+) -> (Option<crate::feed::Feed>, SignatureStreams) {
+    let mut feed: Option<crate::feed::Feed> = None;
+    let mut streams = SignatureStreams::default();
+    let configured = item.verify.iter().flat_map(|v| &v.signatures);
+    for sig in configured.filter(|s| s.over == SignedObject::Asset) {
+        if sig.kind == SignatureKind::Cosign {
+            continue;
+        }
+        let Some(file) = pending.evidence.signatures.iter().find(|f| f.is_for(sig)) else {
+            continue;
+        };
+        let (Ok(key), Ok(bytes)) = (
+            crate::trust::load_key(root, id, sig.kind, &sig.key),
+            file.bytes(id),
+        ) else {
+            continue;
+        };
+        let (mine, mut reader, cancel) = crate::feed::channel();
+        let (kind, key_path, signature) = (sig.kind, sig.key.clone(), file.signature.clone());
+        let thread = std::thread::spawn(move || {
+            let outcome = signature::verify_stream(&key, &mut reader, &bytes);
+            // Used only if the check read every byte of a complete attempt.
+            let mut probe = [0u8; 1];
+            let read_all = matches!(std::io::Read::read(&mut reader, &mut probe), Ok(0));
+            let (sha256, size) = reader.drain().cloned()?;
+            let verified = outcome?.ok().filter(|_| read_all)?;
+            Some(StreamedSignature {
+                kind,
+                key: key_path,
+                fingerprints: key.fingerprints().into_iter().map(str::to_owned).collect(),
+                signature,
+                sha256,
+                size,
+                verified,
+            })
+        });
+        streams.running.push((thread, cancel));
+        feed = Some(match feed {
+            Some(f) => f.and(mine),
+            None => mine,
+        });
+    }
+    (feed, streams)
 }
 
 /// An artifact that passed the gate. Only [`admit`] makes one.
@@ -159,11 +312,23 @@ pub fn admit(
         match sig.over {
             SignedObject::Asset => {
                 let file = evidence_for(id, pending, sig, pending.evidence.signatures.iter())?;
-                let bytes = file.bytes(id)?;
-                let v =
-                    signature::verify_file(&key, &download.path, Some(&download.sha256), &bytes)
-                        .map_err(|e| refused(id, &pending.name, sig, &key, file, e))?;
-                signers.push(v.trust_label());
+                let streamed = download
+                    .checked
+                    .iter()
+                    .find_map(|c| c.answers(sig, &key, file, &download));
+                if sig.kind != SignatureKind::Cosign {
+                    count_signature_pass(streamed.is_some());
+                }
+                let label = match streamed {
+                    Some(v) => v.trust_label(),
+                    None => {
+                        let bytes = file.bytes(id)?;
+                        signature::verify_file(&key, &download.path, Some(&download.sha256), &bytes)
+                            .map_err(|e| refused(id, &pending.name, sig, &key, file, e))?
+                            .trust_label()
+                    }
+                };
+                signers.push(label);
             }
             SignedObject::ChecksumFile => {
                 let Some(sums) = &pending.evidence.checksums else {

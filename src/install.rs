@@ -112,6 +112,7 @@ async fn fetch_one(
                     path,
                     sha256: expected,
                     size,
+                    checked: Vec::new(),
                 }
             })
         })
@@ -171,6 +172,7 @@ async fn fetch_one(
         path,
         sha256: got.sha256,
         size: got.size,
+        checked: Vec::new(),
     })
 }
 

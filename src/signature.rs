@@ -432,6 +432,25 @@ pub fn verify_file(
     verify(key, Data::File(data), digest, signature)
 }
 
+/// Verifies `signature` over the bytes `data` gives, read once as they
+/// come (a download still arriving, [`crate::feed`]). `None` when the
+/// stream cannot answer for the file: it failed to read, or the check
+/// needed the bytes a second time (an OpenPGP signature file with several
+/// candidate keys); then check the file with [`verify_file`].
+pub fn verify_stream(
+    key: &PublicKey,
+    data: &mut dyn Read,
+    signature: &[u8],
+) -> Option<Result<Verified, SignatureError>> {
+    let stream = Stream {
+        reader: std::cell::RefCell::new(data),
+        read: std::cell::Cell::new(false),
+        failed: std::cell::Cell::new(false),
+    };
+    let outcome = verify(key, Data::Stream(&stream), None, signature);
+    (!stream.failed.get()).then_some(outcome)
+}
+
 /// Verifies `signature` over bytes in memory (checksum files are small).
 pub fn verify_bytes(
     key: &PublicKey,
@@ -458,11 +477,20 @@ fn verify(
     })
 }
 
-/// The signed data: a file (streamed) or bytes.
+/// The signed data: a file (streamed), bytes, or a stream read once.
 #[derive(Clone, Copy)]
 enum Data<'a> {
     File(&'a Path),
     Bytes(&'a [u8]),
+    Stream(&'a Stream<'a>),
+}
+
+/// Bytes that can be read only once ([`verify_stream`]): a second read,
+/// or a failed one, marks the stream as unable to answer.
+struct Stream<'a> {
+    reader: std::cell::RefCell<&'a mut dyn Read>,
+    read: std::cell::Cell<bool>,
+    failed: std::cell::Cell<bool>,
 }
 
 impl Data<'_> {
@@ -470,30 +498,54 @@ impl Data<'_> {
         let path = match self {
             Data::File(path) => path.to_path_buf(),
             Data::Bytes(_) => PathBuf::from("<memory>"),
+            Data::Stream(_) => PathBuf::from("<download>"),
         };
         SignatureError::Io { path, source }
     }
 
-    /// Feeds the data to `f` in blocks.
-    fn for_each_block(&self, mut f: impl FnMut(&[u8])) -> Result<(), SignatureError> {
+    /// Runs `f` over a reader of the file or the stream (not bytes).
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Read) -> Result<T, SignatureError>,
+    ) -> Result<T, SignatureError> {
         match self {
-            Data::Bytes(bytes) => {
-                f(bytes);
-                Ok(())
-            }
+            Data::Bytes(bytes) => f(&mut &bytes[..]),
             Data::File(path) => {
                 let mut file = File::open(path).map_err(|e| self.io_error(e))?;
-                let mut buf = vec![0u8; BLOCK];
-                loop {
-                    match file.read(&mut buf) {
-                        Ok(0) => return Ok(()),
-                        Ok(n) => f(buf.get(..n).unwrap_or_default()),
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(self.io_error(e)),
-                    }
+                f(&mut file)
+            }
+            Data::Stream(stream) => {
+                if stream.read.replace(true) {
+                    stream.failed.set(true);
+                    return Err(self.io_error(io::Error::other("the bytes were already read")));
                 }
+                let mut reader = stream.reader.borrow_mut();
+                let outcome = f(&mut **reader);
+                if matches!(outcome, Err(SignatureError::Io { .. })) {
+                    stream.failed.set(true);
+                }
+                outcome
             }
         }
+    }
+
+    /// Feeds the data to `f` in blocks.
+    fn for_each_block(&self, mut f: impl FnMut(&[u8])) -> Result<(), SignatureError> {
+        if let Data::Bytes(bytes) = self {
+            f(bytes);
+            return Ok(());
+        }
+        self.with_reader(|reader| {
+            let mut buf = vec![0u8; BLOCK];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => f(buf.get(..n).unwrap_or_default()),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(self.io_error(e)),
+                }
+            }
+        })
     }
 
     fn sha256(&self) -> Result<[u8; 32], SignatureError> {
@@ -751,28 +803,29 @@ fn global_signature_ok(key: &[u8; 32], signature: &[u8], comment: &str, global: 
 
 /// The whole file, for a legacy minisign signature.
 fn read_legacy(data: Data<'_>) -> Result<std::borrow::Cow<'_, [u8]>, SignatureError> {
-    match data {
-        Data::Bytes(bytes) => Ok(bytes.into()),
-        Data::File(path) => {
-            let file = File::open(path).map_err(|e| data.io_error(e))?;
-            let mut whole = Vec::new();
-            file.take(LEGACY_MINISIGN_LIMIT + 1)
-                .read_to_end(&mut whole)
-                .map_err(|e| data.io_error(e))?;
-            if whole.len() as u64 > LEGACY_MINISIGN_LIMIT {
-                return Err(SignatureError::Unsupported {
-                    kind: SignatureKind::Minisign,
-                    detail: format!(
-                        "a legacy (non-prehashed) signature over a file larger than {} MiB; \
-                         such signatures are checked in memory (minisign 0.10 and later sign \
-                         prehashed by default)",
-                        LEGACY_MINISIGN_LIMIT >> 20
-                    ),
-                });
-            }
-            Ok(whole.into())
-        }
+    if let Data::Bytes(bytes) = data {
+        return Ok(bytes.into());
     }
+    let whole = data.with_reader(|reader| {
+        let mut whole = Vec::new();
+        reader
+            .take(LEGACY_MINISIGN_LIMIT + 1)
+            .read_to_end(&mut whole)
+            .map_err(|e| data.io_error(e))?;
+        Ok(whole)
+    })?;
+    if whole.len() as u64 > LEGACY_MINISIGN_LIMIT {
+        return Err(SignatureError::Unsupported {
+            kind: SignatureKind::Minisign,
+            detail: format!(
+                "a legacy (non-prehashed) signature over a file larger than {} MiB; such \
+                 signatures are checked in memory (minisign 0.10 and later sign prehashed by \
+                 default)",
+                LEGACY_MINISIGN_LIMIT >> 20
+            ),
+        });
+    }
+    Ok(whole.into())
 }
 
 fn minisign_error(e: minisign_verify::Error) -> SignatureError {
@@ -1464,21 +1517,20 @@ fn check_pgp(
     key: &impl pgp::types::VerifyingKey,
     data: Data<'_>,
 ) -> Result<bool, SignatureError> {
-    match data {
-        Data::Bytes(bytes) => Ok(sig.verify(key, bytes).is_ok()),
-        Data::File(path) => {
-            let file = File::open(path).map_err(|e| data.io_error(e))?;
-            let mut reader = Tracked {
-                inner: io::BufReader::with_capacity(BLOCK, file),
-                error: None,
-            };
-            let ok = sig.verify(key, &mut reader).is_ok();
-            match reader.error {
-                Some(e) => Err(data.io_error(e)),
-                None => Ok(ok),
-            }
-        }
+    if let Data::Bytes(bytes) = data {
+        return Ok(sig.verify(key, bytes).is_ok());
     }
+    data.with_reader(|reader| {
+        let mut reader = Tracked {
+            inner: io::BufReader::with_capacity(BLOCK, reader),
+            error: None,
+        };
+        let ok = sig.verify(key, &mut reader).is_ok();
+        match reader.error {
+            Some(e) => Err(data.io_error(e)),
+            None => Ok(ok),
+        }
+    })
 }
 
 /// A reader that keeps a copy of the first read error, so that an I/O
@@ -1703,6 +1755,40 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    /// A stream is read once: a check that needs the bytes again, or a
+    /// failed read, leaves it unable to answer for the file.
+    #[test]
+    fn a_stream_read_twice_or_broken_cannot_answer() {
+        let mut bytes: &[u8] = b"signed bytes";
+        let stream = Stream {
+            reader: std::cell::RefCell::new(&mut bytes),
+            read: std::cell::Cell::new(false),
+            failed: std::cell::Cell::new(false),
+        };
+        let data = Data::Stream(&stream);
+        let mut seen = Vec::new();
+        data.for_each_block(|b| seen.extend_from_slice(b)).unwrap();
+        assert_eq!(seen, b"signed bytes");
+        assert!(!stream.failed.get());
+        assert!(data.for_each_block(|_| {}).is_err());
+        assert!(stream.failed.get());
+
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("the download restarted"))
+            }
+        }
+        let mut broken = Broken;
+        let stream = Stream {
+            reader: std::cell::RefCell::new(&mut broken),
+            read: std::cell::Cell::new(false),
+            failed: std::cell::Cell::new(false),
+        };
+        assert!(read_legacy(Data::Stream(&stream)).is_err());
+        assert!(stream.failed.get());
+    }
 
     const KINDS: [SignatureKind; 3] = [
         SignatureKind::Minisign,

@@ -473,6 +473,47 @@ fn several_signatures_per_file_install_on_every_path_and_lock_every_signer() {
 }
 
 #[test]
+fn signatures_over_the_asset_are_checked_on_the_download_as_it_arrives() {
+    // minisign and OpenPGP read the bytes while they download; cosign is
+    // over the sha256 the download computes anyway, so it reads nothing.
+    let (setup, signers) = three_over_the_asset();
+    let fake = FakeGithub::start();
+    setup.publish(&fake);
+    let tree = setup.tree();
+    run(&tree, &fake, &["-v", "apply"]).code(0).stderr_mentions(
+        "minisign and OpenPGP signatures over artifacts: 2 checked on the download as it \
+         arrived, 0 read again from the cached file",
+    );
+    assert_eq!(trust(&tree), ("signature".into(), signers));
+
+    // A repair from the cache has no download: every signature is read
+    // from the cached file, and all still verify.
+    tree.remove("bin/tool");
+    run(&tree, &fake, &["-v", "--frozen", "apply"])
+        .code(0)
+        .stderr_mentions("0 checked on the download as it arrived, 2 read again");
+    assert!(tree.exists("bin/tool"));
+}
+
+#[test]
+fn an_asset_that_fails_its_signature_on_the_stream_is_refused_as_from_the_file() {
+    let keys = Keys::new();
+    keys.minisign_key("tool");
+    let signed = archive("a");
+    let sig = keys.minisign("tool", &signed);
+    let setup = minisign_setup(keys, archive("b"), Some(sig), "");
+    let fake = FakeGithub::start();
+    setup.publish(&fake);
+    let tree = setup.tree();
+    let before = tree.hashes();
+    run(&tree, &fake, &["-v", "apply"])
+        .code(1)
+        .stderr_mentions("fails its minisign signature")
+        .stderr_mentions("0 checked on the download as it arrived, 1 read again");
+    tree.assert_unchanged(&before);
+}
+
+#[test]
 fn a_second_signature_by_an_unrelated_key_is_refused_for_that_reason() {
     // Two signatures over the checksum file; the second was made by a key
     // the committed keyring does not hold.

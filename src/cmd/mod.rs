@@ -285,13 +285,18 @@ pub fn known_items(manifest: &crate::manifest::Manifest, ids: &[String]) -> Resu
 }
 
 /// Runs the parsed command line; with `-v`, ends with what was asked
-/// upstream (requests, 304s, the rate limit left) on stderr.
+/// upstream (requests, 304s, the rate limit left) and how signatures over
+/// artifacts were checked, on stderr.
 pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
     let result = run_command(cli, io);
-    if cli.verbose > 0
-        && let Some(summary) = crate::fetch::traffic().summary()
-    {
-        io.note(&summary);
+    if cli.verbose > 0 {
+        let summaries = [
+            crate::fetch::traffic().summary(),
+            crate::gate::signature_summary(),
+        ];
+        for summary in summaries.into_iter().flatten() {
+            io.note(&summary);
+        }
     }
     result
 }

@@ -299,6 +299,7 @@ impl Remote {
             path,
             sha256: got.sha256,
             size: got.size,
+            checked: Vec::new(),
         }))
     }
 
