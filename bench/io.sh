@@ -22,6 +22,10 @@
 #
 #   bash bench/io.sh [hash|apply|verify]...      (default: all)
 #
+# IO_RATE=40m caps every connection of the nginx server at that many
+# bytes per second (nginx's `limit_rate`), for a network slower than the
+# CPU.
+#
 # Needs python3, nginx (the loopback server; IO_SERVER=python uses
 # python3's http.server instead), openssl, curl and GNU time; installs the
 # missing ones with apt-get when run as root.
@@ -115,6 +119,7 @@ http {
   server {
     listen 127.0.0.1:$port;
     root $dir;
+    $( [ -n "${IO_RATE:-}" ] && echo "limit_rate ${IO_RATE};" )
   }
 }
 NGINX
