@@ -1711,11 +1711,21 @@ impl Client {
         bar: &Option<ProgressBar>,
     ) -> Result<Downloaded, Failure> {
         let target = request.target;
+        // A download from the API holds one of its slots while it talks
+        // to the API host: through the redirect to where the bytes are,
+        // and for the body too when the API serves it.
+        let slot = match request.api {
+            true => self.inner.in_flight.acquire().await.ok(),
+            false => None,
+        };
         // The headers are held to the deadline; the body, however large,
         // to the minimum rate (see `receive`).
         let response = self
             .within_deadline(target, self.send(target, request.accept, request.api, None))
             .await?;
+        let _slot = slot.filter(|_| {
+            Origin::of(response.url()).is_some_and(|o| Origin::of(&target.url) == Some(o))
+        });
         let length = response.content_length();
         if let (Some(length), Some(expected)) = (length, request.expected_size)
             && length != expected

@@ -275,6 +275,37 @@ async fn raw_files_come_through_the_contents_api() {
 }
 
 #[tokio::test]
+async fn downloads_from_the_api_stay_within_the_api_cap() {
+    // More raw files through the contents API than the API may have open
+    // at once, all asked together: each download holds an API slot.
+    let fake = FakeGithub::start();
+    let sha = "b".repeat(40);
+    let n = vendor::fetch::MAX_IN_FLIGHT + 16;
+    for i in 0..n {
+        fake.raw_file("acme/files", &sha, &format!("f{i}"), payload(100));
+    }
+    fake.latency(Duration::from_millis(100));
+    let c = client(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let downloads = (0..n).map(|i| {
+        let (c, dir, sha) = (&c, dir.path(), &sha);
+        async move {
+            let raw = github::raw_file_url(c, "acme/files", sha, &format!("f{i}"));
+            raw.download(c, &dir.join(format!("f{i}")), "f").await
+        }
+    });
+    fake.reset_max_in_flight();
+    for done in futures_util::future::join_all(downloads).await {
+        assert_eq!(done.unwrap().size, 100);
+    }
+    let most = fake.max_in_flight();
+    assert!(
+        most <= vendor::fetch::MAX_IN_FLIGHT,
+        "{most} API requests in flight at once"
+    );
+}
+
+#[tokio::test]
 async fn public_github_raw_files_go_to_raw_githubusercontent_com() {
     let fake = FakeGithub::start();
     let sha = "d".repeat(40);
