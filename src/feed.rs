@@ -85,6 +85,47 @@ pub fn channel() -> (Feed, FeedReader, Cancel) {
     )
 }
 
+/// A thread reading a feed ([`Reading::spawn`]). Waited for with
+/// [`Reading::finish`]; dropped unfinished (an error or a signal
+/// elsewhere), it is cancelled and waited for, so nothing it does
+/// outlives it.
+pub struct Reading<T> {
+    thread: Option<std::thread::JoinHandle<Option<T>>>,
+    cancel: Cancel,
+}
+
+impl<T: Send + 'static> Reading<T> {
+    /// Starts `read` on a thread of its own over a new feed's reader;
+    /// returns the feed to give the download.
+    pub fn spawn(
+        read: impl FnOnce(FeedReader) -> Option<T> + Send + 'static,
+    ) -> (Feed, Reading<T>) {
+        let (feed, reader, cancel) = channel();
+        let thread = std::thread::spawn(move || read(reader));
+        let reading = Reading {
+            thread: Some(thread),
+            cancel,
+        };
+        (feed, reading)
+    }
+}
+
+impl<T> Reading<T> {
+    /// Waits for the thread (once the download is over): what it gave.
+    pub fn finish(mut self) -> Option<T> {
+        self.thread.take()?.join().ok().flatten()
+    }
+}
+
+impl<T> Drop for Reading<T> {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.cancel.cancel();
+            let _ = thread.join();
+        }
+    }
+}
+
 impl Feed {
     /// One feed for the readers of both: each gets every chunk.
     pub fn and(mut self, other: Feed) -> Feed {

@@ -174,33 +174,20 @@ pub fn signature_summary() -> Option<String> {
 }
 
 /// Signature checks reading a download while it arrives, each on a thread
-/// of its own.
+/// of its own; dropped unfinished (the download failed), they stop.
 #[derive(Default)]
 pub struct SignatureStreams {
-    running: Vec<(
-        std::thread::JoinHandle<Option<StreamedSignature>>,
-        crate::feed::Cancel,
-    )>,
+    running: Vec<crate::feed::Reading<StreamedSignature>>,
 }
 
 impl SignatureStreams {
     /// Waits for the checks (once the download is over); those that
     /// verified.
-    pub fn finish(mut self) -> Vec<StreamedSignature> {
-        std::mem::take(&mut self.running)
+    pub fn finish(self) -> Vec<StreamedSignature> {
+        self.running
             .into_iter()
-            .filter_map(|(thread, _)| thread.join().ok().flatten())
+            .filter_map(crate::feed::Reading::finish)
             .collect()
-    }
-}
-
-impl Drop for SignatureStreams {
-    /// Not finished (the download failed): the checks stop.
-    fn drop(&mut self) {
-        for (thread, cancel) in self.running.drain(..) {
-            cancel.cancel();
-            let _ = thread.join();
-        }
     }
 }
 
@@ -231,9 +218,8 @@ pub fn stream_signatures(
         ) else {
             continue;
         };
-        let (mine, mut reader, cancel) = crate::feed::channel();
         let (kind, key_path, signature) = (sig.kind, sig.key.clone(), file.signature.clone());
-        let thread = std::thread::spawn(move || {
+        let (mine, reading) = crate::feed::Reading::spawn(move |mut reader| {
             let outcome = signature::verify_stream(&key, &mut reader, &bytes);
             // Used only if the check read every byte of a complete attempt.
             let mut probe = [0u8; 1];
@@ -250,7 +236,7 @@ pub fn stream_signatures(
                 verified,
             })
         });
-        streams.running.push((thread, cancel));
+        streams.running.push(reading);
         feed = Some(match feed {
             Some(f) => f.and(mine),
             None => mine,

@@ -513,7 +513,9 @@ impl Recipe {
 pub struct Streams {
     /// Per item, per pending artifact.
     pub feeds: Vec<Vec<Option<Feed>>>,
-    running: Vec<Running>,
+    /// Dropped unfinished, each extraction is cancelled, removes what it
+    /// wrote and stops, so nothing writes into staging after its removal.
+    running: Vec<crate::feed::Reading<Provisional>>,
 }
 
 impl Streams {
@@ -522,33 +524,8 @@ impl Streams {
     pub fn finish(self) -> Vec<Provisional> {
         self.running
             .into_iter()
-            .filter_map(Running::finish)
+            .filter_map(crate::feed::Reading::finish)
             .collect()
-    }
-}
-
-/// An extraction reading a download on its own thread.
-struct Running {
-    thread: Option<std::thread::JoinHandle<Option<Provisional>>>,
-    cancel: crate::feed::Cancel,
-}
-
-impl Running {
-    /// Waits for the extraction (once every download is complete).
-    fn finish(mut self) -> Option<Provisional> {
-        self.thread.take()?.join().ok().flatten()
-    }
-}
-
-impl Drop for Running {
-    /// Not finished (an error or a signal elsewhere): the extraction is
-    /// cancelled, removes what it wrote and stops; waiting for it means
-    /// nothing writes into staging after its removal.
-    fn drop(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            self.cancel.cancel();
-            let _ = thread.join();
-        }
     }
 }
 
@@ -628,15 +605,11 @@ pub fn start_streams(items: &[ToStream<'_>]) -> Streams {
                     .ok()
                     .filter(Recipe::streams)
                     .map(|recipe| {
-                        let (feed, reader, cancel) = crate::feed::channel();
                         let dir = t.dir.join(format!("{n}"));
-                        let thread = std::thread::spawn(move || {
+                        let (feed, reading) = crate::feed::Reading::spawn(move |reader| {
                             extract_streaming(&recipe, reader, (k, n), dir)
                         });
-                        running.push(Running {
-                            thread: Some(thread),
-                            cancel,
-                        });
+                        running.push(reading);
                         feed
                     }),
                 _ => None,
